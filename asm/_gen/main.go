@@ -1,0 +1,303 @@
+// Command _gen writes the amd64 assembly of package asm with avo.
+//
+// GEMM micro-kernels (one generator, two widths): the mr×nr tile of C lives
+// in mr·(nr/lanes) vector registers for the whole k loop. Each k step loads
+// one row of the packed B panel (nr floats, nr/lanes vectors), then for each
+// of the mr rows broadcasts one packed A value and issues one FMA per B
+// vector. After the loop the tile is stored (or added to C), so C is touched
+// once per call and never read when the caller asks for overwrite.
+//
+// Vector primitives: AVX2 loops of four vectors (32 floats) per iteration
+// plus single-vector steps; Go wrappers finish the tail past the last full
+// vector of eight.
+//
+// Run `go generate` in package asm; CI regenerates and fails on a diff.
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+func main() {
+	ConstraintExpr("!purego")
+	gemmKernel(gemmShape{mr: 6, nrVec: 2, lanes: 8, isa: "AVX2", vec: YMM})
+	gemmKernel(gemmShape{mr: 12, nrVec: 2, lanes: 16, isa: "AVX512", vec: ZMM, embeddedBroadcast: true})
+	elementwise("axpyAVX2", "func(alpha float32, x, y []float32)", []string{"x", "y"}, axpy)
+	elementwise("scaleAVX2", "func(alpha float32, x []float32)", []string{"x"}, scale)
+	elementwise("addAVX2", "func(dst, x, y []float32)", []string{"dst", "x", "y"}, binary(VADDPS))
+	elementwise("mulAVX2", "func(dst, x, y []float32)", []string{"dst", "x", "y"}, binary(VMULPS))
+	elementwise("reluAVX2", "func(dst, x []float32)", []string{"dst", "x"}, relu)
+	reduction("dotAVX2", "func(x, y []float32) float32", true)
+	reduction("sumAVX2", "func(x []float32) float32", false)
+	Generate()
+}
+
+// gemmShape names one micro-kernel: an mr × (nrVec·lanes) tile.
+type gemmShape struct {
+	mr, nrVec, lanes  int
+	isa               string
+	vec               func() reg.VecVirtual
+	embeddedBroadcast bool // AVX-512 folds the A broadcast into the FMA
+}
+
+func gemmKernel(s gemmShape) {
+	nr := s.nrVec * s.lanes
+	name := fmt.Sprintf("sgemmKernel%dx%d%s", s.mr, nr, s.isa)
+	TEXT(name, NOSPLIT, "func(kc int, a, b, c *float32, ldc int, accumulate bool)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s sets the %d×%d tile at c to A·B (or adds A·B when accumulate is set)", name, s.mr, nr),
+		fmt.Sprintf("from a packed kc×%d A panel and a packed kc×%d B panel.", s.mr, nr))
+
+	kc := Load(Param("kc"), GP64())
+	a := Load(Param("a"), GP64())
+	b := Load(Param("b"), GP64())
+
+	Comment("acc[i][j] holds C[i][j*lanes : (j+1)*lanes] of the tile.")
+	acc := make([][]reg.VecVirtual, s.mr)
+	for i := range acc {
+		acc[i] = make([]reg.VecVirtual, s.nrVec)
+		for j := range acc[i] {
+			acc[i][j] = s.vec()
+			zero(acc[i][j], s.lanes)
+		}
+	}
+
+	TESTQ(kc, kc)
+	JE(LabelRef("store"))
+	Label("loop")
+	Comment("bv = B[p][0:nr]")
+	bv := make([]reg.VecVirtual, s.nrVec)
+	for j := range bv {
+		bv[j] = s.vec()
+		VMOVUPS(Mem{Base: b, Disp: 4 * s.lanes * j}, bv[j])
+	}
+	Comment("acc[i][j] += A[p][i] * bv[j]")
+	for i := 0; i < s.mr; i++ {
+		ai := Mem{Base: a, Disp: 4 * i}
+		if s.embeddedBroadcast {
+			for j := range bv {
+				VFMADD231PS_BCST(ai, bv[j], acc[i][j])
+			}
+			continue
+		}
+		t := s.vec()
+		VBROADCASTSS(ai, t)
+		for j := range bv {
+			VFMADD231PS(bv[j], t, acc[i][j])
+		}
+	}
+	ADDQ(Imm(uint64(4*s.mr)), a)
+	ADDQ(Imm(uint64(4*nr)), b)
+	DECQ(kc)
+	JNE(LabelRef("loop"))
+
+	Label("store")
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(Imm(2), ldc)
+	flag := Load(Param("accumulate"), GP8())
+	TESTB(flag, flag)
+	JE(LabelRef("overwrite"))
+	Comment("C[i][:] += acc[i]")
+	storeTile(acc, c, ldc, s.lanes, true)
+	VZEROUPPER()
+	RET()
+	Label("overwrite")
+	Comment("C[i][:] = acc[i]")
+	storeTile(acc, c, ldc, s.lanes, false)
+	VZEROUPPER()
+	RET()
+}
+
+// storeTile writes acc to the rows of C starting at c, ldcBytes apart.
+func storeTile(acc [][]reg.VecVirtual, c, ldcBytes reg.Register, lanes int, add bool) {
+	row := GP64()
+	MOVQ(c, row)
+	for i := range acc {
+		for j, v := range acc[i] {
+			m := Mem{Base: row, Disp: 4 * lanes * j}
+			if add {
+				VADDPS(m, v, v)
+			}
+			VMOVUPS(v, m)
+		}
+		if i+1 < len(acc) {
+			ADDQ(ldcBytes, row)
+		}
+	}
+}
+
+// zero clears v: VXORPS for YMM, VPXORD for ZMM (VXORPS on ZMM needs AVX512DQ).
+func zero(v reg.VecVirtual, lanes int) {
+	if lanes == 16 {
+		VPXORD(v, v, v)
+		return
+	}
+	VXORPS(v, v, v)
+}
+
+// vecStep processes one YMM vector of every stream at byte offset disp from
+// the stream pointers p (in the order the slices were named).
+type vecStep func(p []reg.GPVirtual, disp int)
+
+// elementwise emits a loop over the slices named in streams, all as long as
+// the first, whose length must be a multiple of 8; setup loads any other
+// parameters and returns the per-vector step.
+func elementwise(name, sig string, streams []string, setup func() vecStep) {
+	TEXT(name, NOSPLIT, sig)
+	Pragma("noescape")
+	Doc(name + " is the AVX2 body of the generic loop; len must be a multiple of 8.")
+	step := setup()
+	n := Load(Param(streams[0]).Len(), GP64())
+	p := make([]reg.GPVirtual, len(streams))
+	for i, s := range streams {
+		p[i] = Load(Param(s).Base(), GP64()).(reg.GPVirtual)
+	}
+	Label("loop4")
+	CMPQ(n, Imm(32))
+	JL(LabelRef("loop1"))
+	for u := 0; u < 4; u++ {
+		step(p, 32*u)
+	}
+	advance(p, n, 32)
+	JMP(LabelRef("loop4"))
+	Label("loop1")
+	CMPQ(n, Imm(8))
+	JL(LabelRef("done"))
+	step(p, 0)
+	advance(p, n, 8)
+	JMP(LabelRef("loop1"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// advance moves every stream pointer on by floats elements and counts them off n.
+func advance(p []reg.GPVirtual, n reg.Register, floats int) {
+	for _, r := range p {
+		ADDQ(Imm(uint64(4*floats)), r)
+	}
+	SUBQ(Imm(uint64(floats)), n)
+}
+
+func at(r reg.Register, disp int) Mem { return Mem{Base: r, Disp: disp} }
+
+// broadcastAlpha loads the float32 parameter alpha into all lanes of a YMM.
+func broadcastAlpha() reg.VecVirtual {
+	x := Load(Param("alpha"), XMM())
+	v := YMM()
+	VBROADCASTSS(x, v)
+	return v
+}
+
+// axpy: y[i] += alpha*x[i], streams x, y.
+func axpy() vecStep {
+	alpha := broadcastAlpha()
+	return func(p []reg.GPVirtual, d int) {
+		t := YMM()
+		VMOVUPS(at(p[1], d), t)
+		VFMADD231PS(at(p[0], d), alpha, t)
+		VMOVUPS(t, at(p[1], d))
+	}
+}
+
+// scale: x[i] *= alpha, stream x.
+func scale() vecStep {
+	alpha := broadcastAlpha()
+	return func(p []reg.GPVirtual, d int) {
+		t := YMM()
+		VMULPS(at(p[0], d), alpha, t)
+		VMOVUPS(t, at(p[0], d))
+	}
+}
+
+// binary: dst[i] = x[i] op y[i], streams dst, x, y.
+func binary(op func(...Op)) func() vecStep {
+	return func() vecStep {
+		return func(p []reg.GPVirtual, d int) {
+			t := YMM()
+			VMOVUPS(at(p[1], d), t)
+			op(at(p[2], d), t, t)
+			VMOVUPS(t, at(p[0], d))
+		}
+	}
+}
+
+// relu: dst[i] = x[i] where x[i] > 0 or NaN, else +0; streams dst, x.
+// The mask is "not (x <= 0)", which is true for NaN, as torch.relu keeps NaN.
+func relu() vecStep {
+	z := YMM()
+	VXORPS(z, z, z)
+	return func(p []reg.GPVirtual, d int) {
+		t, m := YMM(), YMM()
+		VMOVUPS(at(p[1], d), t)
+		VCMPPS(Imm(6), z, t, m) // predicate 6: NLE_UQ, m = !(t <= 0)
+		VANDPS(t, m, m)
+		VMOVUPS(m, at(p[0], d))
+	}
+}
+
+// reduction emits the sum (dot: of products) of the streams, which must be a
+// multiple of 8 long, with four accumulators in a fixed combining order.
+func reduction(name, sig string, dot bool) {
+	TEXT(name, NOSPLIT, sig)
+	Pragma("noescape")
+	Doc(name + " is the AVX2 body of the generic loop; len must be a multiple of 8.")
+	streams := []string{"x"}
+	if dot {
+		streams = append(streams, "y")
+	}
+	n := Load(Param("x").Len(), GP64())
+	p := make([]reg.GPVirtual, len(streams))
+	for i, s := range streams {
+		p[i] = Load(Param(s).Base(), GP64()).(reg.GPVirtual)
+	}
+	acc := []reg.VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	for _, v := range acc {
+		VXORPS(v, v, v)
+	}
+	step := func(v reg.VecVirtual, d int) {
+		if !dot {
+			VADDPS(at(p[0], d), v, v)
+			return
+		}
+		t := YMM()
+		VMOVUPS(at(p[0], d), t)
+		VFMADD231PS(at(p[1], d), t, v)
+	}
+	Label("loop4")
+	CMPQ(n, Imm(32))
+	JL(LabelRef("loop1"))
+	for u, v := range acc {
+		step(v, 32*u)
+	}
+	advance(p, n, 32)
+	JMP(LabelRef("loop4"))
+	Label("loop1")
+	CMPQ(n, Imm(8))
+	JL(LabelRef("reduce"))
+	step(acc[0], 0)
+	advance(p, n, 8)
+	JMP(LabelRef("loop1"))
+
+	Label("reduce")
+	Comment("((acc0+acc1) + (acc2+acc3)), then lanes (0..3)+(4..7), then pairwise.")
+	VADDPS(acc[1], acc[0], acc[0])
+	VADDPS(acc[3], acc[2], acc[2])
+	VADDPS(acc[2], acc[0], acc[0])
+	lo, hi := acc[0].AsX(), XMM()
+	VEXTRACTF128(Imm(1), acc[0], hi)
+	VADDPS(hi, lo, lo)
+	t := XMM()
+	VMOVHLPS(lo, lo, t)
+	VADDPS(t, lo, lo)
+	VMOVSHDUP(lo, t)
+	VADDSS(t, lo, lo)
+	Store(lo, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}

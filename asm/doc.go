@@ -1,0 +1,22 @@
+// Package asm holds the project's SIMD kernels behind a plain Go API on
+// []float32 and ints: single-precision GEMM and the vector primitives that
+// element-wise hot loops need.
+//
+// Conventions:
+//   - Matrices are row-major with an explicit leading dimension (the distance
+//     in elements between the starts of two rows), as in CBLAS row-major.
+//   - Every kernel has a portable Go version (suffix Generic) that is the
+//     reference in tests and the fallback on other architectures. Assembly
+//     versions (suffixes AVX2, AVX512, NEON) sit beside it; the build tag
+//     purego compiles none of them.
+//   - The implementation is chosen once, at start, from the CPU features seen
+//     by golang.org/x/sys/cpu. The environment variable GLMC_SIMD (generic,
+//     avx2, avx512, neon) forces a lower one, so that every path can be run
+//     on one machine. Kernel reports the choice.
+//   - Results are deterministic for a given implementation: work is split
+//     between goroutines by output elements only, never inside a reduction,
+//     so Sgemm gives the same bits for any thread count. Different
+//     implementations may round differently.
+//   - Shape errors are programmer errors and panic with a message naming the
+//     argument, as in gonum's BLAS.
+package asm
