@@ -1,0 +1,135 @@
+package data
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Info describes a dataset this package can load.
+type Info struct {
+	Name                    string
+	Channels, Height, Width int
+	Classes                 int
+	// Per-channel mean and standard deviation on the [0, 1] pixel scale,
+	// used by Normalize. CIFAR values are the official GLMC code's
+	// (utils/util.py); Fashion-MNIST's are its own training-set statistics
+	// (the official code has none); the synthetic ones are measured on its
+	// default training split.
+	Mean, Std []float32
+}
+
+var infos = []Info{
+	{Name: "cifar10", Channels: 3, Height: 32, Width: 32, Classes: 10,
+		Mean: []float32{0.49139968, 0.48215827, 0.44653124},
+		Std:  []float32{0.24703233, 0.24348505, 0.26158768}},
+	{Name: "cifar100", Channels: 3, Height: 32, Width: 32, Classes: 100,
+		Mean: []float32{0.4914, 0.4822, 0.4465},
+		Std:  []float32{0.2023, 0.1994, 0.2010}},
+	{Name: "fashion-mnist", Channels: 1, Height: 28, Width: 28, Classes: 10,
+		Mean: []float32{0.2860406},
+		Std:  []float32{0.3530242}},
+	{Name: "synthetic", Channels: 3, Height: 32, Width: 32, Classes: 10,
+		Mean: []float32{0.4401, 0.4411, 0.4392},
+		Std:  []float32{0.1827, 0.1719, 0.1820}},
+}
+
+// Names lists the datasets Load knows.
+func Names() []string {
+	names := make([]string, len(infos))
+	for i, in := range infos {
+		names[i] = in.Name
+	}
+	return names
+}
+
+// Lookup returns the description of the named dataset.
+func Lookup(name string) (Info, error) {
+	for _, in := range infos {
+		if in.Name == name {
+			return in, nil
+		}
+	}
+	return Info{}, fmt.Errorf("data: unknown dataset %q, want one of %s", name, strings.Join(Names(), ", "))
+}
+
+// DefaultDir is the data folder used when none is given: Debian's
+// Fashion-MNIST folder for fashion-mnist when that package is installed,
+// "data" otherwise.
+func DefaultDir(name string) string {
+	if name == "fashion-mnist" {
+		if _, err := os.Stat(FashionMNISTDebianDir); err == nil {
+			return FashionMNISTDebianDir
+		}
+	}
+	return "data"
+}
+
+// Load reads the balanced train and test splits of the named dataset from
+// dir ("" means DefaultDir(name)). Folder layouts:
+//
+//   - cifar10: dir/cifar-10-batches-bin (data_batch_1.bin … data_batch_5.bin,
+//     test_batch.bin, batches.meta.txt) or dir/cifar-10-batches-py
+//     (data_batch_1 … data_batch_5, test_batch, batches.meta);
+//   - cifar100: dir/cifar-100-binary (train.bin, test.bin,
+//     fine_label_names.txt) or dir/cifar-100-python (train, test, meta);
+//     labels are the fine ones;
+//   - fashion-mnist: dir (or dir/FashionMNIST/raw) holding
+//     train-images-idx3-ubyte, train-labels-idx1-ubyte,
+//     t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, each raw or .gz,
+//     as Debian's dataset-fashion-mnist installs them;
+//   - synthetic: generated (SyntheticConfig defaults), dir unused.
+//
+// When both CIFAR layouts are present the binary one is read.
+func Load(name, dir string) (train, test *Dataset, err error) {
+	if _, err := Lookup(name); err != nil {
+		return nil, nil, err
+	}
+	if dir == "" {
+		dir = DefaultDir(name)
+	}
+	switch name {
+	case "cifar10":
+		return loadCIFAR(name, dir, &cifar10Binary, &cifar10Python)
+	case "cifar100":
+		return loadCIFAR(name, dir, &cifar100Binary, &cifar100Python)
+	case "fashion-mnist":
+		if _, err := os.Stat(dir); err != nil {
+			return nil, nil, fmt.Errorf("data: fashion-mnist: %w; install Debian's dataset-fashion-mnist (%s) or put the four IDX files there", err, FashionMNISTDebianDir)
+		}
+		return loadFashionMNIST(dir)
+	default:
+		return Synthetic(SyntheticConfig{})
+	}
+}
+
+func loadCIFAR(name, dir string, layouts ...*cifarLayout) (train, test *Dataset, err error) {
+	var folders []string
+	for _, l := range layouts {
+		if st, err := os.Stat(filepath.Join(dir, l.folder)); err == nil && st.IsDir() {
+			return l.load(dir, name)
+		}
+		folders = append(folders, l.folder)
+	}
+	return nil, nil, fmt.Errorf("data: %s: no %s folder in %s; run `glmc data download --dataset %s --data-dir %s` or unpack the official archive there",
+		name, strings.Join(folders, " or "), dir, name, dir)
+}
+
+// LoadLongTailed loads the named dataset and replaces its training split by
+// the long-tailed subset at the given imbalance factor (see LongTail); the
+// test split stays balanced. This is the data `glmc train` uses. The seed
+// is numpy's, so it must be below 2^32.
+func LoadLongTailed(name, dir string, imbalanceFactor float64, seed uint64) (train, test *Dataset, err error) {
+	if seed > math.MaxUint32 {
+		return nil, nil, fmt.Errorf("data: seed %d: the long-tailed split takes numpy seeds, 0..%d", seed, uint64(math.MaxUint32))
+	}
+	if train, test, err = Load(name, dir); err != nil {
+		return nil, nil, err
+	}
+	if train, err = LongTail(train, imbalanceFactor, uint32(seed)); err != nil {
+		return nil, nil, err
+	}
+	return train, test, nil
+}
