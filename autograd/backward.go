@@ -25,6 +25,9 @@ import (
 func Custom(name string, out *tensor.Tensor, inputs []*Var, backward func(gradOut *tensor.Tensor) []*tensor.Tensor) *Var {
 	for _, in := range inputs {
 		if in.requiresGrad {
+			if backward == nil {
+				panic(fmt.Sprintf("autograd: Custom %s: nil backward rule for inputs that require grad", name))
+			}
 			return &Var{
 				Value: out, op: name, requiresGrad: true,
 				parents: slices.Clone(inputs), backward: backward,

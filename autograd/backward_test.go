@@ -130,6 +130,7 @@ func TestCustom(t *testing.T) {
 
 	consts := autograd.Custom("dot", tensor.New(1), []*autograd.Var{c}, nil)
 	require.True(t, consts.IsLeaf(), "nothing recorded without a grad-requiring input")
+	require.Panics(t, func() { autograd.Custom("norule", tensor.New(1), []*autograd.Var{a}, nil) })
 
 	bad := func(gs ...*tensor.Tensor) func() {
 		return func() {

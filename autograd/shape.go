@@ -50,10 +50,11 @@ func Crop(v *Var, start, size []int) *Var {
 
 // Narrow returns elements start..start+length-1 of v along axis.
 func Narrow(v *Var, axis, start, length int) *Var {
-	out := tensor.Narrow(v.Value, axis, start, length)
+	axis = normAxis(axis, v.Value.Dim())
 	at := make([]int, v.Value.Dim())
-	at[normAxis(axis, len(at))] = start
-	return Crop(v, at, out.Shape)
+	size := slices.Clone(v.Value.Shape)
+	at[axis], size[axis] = start, length
+	return Crop(v, at, size)
 }
 
 // Pad surrounds v with zeros: pads[i] = {before, after} for dimension i.
