@@ -12,7 +12,7 @@ var archImpls = []*impl{&avx2Impl, &avx512Impl}
 // has both.
 var avx2Impl = impl{
 	name:   "avx2",
-	gemm:   gemmKernel{name: "sgemmKernel6x16AVX2", mr: 6, nr: 16, micro: sgemmKernel6x16AVX2},
+	gemm:   gemmKernel{name: "sgemmKernel4x24AVX2", mr: 4, nr: 24, micro: sgemmKernel4x24AVX2},
 	axpy:   axpyBulk,
 	scale:  scaleBulk,
 	dot:    dotBulk,

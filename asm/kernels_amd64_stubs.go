@@ -4,11 +4,11 @@
 
 package asm
 
-// sgemmKernel6x16AVX2 sets the 6×16 tile at c to A·B (or adds A·B when accumulate is set)
-// from a packed kc×6 A panel and a packed kc×16 B panel.
+// sgemmKernel4x24AVX2 sets the 4×24 tile at c to A·B (or adds A·B when accumulate is set)
+// from a packed kc×4 A panel and a packed kc×24 B panel.
 //
 //go:noescape
-func sgemmKernel6x16AVX2(kc int, a *float32, b *float32, c *float32, ldc int, accumulate bool)
+func sgemmKernel4x24AVX2(kc int, a *float32, b *float32, c *float32, ldc int, accumulate bool)
 
 // sgemmKernel12x32AVX512 sets the 12×32 tile at c to A·B (or adds A·B when accumulate is set)
 // from a packed kc×12 A panel and a packed kc×32 B panel.

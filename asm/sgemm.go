@@ -31,6 +31,9 @@ type blockSizes struct {
 	// nc is the column count of a packed kc×nc block of B, sized to a quarter
 	// of L3 (shared by the cores) so it is read from memory once per pc.
 	nc int
+	// ncShort replaces nc when all of op(A) fits one mc block: the kc×ncShort
+	// block of B fills half of L2.
+	ncShort int
 }
 
 // blocks holds the sizes for the active kernel.
@@ -52,7 +55,8 @@ func blockSizesFor(g gemmKernel) blockSizes {
 	kc := clamp(l1*3/4/(4*g.nr)/16*16, 64, 512)
 	mc := clamp(l2/2/(4*kc)/g.mr*g.mr, g.mr, 1<<12/g.mr*g.mr)
 	nc := clamp(l3/4/(4*kc)/g.nr*g.nr, g.nr, 1<<13/g.nr*g.nr)
-	return blockSizes{kc: kc, mc: mc, nc: nc}
+	ncShort := clamp(l2/2/(4*kc)/g.nr*g.nr, g.nr, nc)
+	return blockSizes{kc: kc, mc: mc, nc: nc, ncShort: ncShort}
 }
 
 func clamp(v, lo, hi int) int { return max(lo, min(v, hi)) }
@@ -210,6 +214,13 @@ func grow(s []float32, n int) []float32 {
 func (g *gemm) run(s span) {
 	mr, nr := g.kern.mr, g.kern.nr
 	kc, mc, nc := g.bs.kc, g.bs.mc, g.bs.nc
+	if s.i1-s.i0 <= mc {
+		// One block of A: each packed B block is used by one pass of the
+		// ir loop only, so keep it small enough to stay in L2 between
+		// packing and use instead of making a round trip through memory.
+		// This is what makes short, wide products (convolutions) fast.
+		nc = g.bs.ncShort
+	}
 	buf := bufferPool.Get().(*buffers)
 	defer bufferPool.Put(buf)
 	buf.a = grow(buf.a, mc*kc)
@@ -224,21 +235,28 @@ func (g *gemm) run(s span) {
 			for ic := s.i0; ic < s.i1; ic += mc {
 				mcur := min(mc, s.i1-ic)
 				g.packA(buf.a, ic, mcur, pc, kcur)
-				for jr := 0; jr < ncur; jr += nr {
-					bp := &buf.b[jr*kcur]
-					for ir := 0; ir < mcur; ir += mr {
-						ap := &buf.a[ir*kcur]
-						ci := (ic+ir)*g.ldc + jc + jr
-						rows, cols := min(mr, mcur-ir), min(nr, ncur-jr)
-						if rows == mr && cols == nr {
-							g.kern.micro(kcur, ap, bp, &g.c[ci], g.ldc, accumulate)
-							continue
-						}
-						g.kern.micro(kcur, ap, bp, &buf.tile[0], nr, false)
-						g.storeEdge(buf.tile, ci, rows, cols, accumulate)
-					}
-				}
+				g.macro(buf, ic, mcur, jc, ncur, kcur, accumulate)
 			}
+		}
+	}
+}
+
+// macro runs the jr and ir loops over the packed mcur×kcur block of A and
+// kcur×ncur block of B in buf, for the C block at (ic, jc).
+func (g *gemm) macro(buf *buffers, ic, mcur, jc, ncur, kcur int, accumulate bool) {
+	mr, nr := g.kern.mr, g.kern.nr
+	for jr := 0; jr < ncur; jr += nr {
+		bp := &buf.b[jr*kcur]
+		for ir := 0; ir < mcur; ir += mr {
+			ap := &buf.a[ir*kcur]
+			ci := (ic+ir)*g.ldc + jc + jr
+			rows, cols := min(mr, mcur-ir), min(nr, ncur-jr)
+			if rows == mr && cols == nr {
+				g.kern.micro(kcur, ap, bp, &g.c[ci], g.ldc, accumulate)
+				continue
+			}
+			g.kern.micro(kcur, ap, bp, &buf.tile[0], nr, false)
+			g.storeEdge(buf.tile, ci, rows, cols, accumulate)
 		}
 	}
 }

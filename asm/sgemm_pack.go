@@ -40,19 +40,22 @@ func (g *gemm) packA(dst []float32, i0, mcur, p0, kcur int) {
 // zero-padded past ncur.
 func (g *gemm) packB(dst []float32, p0, kcur, j0, ncur int) {
 	nr := g.kern.nr
+	if !g.transB {
+		// Row by row, so B is read sequentially and the prefetchers keep up.
+		for p := 0; p < kcur; p++ {
+			src := g.b[(p0+p)*g.ldb+j0 : (p0+p)*g.ldb+j0+ncur]
+			for jr := 0; jr < ncur; jr += nr {
+				out := dst[jr*kcur+p*nr : jr*kcur+p*nr+nr]
+				n := copy(out, src[jr:min(jr+nr, ncur)])
+				clear(out[n:])
+			}
+		}
+		return
+	}
+	// op(B) column j is B row j: gather it into a panel column.
 	for jr := 0; jr < ncur; jr += nr {
 		panel := dst[jr*kcur : (jr+nr)*kcur]
 		cols := min(nr, ncur-jr)
-		if !g.transB {
-			for p := 0; p < kcur; p++ {
-				src := g.b[(p0+p)*g.ldb+j0+jr:]
-				out := panel[p*nr : p*nr+nr]
-				copy(out, src[:cols])
-				clear(out[cols:])
-			}
-			continue
-		}
-		// op(B) column j is B row j: gather it into a panel column.
 		for c := 0; c < cols; c++ {
 			src := g.b[(j0+jr+c)*g.ldb+p0 : (j0+jr+c)*g.ldb+p0+kcur]
 			for p, v := range src {

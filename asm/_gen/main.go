@@ -24,7 +24,7 @@ import (
 
 func main() {
 	ConstraintExpr("!purego")
-	gemmKernel(gemmShape{mr: 6, nrVec: 2, lanes: 8, isa: "AVX2", vec: YMM})
+	gemmKernel(gemmShape{mr: 4, nrVec: 3, lanes: 8, isa: "AVX2", vec: YMM})
 	gemmKernel(gemmShape{mr: 12, nrVec: 2, lanes: 16, isa: "AVX512", vec: ZMM, embeddedBroadcast: true})
 	elementwise("axpyAVX2", "func(alpha float32, x, y []float32)", []string{"x", "y"}, axpy)
 	elementwise("scaleAVX2", "func(alpha float32, x []float32)", []string{"x"}, scale)

@@ -1,0 +1,165 @@
+//go:build !purego
+
+package asm
+
+import "golang.org/x/sys/cpu"
+
+var archImpls = []*impl{&neonImpl}
+
+// neonImpl is the Advanced SIMD (NEON) implementation. ASIMD is part of
+// every ARMv8-A core, so usable is true in practice; the check keeps the
+// rule "assembly only where the CPU says it runs".
+var neonImpl = impl{
+	name:   "neon",
+	gemm:   gemmKernel{name: "sgemmKernel8x12NEON", mr: 8, nr: 12, micro: sgemmKernel8x12NEON},
+	axpy:   axpyBulk,
+	scale:  scaleBulk,
+	dot:    dotBulk,
+	sum:    sumBulk,
+	add:    addBulk,
+	mul:    mulBulk,
+	relu:   reluBulk,
+	usable: func() bool { return cpu.ARM64.HasASIMD },
+}
+
+// sgemmKernel8x12NEON sets the 8×12 tile at c (row stride ldc elements) to
+// A·B, or adds A·B to it when accumulate is set, from a packed A panel (kc
+// groups of 8 values) and a packed B panel (kc groups of 12 values).
+//
+// The tile is 8×12 because it fills the register file: 24 accumulators
+// (8 rows × 3 vectors of 4 columns), 3 registers for the B row and 2 for
+// the 8 A values, which by-element FMLA uses in place, with no broadcasts.
+// Each k step then does 24 FMAs for 5 vector loads.
+//
+//go:noescape
+func sgemmKernel8x12NEON(kc int, a, b, c *float32, ldc int, accumulate bool)
+
+// The NEON bodies below take whole vectors: the length of their first slice
+// must be a multiple of 4 (the other slices are at least as long). The
+// *Bulk wrappers pass them the longest such prefix and let the generic loop
+// finish the tail, as the amd64 wrappers do with eight.
+
+// axpyNEON is, with y[i] += alpha*x[i] fused into one rounding:
+//
+//	for i := range x {
+//		y[i] += alpha * x[i]
+//	}
+//
+//go:noescape
+func axpyNEON(alpha float32, x, y []float32)
+
+// scaleNEON is:
+//
+//	for i := range x {
+//		x[i] *= alpha
+//	}
+//
+//go:noescape
+func scaleNEON(alpha float32, x []float32)
+
+// addNEON is:
+//
+//	for i := range dst {
+//		dst[i] = x[i] + y[i]
+//	}
+//
+//go:noescape
+func addNEON(dst, x, y []float32)
+
+// mulNEON is:
+//
+//	for i := range dst {
+//		dst[i] = x[i] * y[i]
+//	}
+//
+//go:noescape
+func mulNEON(dst, x, y []float32)
+
+// reluNEON is reluGeneric: x where !(x <= 0), so NaN passes through
+// unchanged, and +0 elsewhere (also for -0).
+//
+//go:noescape
+func reluNEON(dst, x []float32)
+
+// dotNEON is, with each s[j][l] += x*y fused into one rounding:
+//
+//	var s [8][4]float32
+//	i := 0
+//	for ; i+32 <= len(x); i += 32 {
+//		for j := range 8 {
+//			for l := range 4 {
+//				s[j][l] += x[i+4*j+l] * y[i+4*j+l]
+//			}
+//		}
+//	}
+//	for ; i < len(x); i += 4 {
+//		for l := range 4 {
+//			s[0][l] += x[i+l] * y[i+l]
+//		}
+//	}
+//	return reduce32(&s)
+//
+// Eight accumulators keep eight FMAs in flight, which covers the FMA
+// latency on common cores.
+//
+//go:noescape
+func dotNEON(x, y []float32) float32
+
+// sumNEON is dotNEON's loop with s[j][l] += x[i+4*j+l].
+//
+//go:noescape
+func sumNEON(x []float32) float32
+
+// reduce32 is the order in which dotNEON and sumNEON combine their partial
+// sums: the eight vectors pairwise, then the four lanes pairwise. The
+// assembly does it in registers; tests use this copy as the model.
+func reduce32(s *[8][4]float32) float32 {
+	var v [4]float32
+	for l := range v {
+		v[l] = ((s[0][l] + s[1][l]) + (s[2][l] + s[3][l])) + ((s[4][l] + s[5][l]) + (s[6][l] + s[7][l]))
+	}
+	return (v[0] + v[1]) + (v[2] + v[3])
+}
+
+// The *Bulk functions run the NEON body over whole vectors of four and
+// finish the tail of up to three elements with the generic loop.
+
+func axpyBulk(alpha float32, x, y []float32) {
+	n := len(x) &^ 3
+	axpyNEON(alpha, x[:n], y[:n])
+	axpyGeneric(alpha, x[n:], y[n:])
+}
+
+func scaleBulk(alpha float32, x []float32) {
+	n := len(x) &^ 3
+	scaleNEON(alpha, x[:n])
+	scaleGeneric(alpha, x[n:])
+}
+
+func dotBulk(x, y []float32) float32 {
+	n := len(x) &^ 3
+	return dotNEON(x[:n], y[:n]) + dotGeneric(x[n:], y[n:])
+}
+
+func sumBulk(x []float32) float32 {
+	n := len(x) &^ 3
+	return sumNEON(x[:n]) + sumGeneric(x[n:])
+}
+
+func addBulk(dst, x, y []float32) {
+	n := len(dst) &^ 3
+	addNEON(dst[:n], x[:n], y[:n])
+	addGeneric(dst[n:], x[n:], y[n:])
+}
+
+func mulBulk(dst, x, y []float32) {
+	n := len(dst) &^ 3
+	mulNEON(dst[:n], x[:n], y[:n])
+	mulGeneric(dst[n:], x[n:], y[n:])
+}
+
+func reluBulk(dst, x []float32) {
+	n := len(dst) &^ 3
+	reluNEON(dst[:n], x[:n])
+	reluGeneric(dst[n:], x[n:])
+}

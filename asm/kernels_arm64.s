@@ -1,0 +1,442 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// NEON kernels for arm64. Go declarations and the Go loop each one computes
+// are in kernels_arm64.go.
+//
+// Operand order: Go's assembler writes sources first and the destination
+// last (VFMLA Vm, Vn, Vd means Vd += Vn*Vm). The Go assembler lacks vector
+// FADD, FMUL, FADDP, FCMLE and by-element FMLA, so those are WORD encodings;
+// their comments give the instruction in Arm's order (destination first).
+// Register names: Vn.S4 / Vn.4S is a vector of four float32, Vn.S[i] its
+// lane i.
+
+// func sgemmKernel8x12NEON(kc int, a, b, c *float32, ldc int, accumulate bool)
+//
+// Registers: R0 k steps left, R1 &a[p*8], R2 &b[p*12], R3 C row to store,
+// R4 ldc in bytes, R5 C row to load (accumulate only).
+// V0, V1 = A[p][0:4], A[p][4:8]; V2, V3, V4 = B[p][0:4], B[p][4:8], B[p][8:12];
+// V(8+3i+j) = acc[i][4j:4j+4], the sums for C[i][4j:4j+4].
+TEXT ·sgemmKernel8x12NEON(SB), NOSPLIT, $0-41
+	MOVD	kc+0(FP), R0
+	MOVD	a+8(FP), R1
+	MOVD	b+16(FP), R2
+
+	// acc = 0 (the sums start from zero, never from C).
+	VEOR	V8.B16, V8.B16, V8.B16
+	VEOR	V9.B16, V9.B16, V9.B16
+	VEOR	V10.B16, V10.B16, V10.B16
+	VEOR	V11.B16, V11.B16, V11.B16
+	VEOR	V12.B16, V12.B16, V12.B16
+	VEOR	V13.B16, V13.B16, V13.B16
+	VEOR	V14.B16, V14.B16, V14.B16
+	VEOR	V15.B16, V15.B16, V15.B16
+	VEOR	V16.B16, V16.B16, V16.B16
+	VEOR	V17.B16, V17.B16, V17.B16
+	VEOR	V18.B16, V18.B16, V18.B16
+	VEOR	V19.B16, V19.B16, V19.B16
+	VEOR	V20.B16, V20.B16, V20.B16
+	VEOR	V21.B16, V21.B16, V21.B16
+	VEOR	V22.B16, V22.B16, V22.B16
+	VEOR	V23.B16, V23.B16, V23.B16
+	VEOR	V24.B16, V24.B16, V24.B16
+	VEOR	V25.B16, V25.B16, V25.B16
+	VEOR	V26.B16, V26.B16, V26.B16
+	VEOR	V27.B16, V27.B16, V27.B16
+	VEOR	V28.B16, V28.B16, V28.B16
+	VEOR	V29.B16, V29.B16, V29.B16
+	VEOR	V30.B16, V30.B16, V30.B16
+	VEOR	V31.B16, V31.B16, V31.B16
+	CBZ	R0, store
+
+kloop:
+	VLD1.P	32(R1), [V0.S4, V1.S4]        // V0, V1 = a[0:4], a[4:8]; a = a[8:]
+	VLD1.P	48(R2), [V2.S4, V3.S4, V4.S4] // V2, V3, V4 = b[0:4], b[4:8], b[8:12]; b = b[12:]
+	WORD	$0x4f801048                   // FMLA V8.4S, V2.4S, V0.S[0]: acc[0][0:4] += b[0:4] * a[0]
+	WORD	$0x4f801069                   // FMLA V9.4S, V3.4S, V0.S[0]: acc[0][4:8] += b[4:8] * a[0]
+	WORD	$0x4f80108a                   // FMLA V10.4S, V4.4S, V0.S[0]: acc[0][8:12] += b[8:12] * a[0]
+	WORD	$0x4fa0104b                   // FMLA V11.4S, V2.4S, V0.S[1]: acc[1][0:4] += b[0:4] * a[1]
+	WORD	$0x4fa0106c                   // FMLA V12.4S, V3.4S, V0.S[1]: acc[1][4:8] += b[4:8] * a[1]
+	WORD	$0x4fa0108d                   // FMLA V13.4S, V4.4S, V0.S[1]: acc[1][8:12] += b[8:12] * a[1]
+	WORD	$0x4f80184e                   // FMLA V14.4S, V2.4S, V0.S[2]: acc[2][0:4] += b[0:4] * a[2]
+	WORD	$0x4f80186f                   // FMLA V15.4S, V3.4S, V0.S[2]: acc[2][4:8] += b[4:8] * a[2]
+	WORD	$0x4f801890                   // FMLA V16.4S, V4.4S, V0.S[2]: acc[2][8:12] += b[8:12] * a[2]
+	WORD	$0x4fa01851                   // FMLA V17.4S, V2.4S, V0.S[3]: acc[3][0:4] += b[0:4] * a[3]
+	WORD	$0x4fa01872                   // FMLA V18.4S, V3.4S, V0.S[3]: acc[3][4:8] += b[4:8] * a[3]
+	WORD	$0x4fa01893                   // FMLA V19.4S, V4.4S, V0.S[3]: acc[3][8:12] += b[8:12] * a[3]
+	WORD	$0x4f811054                   // FMLA V20.4S, V2.4S, V1.S[0]: acc[4][0:4] += b[0:4] * a[4]
+	WORD	$0x4f811075                   // FMLA V21.4S, V3.4S, V1.S[0]: acc[4][4:8] += b[4:8] * a[4]
+	WORD	$0x4f811096                   // FMLA V22.4S, V4.4S, V1.S[0]: acc[4][8:12] += b[8:12] * a[4]
+	WORD	$0x4fa11057                   // FMLA V23.4S, V2.4S, V1.S[1]: acc[5][0:4] += b[0:4] * a[5]
+	WORD	$0x4fa11078                   // FMLA V24.4S, V3.4S, V1.S[1]: acc[5][4:8] += b[4:8] * a[5]
+	WORD	$0x4fa11099                   // FMLA V25.4S, V4.4S, V1.S[1]: acc[5][8:12] += b[8:12] * a[5]
+	WORD	$0x4f81185a                   // FMLA V26.4S, V2.4S, V1.S[2]: acc[6][0:4] += b[0:4] * a[6]
+	WORD	$0x4f81187b                   // FMLA V27.4S, V3.4S, V1.S[2]: acc[6][4:8] += b[4:8] * a[6]
+	WORD	$0x4f81189c                   // FMLA V28.4S, V4.4S, V1.S[2]: acc[6][8:12] += b[8:12] * a[6]
+	WORD	$0x4fa1185d                   // FMLA V29.4S, V2.4S, V1.S[3]: acc[7][0:4] += b[0:4] * a[7]
+	WORD	$0x4fa1187e                   // FMLA V30.4S, V3.4S, V1.S[3]: acc[7][4:8] += b[4:8] * a[7]
+	WORD	$0x4fa1189f                   // FMLA V31.4S, V4.4S, V1.S[3]: acc[7][8:12] += b[8:12] * a[7]
+	SUBS	$1, R0
+	BNE	kloop
+
+store:
+	MOVD	c+24(FP), R3
+	MOVD	ldc+32(FP), R4
+	LSL	$2, R4                  // ldc in bytes
+	MOVBU	accumulate+40(FP), R5
+	CBZ	R5, overwrite
+	MOVD	R3, R5                  // loads and stores walk the rows separately
+
+	// C[i][0:12] = C[i][0:12] + acc[i] for each row i: C is read only here,
+	// after the sums are complete, so full tiles round like edge tiles
+	// (which the driver sums into scratch and adds in Go).
+	VLD1.P	(R5)(R4), [V0.S4, V1.S4, V2.S4] // V0..V2 = C[0][0:12]
+	WORD	$0x4e28d408                      // FADD V8.4S, V0.4S, V8.4S: acc[0][0:4] = C[0][0:4] + acc[0][0:4]
+	WORD	$0x4e29d429                      // FADD V9.4S, V1.4S, V9.4S: acc[0][4:8] = C[0][4:8] + acc[0][4:8]
+	WORD	$0x4e2ad44a                      // FADD V10.4S, V2.4S, V10.4S: acc[0][8:12] = C[0][8:12] + acc[0][8:12]
+	VST1.P	[V8.S4, V9.S4, V10.S4], (R3)(R4) // C[0][0:12] = acc[0]
+	VLD1.P	(R5)(R4), [V0.S4, V1.S4, V2.S4] // V0..V2 = C[1][0:12]
+	WORD	$0x4e2bd40b                      // FADD V11.4S, V0.4S, V11.4S: acc[1][0:4] = C[1][0:4] + acc[1][0:4]
+	WORD	$0x4e2cd42c                      // FADD V12.4S, V1.4S, V12.4S: acc[1][4:8] = C[1][4:8] + acc[1][4:8]
+	WORD	$0x4e2dd44d                      // FADD V13.4S, V2.4S, V13.4S: acc[1][8:12] = C[1][8:12] + acc[1][8:12]
+	VST1.P	[V11.S4, V12.S4, V13.S4], (R3)(R4) // C[1][0:12] = acc[1]
+	VLD1.P	(R5)(R4), [V0.S4, V1.S4, V2.S4]   // V0..V2 = C[2][0:12]
+	WORD	$0x4e2ed40e                        // FADD V14.4S, V0.4S, V14.4S: acc[2][0:4] = C[2][0:4] + acc[2][0:4]
+	WORD	$0x4e2fd42f                        // FADD V15.4S, V1.4S, V15.4S: acc[2][4:8] = C[2][4:8] + acc[2][4:8]
+	WORD	$0x4e30d450                        // FADD V16.4S, V2.4S, V16.4S: acc[2][8:12] = C[2][8:12] + acc[2][8:12]
+	VST1.P	[V14.S4, V15.S4, V16.S4], (R3)(R4) // C[2][0:12] = acc[2]
+	VLD1.P	(R5)(R4), [V0.S4, V1.S4, V2.S4]   // V0..V2 = C[3][0:12]
+	WORD	$0x4e31d411                        // FADD V17.4S, V0.4S, V17.4S: acc[3][0:4] = C[3][0:4] + acc[3][0:4]
+	WORD	$0x4e32d432                        // FADD V18.4S, V1.4S, V18.4S: acc[3][4:8] = C[3][4:8] + acc[3][4:8]
+	WORD	$0x4e33d453                        // FADD V19.4S, V2.4S, V19.4S: acc[3][8:12] = C[3][8:12] + acc[3][8:12]
+	VST1.P	[V17.S4, V18.S4, V19.S4], (R3)(R4) // C[3][0:12] = acc[3]
+	VLD1.P	(R5)(R4), [V0.S4, V1.S4, V2.S4]   // V0..V2 = C[4][0:12]
+	WORD	$0x4e34d414                        // FADD V20.4S, V0.4S, V20.4S: acc[4][0:4] = C[4][0:4] + acc[4][0:4]
+	WORD	$0x4e35d435                        // FADD V21.4S, V1.4S, V21.4S: acc[4][4:8] = C[4][4:8] + acc[4][4:8]
+	WORD	$0x4e36d456                        // FADD V22.4S, V2.4S, V22.4S: acc[4][8:12] = C[4][8:12] + acc[4][8:12]
+	VST1.P	[V20.S4, V21.S4, V22.S4], (R3)(R4) // C[4][0:12] = acc[4]
+	VLD1.P	(R5)(R4), [V0.S4, V1.S4, V2.S4]   // V0..V2 = C[5][0:12]
+	WORD	$0x4e37d417                        // FADD V23.4S, V0.4S, V23.4S: acc[5][0:4] = C[5][0:4] + acc[5][0:4]
+	WORD	$0x4e38d438                        // FADD V24.4S, V1.4S, V24.4S: acc[5][4:8] = C[5][4:8] + acc[5][4:8]
+	WORD	$0x4e39d459                        // FADD V25.4S, V2.4S, V25.4S: acc[5][8:12] = C[5][8:12] + acc[5][8:12]
+	VST1.P	[V23.S4, V24.S4, V25.S4], (R3)(R4) // C[5][0:12] = acc[5]
+	VLD1.P	(R5)(R4), [V0.S4, V1.S4, V2.S4]   // V0..V2 = C[6][0:12]
+	WORD	$0x4e3ad41a                        // FADD V26.4S, V0.4S, V26.4S: acc[6][0:4] = C[6][0:4] + acc[6][0:4]
+	WORD	$0x4e3bd43b                        // FADD V27.4S, V1.4S, V27.4S: acc[6][4:8] = C[6][4:8] + acc[6][4:8]
+	WORD	$0x4e3cd45c                        // FADD V28.4S, V2.4S, V28.4S: acc[6][8:12] = C[6][8:12] + acc[6][8:12]
+	VST1.P	[V26.S4, V27.S4, V28.S4], (R3)(R4) // C[6][0:12] = acc[6]
+	VLD1	(R5), [V0.S4, V1.S4, V2.S4]        // V0..V2 = C[7][0:12]
+	WORD	$0x4e3dd41d                        // FADD V29.4S, V0.4S, V29.4S: acc[7][0:4] = C[7][0:4] + acc[7][0:4]
+	WORD	$0x4e3ed43e                        // FADD V30.4S, V1.4S, V30.4S: acc[7][4:8] = C[7][4:8] + acc[7][4:8]
+	WORD	$0x4e3fd45f                        // FADD V31.4S, V2.4S, V31.4S: acc[7][8:12] = C[7][8:12] + acc[7][8:12]
+	VST1	[V29.S4, V30.S4, V31.S4], (R3)     // C[7][0:12] = acc[7]
+	RET
+
+overwrite:
+	// C[i][0:12] = acc[i] for each row i; C is not read, so it may hold NaN.
+	VST1.P	[V8.S4, V9.S4, V10.S4], (R3)(R4)   // C[0][0:12] = acc[0]
+	VST1.P	[V11.S4, V12.S4, V13.S4], (R3)(R4) // C[1][0:12] = acc[1]
+	VST1.P	[V14.S4, V15.S4, V16.S4], (R3)(R4) // C[2][0:12] = acc[2]
+	VST1.P	[V17.S4, V18.S4, V19.S4], (R3)(R4) // C[3][0:12] = acc[3]
+	VST1.P	[V20.S4, V21.S4, V22.S4], (R3)(R4) // C[4][0:12] = acc[4]
+	VST1.P	[V23.S4, V24.S4, V25.S4], (R3)(R4) // C[5][0:12] = acc[5]
+	VST1.P	[V26.S4, V27.S4, V28.S4], (R3)(R4) // C[6][0:12] = acc[6]
+	VST1	[V29.S4, V30.S4, V31.S4], (R3)     // C[7][0:12] = acc[7]
+	RET
+
+// The element-wise kernels below take len(first slice) a multiple of 4 and
+// run 16 elements (four vectors) per iteration, then single vectors: R2 is
+// the count of elements left.
+
+// func axpyNEON(alpha float32, x, y []float32)
+TEXT ·axpyNEON(SB), NOSPLIT, $0-56
+	FMOVS	alpha+0(FP), F0
+	VDUP	V0.S[0], V0.S4          // V0 = alpha in every lane
+	MOVD	x_base+8(FP), R0
+	MOVD	x_len+16(FP), R2
+	MOVD	y_base+32(FP), R1
+	CMP	$16, R2
+	BLT	axpytail
+
+axpyloop16:
+	VLD1.P	64(R0), [V1.S4, V2.S4, V3.S4, V4.S4] // V1..V4 = x[i:i+16]
+	VLD1	(R1), [V5.S4, V6.S4, V7.S4, V8.S4]   // V5..V8 = y[i:i+16]
+	VFMLA	V0.S4, V1.S4, V5.S4                  // y[i:i+4] += alpha * x[i:i+4]
+	VFMLA	V0.S4, V2.S4, V6.S4                  // y[i+4:i+8] += alpha * x[i+4:i+8]
+	VFMLA	V0.S4, V3.S4, V7.S4                  // y[i+8:i+12] += alpha * x[i+8:i+12]
+	VFMLA	V0.S4, V4.S4, V8.S4                  // y[i+12:i+16] += alpha * x[i+12:i+16]
+	VST1.P	[V5.S4, V6.S4, V7.S4, V8.S4], 64(R1) // store y[i:i+16]; i += 16
+	SUB	$16, R2
+	CMP	$16, R2
+	BGE	axpyloop16
+
+axpytail:
+	CBZ	R2, axpydone
+
+axpyloop4:
+	VLD1.P	16(R0), [V1.S4]     // V1 = x[i:i+4]
+	VLD1	(R1), [V5.S4]       // V5 = y[i:i+4]
+	VFMLA	V0.S4, V1.S4, V5.S4 // y[i:i+4] += alpha * x[i:i+4]
+	VST1.P	[V5.S4], 16(R1)     // store y[i:i+4]; i += 4
+	SUBS	$4, R2
+	BNE	axpyloop4
+
+axpydone:
+	RET
+
+// func scaleNEON(alpha float32, x []float32)
+TEXT ·scaleNEON(SB), NOSPLIT, $0-32
+	FMOVS	alpha+0(FP), F0
+	VDUP	V0.S[0], V0.S4          // V0 = alpha in every lane
+	MOVD	x_base+8(FP), R0
+	MOVD	x_len+16(FP), R2
+	CMP	$16, R2
+	BLT	scaletail
+
+scaleloop16:
+	VLD1	(R0), [V1.S4, V2.S4, V3.S4, V4.S4]   // V1..V4 = x[i:i+16]
+	WORD	$0x6e20dc21                          // FMUL V1.4S, V1.4S, V0.4S: x[i:i+4] * alpha
+	WORD	$0x6e20dc42                          // FMUL V2.4S, V2.4S, V0.4S: x[i+4:i+8] * alpha
+	WORD	$0x6e20dc63                          // FMUL V3.4S, V3.4S, V0.4S: x[i+8:i+12] * alpha
+	WORD	$0x6e20dc84                          // FMUL V4.4S, V4.4S, V0.4S: x[i+12:i+16] * alpha
+	VST1.P	[V1.S4, V2.S4, V3.S4, V4.S4], 64(R0) // store x[i:i+16]; i += 16
+	SUB	$16, R2
+	CMP	$16, R2
+	BGE	scaleloop16
+
+scaletail:
+	CBZ	R2, scaledone
+
+scaleloop4:
+	VLD1	(R0), [V1.S4]   // V1 = x[i:i+4]
+	WORD	$0x6e20dc21     // FMUL V1.4S, V1.4S, V0.4S: x[i:i+4] * alpha
+	VST1.P	[V1.S4], 16(R0) // store x[i:i+4]; i += 4
+	SUBS	$4, R2
+	BNE	scaleloop4
+
+scaledone:
+	RET
+
+// func addNEON(dst, x, y []float32)
+TEXT ·addNEON(SB), NOSPLIT, $0-72
+	MOVD	dst_base+0(FP), R3
+	MOVD	dst_len+8(FP), R2
+	MOVD	x_base+24(FP), R0
+	MOVD	y_base+48(FP), R1
+	CMP	$16, R2
+	BLT	addtail
+
+addloop16:
+	VLD1.P	64(R0), [V1.S4, V2.S4, V3.S4, V4.S4] // V1..V4 = x[i:i+16]
+	VLD1.P	64(R1), [V5.S4, V6.S4, V7.S4, V8.S4] // V5..V8 = y[i:i+16]
+	WORD	$0x4e25d421                          // FADD V1.4S, V1.4S, V5.4S: x[i:i+4] + y[i:i+4]
+	WORD	$0x4e26d442                          // FADD V2.4S, V2.4S, V6.4S: x[i+4:i+8] + y[i+4:i+8]
+	WORD	$0x4e27d463                          // FADD V3.4S, V3.4S, V7.4S: x[i+8:i+12] + y[i+8:i+12]
+	WORD	$0x4e28d484                          // FADD V4.4S, V4.4S, V8.4S: x[i+12:i+16] + y[i+12:i+16]
+	VST1.P	[V1.S4, V2.S4, V3.S4, V4.S4], 64(R3) // dst[i:i+16] = the sums; i += 16
+	SUB	$16, R2
+	CMP	$16, R2
+	BGE	addloop16
+
+addtail:
+	CBZ	R2, adddone
+
+addloop4:
+	VLD1.P	16(R0), [V1.S4] // V1 = x[i:i+4]
+	VLD1.P	16(R1), [V5.S4] // V5 = y[i:i+4]
+	WORD	$0x4e25d421     // FADD V1.4S, V1.4S, V5.4S: x[i:i+4] + y[i:i+4]
+	VST1.P	[V1.S4], 16(R3) // dst[i:i+4] = the sums; i += 4
+	SUBS	$4, R2
+	BNE	addloop4
+
+adddone:
+	RET
+
+// func mulNEON(dst, x, y []float32)
+TEXT ·mulNEON(SB), NOSPLIT, $0-72
+	MOVD	dst_base+0(FP), R3
+	MOVD	dst_len+8(FP), R2
+	MOVD	x_base+24(FP), R0
+	MOVD	y_base+48(FP), R1
+	CMP	$16, R2
+	BLT	multail
+
+mulloop16:
+	VLD1.P	64(R0), [V1.S4, V2.S4, V3.S4, V4.S4] // V1..V4 = x[i:i+16]
+	VLD1.P	64(R1), [V5.S4, V6.S4, V7.S4, V8.S4] // V5..V8 = y[i:i+16]
+	WORD	$0x6e25dc21                          // FMUL V1.4S, V1.4S, V5.4S: x[i:i+4] * y[i:i+4]
+	WORD	$0x6e26dc42                          // FMUL V2.4S, V2.4S, V6.4S: x[i+4:i+8] * y[i+4:i+8]
+	WORD	$0x6e27dc63                          // FMUL V3.4S, V3.4S, V7.4S: x[i+8:i+12] * y[i+8:i+12]
+	WORD	$0x6e28dc84                          // FMUL V4.4S, V4.4S, V8.4S: x[i+12:i+16] * y[i+12:i+16]
+	VST1.P	[V1.S4, V2.S4, V3.S4, V4.S4], 64(R3) // dst[i:i+16] = the products; i += 16
+	SUB	$16, R2
+	CMP	$16, R2
+	BGE	mulloop16
+
+multail:
+	CBZ	R2, muldone
+
+mulloop4:
+	VLD1.P	16(R0), [V1.S4] // V1 = x[i:i+4]
+	VLD1.P	16(R1), [V5.S4] // V5 = y[i:i+4]
+	WORD	$0x6e25dc21     // FMUL V1.4S, V1.4S, V5.4S: x[i:i+4] * y[i:i+4]
+	VST1.P	[V1.S4], 16(R3) // dst[i:i+4] = the products; i += 4
+	SUBS	$4, R2
+	BNE	mulloop4
+
+muldone:
+	RET
+
+// func reluNEON(dst, x []float32)
+//
+// mask = (x <= 0), all ones or all zeros per lane and false for NaN; then
+// BIT inserts zero bits where mask is set, so dst = x &^ mask: x itself
+// (NaN included, payload and all) or +0 (for -0 too).
+TEXT ·reluNEON(SB), NOSPLIT, $0-48
+	MOVD	dst_base+0(FP), R3
+	MOVD	dst_len+8(FP), R2
+	MOVD	x_base+24(FP), R0
+	VEOR	V31.B16, V31.B16, V31.B16 // V31 = +0 in every lane
+	CMP	$16, R2
+	BLT	relutail
+
+reluloop16:
+	VLD1.P	64(R0), [V1.S4, V2.S4, V3.S4, V4.S4] // V1..V4 = x[i:i+16]
+	WORD	$0x6ea0d825                          // FCMLE V5.4S, V1.4S, #0: mask of x[i:i+4] <= 0
+	WORD	$0x6ea0d846                          // FCMLE V6.4S, V2.4S, #0: mask of x[i+4:i+8] <= 0
+	WORD	$0x6ea0d867                          // FCMLE V7.4S, V3.4S, #0: mask of x[i+8:i+12] <= 0
+	WORD	$0x6ea0d888                          // FCMLE V8.4S, V4.4S, #0: mask of x[i+12:i+16] <= 0
+	VBIT	V5.B16, V31.B16, V1.B16              // x[i:i+4] &^ mask
+	VBIT	V6.B16, V31.B16, V2.B16              // x[i+4:i+8] &^ mask
+	VBIT	V7.B16, V31.B16, V3.B16              // x[i+8:i+12] &^ mask
+	VBIT	V8.B16, V31.B16, V4.B16              // x[i+12:i+16] &^ mask
+	VST1.P	[V1.S4, V2.S4, V3.S4, V4.S4], 64(R3) // dst[i:i+16] = the results; i += 16
+	SUB	$16, R2
+	CMP	$16, R2
+	BGE	reluloop16
+
+relutail:
+	CBZ	R2, reludone
+
+reluloop4:
+	VLD1.P	16(R0), [V1.S4]         // V1 = x[i:i+4]
+	WORD	$0x6ea0d825             // FCMLE V5.4S, V1.4S, #0: mask of x[i:i+4] <= 0
+	VBIT	V5.B16, V31.B16, V1.B16 // x[i:i+4] &^ mask
+	VST1.P	[V1.S4], 16(R3)         // dst[i:i+4] = the results; i += 4
+	SUBS	$4, R2
+	BNE	reluloop4
+
+reludone:
+	RET
+
+// The reductions keep s[j] (j = 0..7, four lanes each) in V0..V7 and
+// combine them as reduce32 does.
+
+// func dotNEON(x, y []float32) float32
+TEXT ·dotNEON(SB), NOSPLIT, $0-52
+	MOVD	x_base+0(FP), R0
+	MOVD	x_len+8(FP), R2
+	MOVD	y_base+24(FP), R1
+	VEOR	V0.B16, V0.B16, V0.B16 // s[0..7] = 0
+	VEOR	V1.B16, V1.B16, V1.B16
+	VEOR	V2.B16, V2.B16, V2.B16
+	VEOR	V3.B16, V3.B16, V3.B16
+	VEOR	V4.B16, V4.B16, V4.B16
+	VEOR	V5.B16, V5.B16, V5.B16
+	VEOR	V6.B16, V6.B16, V6.B16
+	VEOR	V7.B16, V7.B16, V7.B16
+	CMP	$32, R2
+	BLT	dottail
+
+dotloop32:
+	VLD1.P	64(R0), [V16.S4, V17.S4, V18.S4, V19.S4] // V16..V19 = x[i:i+16]
+	VLD1.P	64(R0), [V20.S4, V21.S4, V22.S4, V23.S4] // V20..V23 = x[i+16:i+32]
+	VLD1.P	64(R1), [V24.S4, V25.S4, V26.S4, V27.S4] // V24..V27 = y[i:i+16]
+	VLD1.P	64(R1), [V28.S4, V29.S4, V30.S4, V31.S4] // V28..V31 = y[i+16:i+32]; i += 32
+	VFMLA	V16.S4, V24.S4, V0.S4                    // s[0] += x[i:i+4] * y[i:i+4]
+	VFMLA	V17.S4, V25.S4, V1.S4                    // s[1] += x[i+4:i+8] * y[i+4:i+8]
+	VFMLA	V18.S4, V26.S4, V2.S4                    // s[2] += x[i+8:i+12] * y[i+8:i+12]
+	VFMLA	V19.S4, V27.S4, V3.S4                    // s[3] += x[i+12:i+16] * y[i+12:i+16]
+	VFMLA	V20.S4, V28.S4, V4.S4                    // s[4] += x[i+16:i+20] * y[i+16:i+20]
+	VFMLA	V21.S4, V29.S4, V5.S4                    // s[5] += x[i+20:i+24] * y[i+20:i+24]
+	VFMLA	V22.S4, V30.S4, V6.S4                    // s[6] += x[i+24:i+28] * y[i+24:i+28]
+	VFMLA	V23.S4, V31.S4, V7.S4                    // s[7] += x[i+28:i+32] * y[i+28:i+32]
+	SUB	$32, R2
+	CMP	$32, R2
+	BGE	dotloop32
+
+dottail:
+	CBZ	R2, dotreduce
+
+dotloop4:
+	VLD1.P	16(R0), [V16.S4]      // V16 = x[i:i+4]
+	VLD1.P	16(R1), [V24.S4]      // V24 = y[i:i+4]; i += 4
+	VFMLA	V16.S4, V24.S4, V0.S4 // s[0] += x[i:i+4] * y[i:i+4]
+	SUBS	$4, R2
+	BNE	dotloop4
+
+dotreduce:
+	WORD	$0x4e21d400     // FADD V0.4S, V0.4S, V1.4S: s[0] + s[1]
+	WORD	$0x4e23d442     // FADD V2.4S, V2.4S, V3.4S: s[2] + s[3]
+	WORD	$0x4e25d484     // FADD V4.4S, V4.4S, V5.4S: s[4] + s[5]
+	WORD	$0x4e27d4c6     // FADD V6.4S, V6.4S, V7.4S: s[6] + s[7]
+	WORD	$0x4e22d400     // FADD V0.4S, V0.4S, V2.4S: (s[0]+s[1]) + (s[2]+s[3])
+	WORD	$0x4e26d484     // FADD V4.4S, V4.4S, V6.4S: (s[4]+s[5]) + (s[6]+s[7])
+	WORD	$0x4e24d400     // FADD V0.4S, V0.4S, V4.4S: v = the two halves added
+	WORD	$0x6e20d400     // FADDP V0.4S, V0.4S, V0.4S: v[0]+v[1], v[2]+v[3] in lanes 0, 1
+	WORD	$0x7e30d800     // FADDP S0, V0.2S: (v[0]+v[1]) + (v[2]+v[3])
+	FMOVS	F0, ret+48(FP)
+	RET
+
+// func sumNEON(x []float32) float32
+TEXT ·sumNEON(SB), NOSPLIT, $0-28
+	MOVD	x_base+0(FP), R0
+	MOVD	x_len+8(FP), R2
+	VEOR	V0.B16, V0.B16, V0.B16 // s[0..7] = 0
+	VEOR	V1.B16, V1.B16, V1.B16
+	VEOR	V2.B16, V2.B16, V2.B16
+	VEOR	V3.B16, V3.B16, V3.B16
+	VEOR	V4.B16, V4.B16, V4.B16
+	VEOR	V5.B16, V5.B16, V5.B16
+	VEOR	V6.B16, V6.B16, V6.B16
+	VEOR	V7.B16, V7.B16, V7.B16
+	CMP	$32, R2
+	BLT	sumtail
+
+sumloop32:
+	VLD1.P	64(R0), [V16.S4, V17.S4, V18.S4, V19.S4] // V16..V19 = x[i:i+16]
+	VLD1.P	64(R0), [V20.S4, V21.S4, V22.S4, V23.S4] // V20..V23 = x[i+16:i+32]; i += 32
+	WORD	$0x4e30d400                              // FADD V0.4S, V0.4S, V16.4S: s[0] += x[i:i+4]
+	WORD	$0x4e31d421                              // FADD V1.4S, V1.4S, V17.4S: s[1] += x[i+4:i+8]
+	WORD	$0x4e32d442                              // FADD V2.4S, V2.4S, V18.4S: s[2] += x[i+8:i+12]
+	WORD	$0x4e33d463                              // FADD V3.4S, V3.4S, V19.4S: s[3] += x[i+12:i+16]
+	WORD	$0x4e34d484                              // FADD V4.4S, V4.4S, V20.4S: s[4] += x[i+16:i+20]
+	WORD	$0x4e35d4a5                              // FADD V5.4S, V5.4S, V21.4S: s[5] += x[i+20:i+24]
+	WORD	$0x4e36d4c6                              // FADD V6.4S, V6.4S, V22.4S: s[6] += x[i+24:i+28]
+	WORD	$0x4e37d4e7                              // FADD V7.4S, V7.4S, V23.4S: s[7] += x[i+28:i+32]
+	SUB	$32, R2
+	CMP	$32, R2
+	BGE	sumloop32
+
+sumtail:
+	CBZ	R2, sumreduce
+
+sumloop4:
+	VLD1.P	16(R0), [V16.S4] // V16 = x[i:i+4]; i += 4
+	WORD	$0x4e30d400      // FADD V0.4S, V0.4S, V16.4S: s[0] += x[i:i+4]
+	SUBS	$4, R2
+	BNE	sumloop4
+
+sumreduce:
+	WORD	$0x4e21d400     // FADD V0.4S, V0.4S, V1.4S: s[0] + s[1]
+	WORD	$0x4e23d442     // FADD V2.4S, V2.4S, V3.4S: s[2] + s[3]
+	WORD	$0x4e25d484     // FADD V4.4S, V4.4S, V5.4S: s[4] + s[5]
+	WORD	$0x4e27d4c6     // FADD V6.4S, V6.4S, V7.4S: s[6] + s[7]
+	WORD	$0x4e22d400     // FADD V0.4S, V0.4S, V2.4S: (s[0]+s[1]) + (s[2]+s[3])
+	WORD	$0x4e26d484     // FADD V4.4S, V4.4S, V6.4S: (s[4]+s[5]) + (s[6]+s[7])
+	WORD	$0x4e24d400     // FADD V0.4S, V0.4S, V4.4S: v = the two halves added
+	WORD	$0x6e20d400     // FADDP V0.4S, V0.4S, V0.4S: v[0]+v[1], v[2]+v[3] in lanes 0, 1
+	WORD	$0x7e30d800     // FADDP S0, V0.2S: (v[0]+v[1]) + (v[2]+v[3])
+	FMOVS	F0, ret+24(FP)
+	RET
