@@ -1,0 +1,112 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/glmc/glmc/asm"
+)
+
+// gemmShapes are the SGEMM sizes of ../shared/bench/torch_bench.py, so the
+// two outputs compare line by line.
+var gemmShapes = [][3]int{
+	{256, 256, 256}, {512, 512, 512}, {1024, 1024, 1024}, {2048, 2048, 2048},
+	{64, 1024, 144}, {16, 16384, 432}, {64, 4096, 576}, {128, 8192, 1152},
+}
+
+// benchKinds maps each --what value to its measurement; each prints one
+// record per figure.
+var benchKinds = map[string]func(threads int, emit func(map[string]any)){
+	"gemm": benchGemm,
+}
+
+func runBench(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	what := fs.String("what", "gemm", "comma-separated measurements: "+strings.Join(benchNames(), ","))
+	threads := fs.Int("threads", asm.Threads(), "goroutines for the kernels")
+	asJSON := fs.Bool("json", false, "print one JSON object per line")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *threads < 1 {
+		return usageError{fmt.Errorf("--threads %d: want at least 1", *threads)}
+	}
+	var kinds []func(int, func(map[string]any))
+	for _, w := range strings.Split(*what, ",") {
+		f, ok := benchKinds[strings.TrimSpace(w)]
+		if !ok {
+			return usageError{fmt.Errorf("--what %q: want a comma-separated list of %s", w, strings.Join(benchNames(), ", "))}
+		}
+		kinds = append(kinds, f)
+	}
+	defer asm.SetThreads(asm.SetThreads(*threads))
+	emit := func(rec map[string]any) {
+		rec["threads"] = *threads
+		rec["kernel"] = asm.Kernel()
+		if *asJSON {
+			b, _ := json.Marshal(rec) // maps of numbers and strings always marshal
+			fmt.Fprintln(stdout, string(b))
+			return
+		}
+		fmt.Fprintln(stdout, formatRecord(rec))
+	}
+	for _, k := range kinds {
+		k(*threads, emit)
+	}
+	return nil
+}
+
+func benchNames() []string {
+	var names []string
+	for n := range benchKinds {
+		names = append(names, n)
+	}
+	return names
+}
+
+// formatRecord prints a record as "kind key=value ..." for people.
+func formatRecord(rec map[string]any) string {
+	keys := []string{"m", "n", "k", "model", "nf", "batch", "threads", "kernel", "gflops", "img_per_s"}
+	s := fmt.Sprint(rec["kind"])
+	for _, k := range keys {
+		if v, ok := rec[k]; ok {
+			s += fmt.Sprintf(" %s=%v", k, v)
+		}
+	}
+	return s
+}
+
+// benchGemm times C = A·B for each shape, repeating until at least 2·10⁹
+// flops or three calls (as the PyTorch script does), after one warm-up call.
+func benchGemm(_ int, emit func(map[string]any)) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, s := range gemmShapes {
+		m, n, k := s[0], s[1], s[2]
+		a, b, c := randomSlice(r, m*k), randomSlice(r, k*n), make([]float32, m*n)
+		call := func() { asm.Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n) }
+		call()
+		flops := 2 * float64(m) * float64(n) * float64(k)
+		reps := max(3, int(2e9/flops))
+		start := time.Now()
+		for range reps {
+			call()
+		}
+		sec := time.Since(start).Seconds() / float64(reps)
+		emit(map[string]any{"kind": "sgemm", "m": m, "n": n, "k": k, "gflops": round1(flops / sec / 1e9)})
+	}
+}
+
+func randomSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(r.NormFloat64())
+	}
+	return s
+}
+
+func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	"github.com/glmc/glmc/asm"
+)
+
+func runVersion(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	version := "(devel)"
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		version = info.Main.Version
+	}
+	fmt.Fprintf(stdout, "glmc %s %s %s/%s\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(stdout, "kernel: %s (available: %s)\n", asm.Kernel(), strings.Join(asm.Available(), ", "))
+	fmt.Fprintf(stdout, "cpu features: %s\n", strings.Join(asm.Features(), " "))
+	fmt.Fprintf(stdout, "threads: %d\n", asm.Threads())
+	return nil
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: formatting, vet, unit tests on every
+# SIMD path, purego, race, arm64 under qemu, cross-builds, and a check that
+# the generated assembly matches its generator.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "not gofmt-formatted:"; echo "$unformatted"; exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "generated assembly is up to date"
+(cd asm && go generate)
+git diff --exit-code -- asm/ || { echo "asm: regenerated assembly differs from the committed files (run go generate in asm/)"; exit 1; }
+
+step "cross-builds without cgo"
+for target in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64; do
+	CGO_ENABLED=0 GOOS=${target%/*} GOARCH=${target#*/} go build -o /dev/null ./...
+done
+CGO_ENABLED=0 go build -tags purego -o /dev/null ./...
+
+step "tests (best SIMD path)"
+go test -count=1 ./...
+
+step "tests with every lower SIMD path forced"
+for simd in $(go run ./cmd/glmc version | sed -n 's/^kernel: .*(available: \(.*\))$/\1/p' | tr -d ','); do
+	GLMC_SIMD=$simd go test -count=1 -short ./asm ./tensor ./autograd/...
+done
+
+step "purego build tag"
+go test -count=1 -short -tags purego ./asm ./tensor
+
+step "race detector"
+go test -count=1 -short -race ./...
+
+step "arm64 NEON under qemu"
+bash .ci/qemu-arm64.sh
