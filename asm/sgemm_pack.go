@@ -44,10 +44,13 @@ func (g *gemm) packB(dst []float32, p0, kcur, j0, ncur int) {
 		// Row by row, so B is read sequentially and the prefetchers keep up.
 		for p := 0; p < kcur; p++ {
 			src := g.b[(p0+p)*g.ldb+j0 : (p0+p)*g.ldb+j0+ncur]
-			for jr := 0; jr < ncur; jr += nr {
+			jr := 0
+			for ; jr+nr <= ncur; jr += nr {
+				copyRow(dst[jr*kcur+p*nr:jr*kcur+p*nr+nr], src[jr:jr+nr])
+			}
+			if jr < ncur {
 				out := dst[jr*kcur+p*nr : jr*kcur+p*nr+nr]
-				n := copy(out, src[jr:min(jr+nr, ncur)])
-				clear(out[n:])
+				clear(out[copy(out, src[jr:]):])
 			}
 		}
 		return
@@ -67,5 +70,25 @@ func (g *gemm) packB(dst []float32, p0, kcur, j0, ncur int) {
 				panel[p*nr+c] = 0
 			}
 		}
+	}
+}
+
+// copyRow copies one panel row. The fixed sizes of the kernels' nr compile
+// to inline moves rather than a memmove call, which matters because packing
+// copies every element of B once per call and rows are short.
+func copyRow(dst, src []float32) {
+	switch len(dst) {
+	case 4:
+		*(*[4]float32)(dst) = *(*[4]float32)(src)
+	case 16:
+		*(*[16]float32)(dst) = *(*[16]float32)(src)
+	case 24:
+		*(*[24]float32)(dst) = *(*[24]float32)(src)
+	case 32:
+		*(*[32]float32)(dst) = *(*[32]float32)(src)
+	case 48:
+		*(*[48]float32)(dst) = *(*[48]float32)(src)
+	default:
+		copy(dst, src)
 	}
 }
