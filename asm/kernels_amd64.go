@@ -28,7 +28,7 @@ var avx2Impl = impl{
 var avx512Impl = func() impl {
 	im := avx2Impl
 	im.name = "avx512"
-	im.gemm = gemmKernel{name: "sgemmKernel12x32AVX512", mr: 12, nr: 32, micro: sgemmKernel12x32AVX512}
+	im.gemm = gemmKernel{name: "sgemmKernel8x48AVX512", mr: 8, nr: 48, micro: sgemmKernel8x48AVX512}
 	im.usable = func() bool { return avx2Impl.usable() && cpu.X86.HasAVX512F }
 	return im
 }()

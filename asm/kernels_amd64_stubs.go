@@ -10,11 +10,11 @@ package asm
 //go:noescape
 func sgemmKernel4x24AVX2(kc int, a *float32, b *float32, c *float32, ldc int, accumulate bool)
 
-// sgemmKernel12x32AVX512 sets the 12×32 tile at c to A·B (or adds A·B when accumulate is set)
-// from a packed kc×12 A panel and a packed kc×32 B panel.
+// sgemmKernel8x48AVX512 sets the 8×48 tile at c to A·B (or adds A·B when accumulate is set)
+// from a packed kc×8 A panel and a packed kc×48 B panel.
 //
 //go:noescape
-func sgemmKernel12x32AVX512(kc int, a *float32, b *float32, c *float32, ldc int, accumulate bool)
+func sgemmKernel8x48AVX512(kc int, a *float32, b *float32, c *float32, ldc int, accumulate bool)
 
 // axpyAVX2 is the AVX2 body of the generic loop; len must be a multiple of 8.
 //

@@ -25,7 +25,7 @@ import (
 func main() {
 	ConstraintExpr("!purego")
 	gemmKernel(gemmShape{mr: 4, nrVec: 3, lanes: 8, isa: "AVX2", vec: YMM})
-	gemmKernel(gemmShape{mr: 12, nrVec: 2, lanes: 16, isa: "AVX512", vec: ZMM, embeddedBroadcast: true})
+	gemmKernel(gemmShape{mr: 8, nrVec: 3, lanes: 16, isa: "AVX512", vec: ZMM})
 	elementwise("axpyAVX2", "func(alpha float32, x, y []float32)", []string{"x", "y"}, axpy)
 	elementwise("scaleAVX2", "func(alpha float32, x []float32)", []string{"x"}, scale)
 	elementwise("addAVX2", "func(dst, x, y []float32)", []string{"dst", "x", "y"}, binary(VADDPS))
@@ -37,11 +37,16 @@ func main() {
 }
 
 // gemmShape names one micro-kernel: an mr × (nrVec·lanes) tile.
+//
+// Both tiles use 12 (AVX2, of 16 registers) or 24 (AVX-512, of 32)
+// accumulators: enough independent FMAs to cover the FMA latency on two
+// pipes, with one B row of nrVec vectors and one broadcast register left.
+// Their mr (4, 8) divides the channel counts of ResNets and their nr (24,
+// 48) divides 9·16, the im2col depth of a 3×3 convolution.
 type gemmShape struct {
-	mr, nrVec, lanes  int
-	isa               string
-	vec               func() reg.VecVirtual
-	embeddedBroadcast bool // AVX-512 folds the A broadcast into the FMA
+	mr, nrVec, lanes int
+	isa              string
+	vec              func() reg.VecVirtual
 }
 
 func gemmKernel(s gemmShape) {
@@ -77,15 +82,8 @@ func gemmKernel(s gemmShape) {
 	}
 	Comment("acc[i][j] += A[p][i] * bv[j]")
 	for i := 0; i < s.mr; i++ {
-		ai := Mem{Base: a, Disp: 4 * i}
-		if s.embeddedBroadcast {
-			for j := range bv {
-				VFMADD231PS_BCST(ai, bv[j], acc[i][j])
-			}
-			continue
-		}
 		t := s.vec()
-		VBROADCASTSS(ai, t)
+		VBROADCASTSS(Mem{Base: a, Disp: 4 * i}, t)
 		for j := range bv {
 			VFMADD231PS(bv[j], t, acc[i][j])
 		}

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: glmc against the PyTorch/OpenBLAS reference.
+
+Runs `glmc bench --json` and ../shared/bench/torch_bench.py alternately,
+ROUNDS times each, on the same machine in one go, then prints for every
+figure the median of each and their ratio (glmc / reference). Absolute
+numbers on shared machines drift; the ratio of medians measured
+back-to-back is the figure to quote.
+
+  /usr/bin/python3 tools/bench/compare.py --what gemm --threads 1 --rounds 5
+
+Needs Debian's python3-torch and libopenblas0-pthread for the reference.
+"""
+import argparse, json, os, statistics, subprocess, sys
+
+here = os.path.dirname(os.path.abspath(__file__))
+root = os.path.dirname(os.path.dirname(here))
+
+p = argparse.ArgumentParser()
+p.add_argument("--what", default="gemm")
+p.add_argument("--threads", type=int, default=1)
+p.add_argument("--nf", type=int, default=16)
+p.add_argument("--rounds", type=int, default=5)
+p.add_argument("--glmc", default=os.path.join(root, "glmc"), help="built glmc binary")
+p.add_argument("--torch-bench", default=os.path.join(root, "..", "shared", "bench", "torch_bench.py"))
+a = p.parse_args()
+
+# The figure each kind reports, and the fields that identify a record.
+metric = {"sgemm": "gflops", "glmc_train_step": "img_per_s", "infer": "img_per_s"}
+ident = ("kind", "m", "n", "k", "model", "nf", "batch")
+
+def run(cmd, env):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    recs = {}
+    for line in out.splitlines():
+        if line.startswith("{"):
+            r = json.loads(line)
+            recs[tuple(r.get(f) for f in ident)] = r[metric[r["kind"]]]
+    return recs
+
+env = dict(os.environ, OPENBLAS_NUM_THREADS=str(a.threads))
+ours_cmd = [a.glmc, "bench", "--json", "--what", a.what, "--threads", str(a.threads), "--width", str(a.nf)]
+if a.what == "gemm":
+    ours_cmd = ours_cmd[:-2]  # --width means nothing to the GEMM figures
+ref_cmd = ["/usr/bin/python3", a.torch_bench, "--threads", str(a.threads), "--nf", str(a.nf), "--what", a.what]
+ours, ref = {}, {}
+for i in range(a.rounds):
+    for k, v in run(ours_cmd, env).items():
+        ours.setdefault(k, []).append(v)
+    for k, v in run(ref_cmd, env).items():
+        ref.setdefault(k, []).append(v)
+    print(f"round {i + 1}/{a.rounds} done", file=sys.stderr)
+
+print(f"{'figure':40} {'glmc':>10} {'reference':>10} {'ratio':>7}")
+for k in ours:
+    if k not in ref:
+        continue
+    name = " ".join(f"{f}={v}" for f, v in zip(ident, k) if v is not None)
+    o, r = statistics.median(ours[k]), statistics.median(ref[k])
+    print(f"{name:40} {o:10.1f} {r:10.1f} {o / r:7.2f}")
