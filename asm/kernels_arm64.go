@@ -4,6 +4,7 @@ package asm
 
 import "golang.org/x/sys/cpu"
 
+// archImpls holds the arm64 implementations; generic is the only other one.
 var archImpls = []*impl{&neonImpl}
 
 // neonImpl is the Advanced SIMD (NEON) implementation. ASIMD is part of

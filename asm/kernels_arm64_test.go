@@ -201,8 +201,7 @@ func neonCheckKernel(t *testing.T, r *rand.Rand, kc, ldc int, accumulate bool, o
 				want = cVals[i*ldc+j] + tile[i*nr+j]
 			}
 			if math.Float32bits(got) != math.Float32bits(want) {
-				t.Fatalf("C[%d][%d] = %v; want %v (the overwritten tile%s)", i, j, got, want,
-					map[bool]string{true: " added to C", false: ""}[accumulate])
+				t.Fatalf("C[%d][%d] = %v; want %v (the overwritten tile, added to C if accumulating)", i, j, got, want)
 			}
 			var ref, mag float64
 			for p := 0; p < kc; p++ {
