@@ -45,6 +45,7 @@ const (
 	argFixed // n bytes
 	argLen   // an n-byte little-endian length, then that many bytes
 	argLine  // n newline-terminated lines
+	argFrame // an n-byte length of the opcodes that follow (protocol 4 FRAME)
 )
 
 type pickleArg struct{ kind, n int }
@@ -63,7 +64,8 @@ var pickleOps = func() [256]*pickleArg {
 	set("Khq\x80\x82", pickleArg{argFixed, 1})
 	set("M\x83", pickleArg{argFixed, 2})
 	set("Jjr\x84", pickleArg{argFixed, 4})
-	set("G\x95", pickleArg{argFixed, 8})
+	set("G", pickleArg{argFixed, 8})
+	set("\x95", pickleArg{argFrame, 8})
 	set("UC\x8a\x8c", pickleArg{argLen, 1})
 	set("TXB\x8b", pickleArg{argLen, 4})
 	set("\x8d\x8e\x96", pickleArg{argLen, 8})
@@ -84,7 +86,7 @@ func scanPickle(b []byte) error {
 		switch a.kind {
 		case argFixed:
 			pos += a.n
-		case argLen:
+		case argLen, argFrame:
 			if len(b)-pos < a.n {
 				pos = len(b) + 1
 				break
@@ -102,7 +104,9 @@ func scanPickle(b []byte) error {
 			if n > uint64(len(b)-pos) {
 				return fmt.Errorf("malformed pickle: opcode 0x%02x at byte %d declares %d bytes, only %d left (truncated file?)", op, at, n, len(b)-pos)
 			}
-			pos += int(n)
+			if a.kind == argLen {
+				pos += int(n)
+			}
 		case argLine:
 			for range a.n {
 				nl := bytes.IndexByte(b[pos:], '\n')

@@ -1,0 +1,223 @@
+package data
+
+import (
+	"fmt"
+	"iter"
+	"sync"
+
+	"github.com/glmc/glmc/tensor"
+)
+
+// LoaderConfig configures a Loader. Zero values of the optional fields take
+// the defaults noted.
+type LoaderConfig struct {
+	Dataset   *Dataset
+	Sampler   Sampler // the images of each epoch, in order
+	BatchSize int
+	DropLast  bool // drop an incomplete last batch (kept by default, as in PyTorch)
+	Transform Transform
+	Views     int // independently augmented views of each image: 1, or 2 for GLMC's TwoCrop; 0 means 1
+	Workers   int // goroutines making batches; 0 means 1
+	Prefetch  int // batches made ahead of the consumer; 0 means 2·Workers
+	// Seed and Stream name the augmentation streams; loaders that share a
+	// seed (GLMC's uniform and class-weighted loaders) need distinct Streams.
+	Seed   uint64
+	Stream uint64
+}
+
+// Batch is one mini-batch.
+type Batch struct {
+	Epoch, Index int              // which epoch, and the batch's place in it
+	Views        []*tensor.Tensor // Views[v] is (B, C, H, W), view v of every image
+	Labels       []int            // (B)
+	Indices      []int            // (B) dataset index of each row
+}
+
+// Loader turns a dataset into batches of augmented float32 images. A batch
+// is a pure function of (config, epoch, batch index): the sample order
+// comes from the sampler's epoch, and view v of the sample at key k draws
+// its crop and flip from tensor.NewRNG(Seed, ·, Stream, epoch, k, v). So
+// the output is bit-identical for any number of workers, and a run resumed
+// at any batch sees exactly the batches it would have seen.
+type Loader struct {
+	cfg LoaderConfig
+	tf  *compiledTransform
+
+	mu         sync.Mutex
+	orderEpoch int
+	order      []Sample // the sampler's output for orderEpoch, or nil
+}
+
+// NewLoader checks the configuration and returns a loader.
+func NewLoader(cfg LoaderConfig) (*Loader, error) {
+	d := cfg.Dataset
+	switch {
+	case d == nil || cfg.Sampler == nil:
+		return nil, fmt.Errorf("data: loader: want a dataset and a sampler")
+	case cfg.BatchSize < 1:
+		return nil, fmt.Errorf("data: loader: batch size %d, want ≥ 1", cfg.BatchSize)
+	case cfg.Views < 0 || cfg.Workers < 0 || cfg.Prefetch < 0:
+		return nil, fmt.Errorf("data: loader: negative views, workers or prefetch")
+	}
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	tf, err := cfg.Transform.compile(d.Channels, d.Height, d.Width)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Views == 0 {
+		cfg.Views = 1
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = 1
+	}
+	if cfg.Prefetch == 0 {
+		cfg.Prefetch = 2 * cfg.Workers
+	}
+	return &Loader{cfg: cfg, tf: tf}, nil
+}
+
+// NumBatches is the number of batches per epoch.
+func (l *Loader) NumBatches() int {
+	n, b := l.cfg.Sampler.Len(), l.cfg.BatchSize
+	if l.cfg.DropLast {
+		return n / b
+	}
+	return (n + b - 1) / b
+}
+
+// epochOrder returns the sampler's samples for epoch, computed once per
+// epoch and shared by the workers (read-only).
+func (l *Loader) epochOrder(epoch int) []Sample {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.order == nil || l.orderEpoch != epoch {
+		l.order, l.orderEpoch = l.cfg.Sampler.Epoch(epoch), epoch
+	}
+	return l.order
+}
+
+// Batch makes batch b of epoch in the calling goroutine. It panics if b is
+// not in [0, NumBatches()).
+func (l *Loader) Batch(epoch, b int) *Batch {
+	if b < 0 || b >= l.NumBatches() {
+		panic(fmt.Sprintf("data: Loader.Batch: batch %d of %d", b, l.NumBatches()))
+	}
+	order := l.epochOrder(epoch)
+	lo := b * l.cfg.BatchSize
+	hi := min(lo+l.cfg.BatchSize, len(order))
+	d := l.cfg.Dataset
+	size := d.ImageSize()
+	out := &Batch{Epoch: epoch, Index: b, Views: make([]*tensor.Tensor, l.cfg.Views),
+		Labels: make([]int, hi-lo), Indices: make([]int, hi-lo)}
+	for v := range out.Views {
+		out.Views[v] = tensor.New(hi-lo, d.Channels, d.Height, d.Width)
+	}
+	for k, s := range order[lo:hi] {
+		out.Labels[k] = d.Labels[s.Index]
+		out.Indices[k] = s.Index
+		img := d.Image(s.Index)
+		for v, t := range out.Views {
+			r := tensor.NewRNG(l.cfg.Seed, purposeAugment, l.cfg.Stream, uint64(epoch), uint64(s.Key), uint64(v))
+			l.tf.apply(t.Data[k*size:(k+1)*size], img, r)
+		}
+	}
+	return out
+}
+
+// Batches yields the batches of epoch in order, from batch start on (0 for
+// a whole epoch; the batch to resume at otherwise), made by a pool of
+// Workers goroutines that keep up to Prefetch batches ready. Breaking out
+// of the loop stops the pool.
+func (l *Loader) Batches(epoch, start int) iter.Seq[*Batch] {
+	return prefetch(start, l.NumBatches(), l.cfg.Workers, l.cfg.Prefetch, func(b int) *Batch {
+		return l.Batch(epoch, b)
+	})
+}
+
+// Zip yields the batches of several loaders side by side, batch b of each
+// at step b, from one pool sized by the first loader's Workers and
+// Prefetch. It is how a GLMC step gets its uniform and class-weighted
+// batches together. It panics if the loaders have different NumBatches.
+func Zip(epoch, start int, loaders ...*Loader) iter.Seq[[]*Batch] {
+	if len(loaders) == 0 {
+		panic("data: Zip: no loaders")
+	}
+	n := loaders[0].NumBatches()
+	for _, l := range loaders[1:] {
+		if l.NumBatches() != n {
+			panic(fmt.Sprintf("data: Zip: loaders have %d and %d batches per epoch", n, l.NumBatches()))
+		}
+	}
+	cfg := loaders[0].cfg
+	return prefetch(start, n, cfg.Workers, cfg.Prefetch, func(b int) []*Batch {
+		out := make([]*Batch, len(loaders))
+		for i, l := range loaders {
+			out[i] = l.Batch(epoch, b)
+		}
+		return out
+	})
+}
+
+// prefetch yields fn(start), ..., fn(end−1) in order while workers
+// goroutines compute them, at most depth ahead of the consumer. Results
+// land in per-item slots, so completion order never shows.
+func prefetch[T any](start, end, workers, depth int, fn func(int) T) iter.Seq[T] {
+	return func(yield func(T) bool) {
+		if start < 0 {
+			start = 0
+		}
+		if start >= end {
+			return
+		}
+		slots := makeSlots[T](end - start)
+		jobs := make(chan int)
+		stop := make(chan struct{})
+		tokens := make(chan struct{}, depth)
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range jobs {
+					slots[i-start] <- fn(i)
+				}
+			}()
+		}
+		go func() {
+			defer close(jobs)
+			for i := start; i < end; i++ {
+				select {
+				case tokens <- struct{}{}:
+				case <-stop:
+					return
+				}
+				select {
+				case jobs <- i:
+				case <-stop:
+					return
+				}
+			}
+		}()
+		defer func() {
+			close(stop)
+			wg.Wait()
+		}()
+		for _, slot := range slots {
+			v := <-slot
+			<-tokens
+			if !yield(v) {
+				return
+			}
+		}
+	}
+}
+
+func makeSlots[T any](n int) []chan T {
+	slots := make([]chan T, n)
+	for i := range slots {
+		slots[i] = make(chan T, 1)
+	}
+	return slots
+}
