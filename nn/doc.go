@@ -1,0 +1,42 @@
+// Package nn holds the layers and models of the project: Conv2d,
+// BatchNorm2d, ReLU, global average pooling, Linear, Sequential, the
+// option-A and option-B ResNet shortcuts, the official GLMC ResNets
+// (resnet32 = ResNet_modify, and the CIFAR resnet18/34/50) with their four
+// heads, their PyTorch initialisation, and state dicts (safetensors files,
+// official PyTorch checkpoints).
+//
+// # Numerics
+//
+// Every layer computes what PyTorch computes, to the parity tolerance of the
+// golden tests (max|ours − torch| ≤ 1e-4·max|torch| + 1e-5 per tensor),
+// with the same parameter and buffer names and shapes, so that state dicts
+// move between the two without renaming. Layers record one fused op each
+// through autograd.Custom: forward and backward are hand-written loops and
+// GEMMs, llm.c-style pairs named <layer>Forward and <layer>Backward.
+//
+// # Layout and performance
+//
+// Activations are NCHW float32 tensors, as in PyTorch. Convolutions are
+// im2col plus one asm.Sgemm per image (the (OC, IC·KH·KW) weights times the
+// (IC·KH·KW, OH·OW) columns give the image's output planes in place); the
+// columns are rebuilt in backward from the saved input rather than kept,
+// so a layer holds no scratch memory between its forward and backward.
+// Batch norm, ReLU and the residual addition run as loops over contiguous
+// channel planes, and a BatchNorm2d followed by ReLU (or by the residual
+// addition and ReLU, at the end of a block) runs as one op.
+//
+// # Determinism
+//
+// Work is split between goroutines by output elements only (images,
+// channels, GEMM tiles); reductions over the batch (weight gradients,
+// batch statistics) use a blocking fixed by the shapes, never by the number
+// of threads. So results are bit-identical for any GOMAXPROCS or
+// asm.SetThreads value on a given SIMD implementation.
+//
+// # Modes
+//
+// Modules start in training mode. Train(false) switches batch norm to its
+// running statistics (eval mode); Train(true) switches it back. The models'
+// Forward returns the fc_cb logits (the official forward(x)); Heads returns
+// all four GLMC outputs (the official forward(x, train=True)).
+package nn
