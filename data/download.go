@@ -154,6 +154,7 @@ func fetch(ctx context.Context, a archive, path string, opt DownloadOptions) (er
 			progressbar.OptionSetDescription(a.file),
 			progressbar.OptionShowBytes(true),
 			progressbar.OptionShowTotalBytes(true),
+			progressbar.OptionShowCount(),
 			progressbar.OptionSetWidth(30),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionOnCompletion(func() { fmt.Fprintln(opt.Progress) }),
