@@ -28,8 +28,10 @@ func LongTailCounts(nMax, classes int, imbalanceFactor float64) []int {
 // permutation of that class's images (in dataset order), all drawn from one
 // RandomState seeded once with seed. That is what the official code does
 // with np.random.seed(seed) and np.random.choice(n, k, replace=False), so
-// with the real CIFAR files the kept images are exactly the official ones.
-// nMax is ⌊N/C⌋, as there.
+// with the real CIFAR files the kept images are exactly the official ones
+// (seed 3407). LDAM-DRW's IMBALANCECIFAR shuffles each class's index array
+// with np.random.shuffle after np.random.seed(0), which is the same draw:
+// seed 0 gives its subset. nMax is ⌊N/C⌋, as in both.
 func LongTailIndices(labels []int, classes int, imbalanceFactor float64, seed uint32) ([]int, error) {
 	if classes < 2 {
 		return nil, fmt.Errorf("data: long-tailed split needs at least 2 classes, got %d", classes)
