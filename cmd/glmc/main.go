@@ -29,6 +29,7 @@ type command struct {
 var commands = map[string]command{
 	"version": {"print the build, the SIMD kernel in use and the CPU features seen", runVersion},
 	"bench":   {"measure kernels (GFLOP/s) as JSON lines comparable with the PyTorch reference", runBench},
+	"data":    {"download a dataset, or print the long-tailed split that train would use", runData},
 }
 
 func main() {
@@ -53,10 +54,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		fmt.Fprintf(stderr, "glmc %s: %v\n", args[0], err)
+		// Usage errors name the command; other errors already carry the
+		// context of the package that failed (e.g. "data: ...").
 		if errors.As(err, new(usageError)) {
+			fmt.Fprintf(stderr, "glmc %s: %v\n", args[0], err)
 			return 2
 		}
+		fmt.Fprintf(stderr, "glmc: %v\n", err)
 		return 1
 	}
 	return 0
