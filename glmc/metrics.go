@@ -1,0 +1,188 @@
+package glmc
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/glmc/glmc/tensor"
+)
+
+// Shot is a class's group by its number of training images, as in the
+// official validate (and most long-tailed papers).
+type Shot int
+
+const (
+	Many   Shot = iota // more than 100 training images
+	Medium             // 21 to 100
+	Few                // at most 20
+)
+
+// ShotOf returns the group of a class with n training images.
+func ShotOf(n int) Shot {
+	switch {
+	case n > 100:
+		return Many
+	case n > 20:
+		return Medium
+	default:
+		return Few
+	}
+}
+
+// String returns "many", "medium" or "few".
+func (s Shot) String() string {
+	switch s {
+	case Many:
+		return "many"
+	case Medium:
+		return "medium"
+	case Few:
+		return "few"
+	}
+	return fmt.Sprintf("Shot(%d)", int(s))
+}
+
+// topK is the k of the top-k accuracy, as the official accuracy(topk=(1, 5)).
+const topK = 5
+
+// Accumulator gathers evaluation metrics batch by batch from logits and
+// labels: per class, how many samples it saw and how many were right at
+// top-1 and at top-5. It keeps counts only, no predictions and no
+// confusion matrix, so memory does not grow with the test set. The zero
+// value is not usable; make one with NewAccumulator. It is not safe for
+// concurrent use.
+type Accumulator struct {
+	trainCounts []int // (C) training images per class, for the shot groups
+	seen        []int // (C) evaluated samples per true class
+	hit1, hit5  []int // (C) of those, right at top-1 and at top-5
+}
+
+// NewAccumulator returns an empty accumulator for classes whose training
+// counts are trainCounts (one per class; they only decide the
+// many/medium/few groups). An error reports no classes or a negative
+// count.
+func NewAccumulator(trainCounts []int) (*Accumulator, error) {
+	if len(trainCounts) == 0 {
+		return nil, fmt.Errorf("glmc: metrics: no classes")
+	}
+	for c, n := range trainCounts {
+		if n < 0 {
+			return nil, fmt.Errorf("glmc: metrics: class %d has %d training images", c, n)
+		}
+	}
+	k := len(trainCounts)
+	return &Accumulator{
+		trainCounts: append([]int(nil), trainCounts...),
+		seen:        make([]int, k), hit1: make([]int, k), hit5: make([]int, k),
+	}, nil
+}
+
+// Add scores one batch: logits (N, C) with C the number of classes, and
+// the true labels (N). A sample is right at top-k when its class is among
+// the k largest logits, ties going to the lower class index (so top-1 is
+// the first maximum, as torch.max). With fewer than 5 classes top-5 counts
+// the k = C largest, so every sample is right: the official code, whose
+// torch.topk(5) fails there, is no guide. An error (shape, label out of
+// range, NaN logit) leaves the accumulator unchanged.
+func (a *Accumulator) Add(logits *tensor.Tensor, labels []int) error {
+	classes := len(a.seen)
+	if len(logits.Shape) != 2 || logits.Shape[1] != classes {
+		return fmt.Errorf("glmc: metrics: logits of shape %v, want (N, %d)", logits.Shape, classes)
+	}
+	if logits.Shape[0] != len(labels) {
+		return fmt.Errorf("glmc: metrics: %d rows of logits, %d labels", logits.Shape[0], len(labels))
+	}
+	for n, y := range labels {
+		if y < 0 || y >= classes {
+			return fmt.Errorf("glmc: metrics: sample %d: label %d outside [0, %d)", n, y, classes)
+		}
+		for c, v := range logits.Data[n*classes : (n+1)*classes] {
+			if math.IsNaN(float64(v)) {
+				return fmt.Errorf("glmc: metrics: sample %d: logit of class %d is NaN", n, c)
+			}
+		}
+	}
+	for n, y := range labels {
+		row := logits.Data[n*classes : (n+1)*classes]
+		// rank = how many classes come before y in the order "larger
+		// logit first, lower index first among equals".
+		rank := 0
+		for c, v := range row {
+			if v > row[y] || (v == row[y] && c < y) {
+				rank++
+			}
+		}
+		a.seen[y]++
+		if rank == 0 {
+			a.hit1[y]++
+		}
+		if rank < topK {
+			a.hit5[y]++
+		}
+	}
+	return nil
+}
+
+// Result is the metrics of everything added so far. Accuracies are
+// percentages. The JSON names are those of `glmc eval --json`.
+type Result struct {
+	Samples int     `json:"samples"`
+	Top1    float64 `json:"top1"` // percent of samples right at top-1
+	Top5    float64 `json:"top5"` // percent of samples right at top-5
+	// PerClass is each class's top-1 accuracy, 0 for a class without
+	// evaluated samples (Support tells them apart).
+	PerClass []float64 `json:"per_class"`
+	Support  []int     `json:"support"` // evaluated samples per class
+	// Many, Medium and Few are the means of PerClass over the classes of
+	// each group that have evaluated samples (the official validate's
+	// class-balanced averages), 0 for a group without such classes.
+	Many   float64 `json:"many"`
+	Medium float64 `json:"medium"`
+	Few    float64 `json:"few"`
+	// ManyClasses, MediumClasses and FewClasses count the classes behind
+	// each of those means.
+	ManyClasses   int `json:"many_classes"`
+	MediumClasses int `json:"medium_classes"`
+	FewClasses    int `json:"few_classes"`
+}
+
+// Result returns the metrics so far. With no samples at all every
+// accuracy is 0.
+func (a *Accumulator) Result() Result {
+	r := Result{PerClass: make([]float64, len(a.seen)), Support: append([]int(nil), a.seen...)}
+	var hit1, hit5 int
+	var sums [3]float64 // per Shot
+	var groups [3]int   // per Shot
+	for c, n := range a.seen {
+		r.Samples += n
+		hit1 += a.hit1[c]
+		hit5 += a.hit5[c]
+		if n == 0 {
+			continue
+		}
+		r.PerClass[c] = 100 * float64(a.hit1[c]) / float64(n)
+		s := ShotOf(a.trainCounts[c])
+		sums[s] += r.PerClass[c]
+		groups[s]++
+	}
+	if r.Samples > 0 {
+		r.Top1 = 100 * float64(hit1) / float64(r.Samples)
+		r.Top5 = 100 * float64(hit5) / float64(r.Samples)
+	}
+	var means [3]float64
+	for s, k := range groups {
+		if k > 0 {
+			means[s] = sums[s] / float64(k)
+		}
+	}
+	r.Many, r.Medium, r.Few = means[Many], means[Medium], means[Few]
+	r.ManyClasses, r.MediumClasses, r.FewClasses = groups[Many], groups[Medium], groups[Few]
+	return r
+}
+
+// Reset forgets every sample added, for the next evaluation.
+func (a *Accumulator) Reset() {
+	clear(a.seen)
+	clear(a.hit1)
+	clear(a.hit5)
+}
