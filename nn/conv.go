@@ -108,11 +108,11 @@ func newConvShape(x, w []int, stride, pad int) convShape {
 			x, w, stride, pad))
 	}
 	s := convShape{n: x[0], c: x[1], h: x[2], w: x[3], oc: w[0], kh: w[2], kw: w[3], stride: stride, pad: pad}
-	s.oh = (s.h+2*pad-s.kh)/stride + 1
-	s.ow = (s.w+2*pad-s.kw)/stride + 1
 	if s.h+2*pad < s.kh || s.w+2*pad < s.kw || s.kh == 0 || s.kw == 0 {
 		panic(fmt.Sprintf("nn: Conv2D: kernel %dx%d larger than the padded %dx%d input", s.kh, s.kw, s.h+2*pad, s.w+2*pad))
 	}
+	s.oh = (s.h+2*pad-s.kh)/stride + 1
+	s.ow = (s.w+2*pad-s.kw)/stride + 1
 	return s
 }
 
@@ -122,87 +122,198 @@ func (s convShape) depth() int { return s.c * s.kh * s.kw }
 // pixels is OH·OW, the number of columns per image.
 func (s convShape) pixels() int { return s.oh * s.ow }
 
-// direct reports whether the columns are the input itself (1×1, stride 1,
-// no padding), so im2col and col2im can be skipped.
-func (s convShape) direct() bool { return s.kh == 1 && s.kw == 1 && s.stride == 1 && s.pad == 0 }
+// inSize is the number of input values per image.
+func (s convShape) inSize() int { return s.c * s.h * s.w }
 
-// convForward computes y = w ⋆ x + b image by image: one GEMM
-// w (OC, K) × columns (K, OH·OW) → y[n] (OC, OH·OW), K = IC·KH·KW.
+// groupCols is the least number of GEMM columns worth one weight packing:
+// images are processed in groups of ⌈groupCols/(OH·OW)⌉, so that on small
+// maps the weights are packed once per group rather than once per image.
+const groupCols = 512
+
+// group is the number of images per GEMM.
+func (s convShape) group() int { return max(1, min(s.n, (groupCols+s.pixels()-1)/s.pixels())) }
+
+// groups is the number of image groups.
+func (s convShape) groups() int { return (s.n + s.group() - 1) / s.group() }
+
+// span returns the first image of group i and the group's size.
+func (s convShape) span(i int) (n0, g int) {
+	n0 = i * s.group()
+	return n0, min(s.group(), s.n-n0)
+}
+
+// direct reports whether the columns of image n are the input itself (1×1,
+// stride 1, no padding, one image per group), so im2col can be skipped.
+func (s convShape) direct() bool {
+	return s.kh == 1 && s.kw == 1 && s.stride == 1 && s.pad == 0 && s.group() == 1
+}
+
+// transposed returns the geometry of the stride-1 convolution that maps
+// the output gradient (N, OC, OH, OW) to the input gradient (N, C, H, W):
+// kernel flipped and transposed, padding KH − 1 − pad. ok is false when
+// there is none (stride > 1, a non-square kernel, or pad ≥ kernel), and
+// the input gradient must be scattered back with col2im instead.
+func (s convShape) transposed() (t convShape, ok bool) {
+	if s.stride != 1 || s.kh != s.kw || s.pad >= s.kh {
+		return t, false
+	}
+	t = convShape{n: s.n, c: s.oc, h: s.oh, w: s.ow, oc: s.c, kh: s.kh, kw: s.kw, stride: 1, pad: s.kh - 1 - s.pad}
+	t.oh, t.ow = s.h, s.w
+	return t, true
+}
+
+// flipKernel returns w (OC, C, KH, KW) as the weights (C, OC, KH, KW) of
+// the transposed convolution: wt[c][o][KH−1−i][KW−1−j] = w[o][c][i][j].
+func flipKernel(s convShape, w []float32) []float32 {
+	wt := make([]float32, len(w))
+	kk := s.kh * s.kw
+	for o := range s.oc {
+		for c := range s.c {
+			src := w[(o*s.c+c)*kk : (o*s.c+c+1)*kk]
+			dst := wt[(c*s.oc+o)*kk : (c*s.oc+o+1)*kk]
+			for i, v := range src {
+				dst[kk-1-i] = v
+			}
+		}
+	}
+	return wt
+}
+
+// columns returns the (depth, g·OH·OW) columns of the g images at x, built
+// in buf unless they are the input itself.
+func (s convShape) columns(x []float32, g int, buf *scratch) []float32 {
+	if s.direct() {
+		return x
+	}
+	p := s.pixels()
+	for i := range g {
+		im2col(s, x[i*s.inSize():(i+1)*s.inSize()], buf.buf[i*p:], g*p)
+	}
+	return buf.buf
+}
+
+// convForward computes y = w ⋆ x + b by groups of images: one GEMM
+// w (OC, K) × columns (K, g·OH·OW) → (OC, g·OH·OW), K = IC·KH·KW, written
+// straight into y for single images and scattered into y's planes
+// otherwise.
 //
 //	y (N, OC, OH, OW), x (N, IC, H, W), w (OC, IC, KH, KW), b (OC) or nil
 func convForward(s convShape, y, x, w, b []float32) {
 	k, p := s.depth(), s.pixels()
-	parallelFor(s.n, func(n int) {
-		xn := x[n*s.c*s.h*s.w : (n+1)*s.c*s.h*s.w]
-		yn := y[n*s.oc*p : (n+1)*s.oc*p]
-		cols := xn
-		if !s.direct() {
-			sc := getScratch(k * p)
-			defer putScratch(sc)
-			im2col(s, xn, sc.buf)
-			cols = sc.buf
-		}
-		asm.Sgemm(false, false, s.oc, p, k, 1, w, k, cols, p, 0, yn, p)
+	parallelFor(s.groups(), func(i int) {
+		n0, g := s.span(i)
+		cols, out := getScratch(k*g*p), getScratch(s.oc*g*p)
+		defer putScratch(cols)
+		defer putScratch(out)
+		gemmOut(s.oc, g, p, y[n0*s.oc*p:(n0+g)*s.oc*p], out, func(dst []float32) {
+			asm.Sgemm(false, false, s.oc, g*p, k, 1, w, k, s.columns(x[n0*s.inSize():], g, cols), g*p, 0, dst, g*p)
+		})
 		if b != nil {
-			for o := range s.oc {
-				addConst(yn[o*p:(o+1)*p], b[o])
+			for n := n0; n < n0+g; n++ {
+				for o := range s.oc {
+					addConst(y[(n*s.oc+o)*p:(n*s.oc+o+1)*p], b[o])
+				}
 			}
 		}
 	})
 }
 
+// gemmOut runs gemm, which writes a (rows, g·P) matrix, so that the result
+// lands in dst (g, rows, P): directly for one image, else through tmp and
+// a scatter of its rows into dst's planes.
+func gemmOut(rows, g, p int, dst []float32, tmp *scratch, gemm func(out []float32)) {
+	if g == 1 {
+		gemm(dst)
+		return
+	}
+	gemm(tmp.buf)
+	for r := range rows {
+		for i := range g {
+			copy(dst[(i*rows+r)*p:(i*rows+r+1)*p], tmp.buf[r*g*p+i*p:])
+		}
+	}
+}
+
+// gatherPlanes returns src (g, rows, P) as a (rows, g·P) matrix: src itself
+// for one image, else a copy in buf.
+func gatherPlanes(rows, g, p int, src []float32, buf *scratch) []float32 {
+	if g == 1 {
+		return src
+	}
+	for r := range rows {
+		for i := range g {
+			copy(buf.buf[r*g*p+i*p:r*g*p+(i+1)*p], src[(i*rows+r)*p:])
+		}
+	}
+	return buf.buf
+}
+
 // convSlots is the number of partial weight gradients that convBackward
-// sums: images are divided into this many fixed blocks (fewer for small
-// batches), each reduced by one goroutine, and the blocks are added in
-// order, so the result does not depend on the thread count.
+// sums: the image groups are divided into this many fixed blocks (fewer
+// when there are fewer groups), each reduced by one goroutine, and the
+// blocks are added in order, so the result does not depend on the thread
+// count.
 const convSlots = 8
 
 // convBackward computes the gradients of y = w ⋆ x + b for the upstream
 // gradient gy, overwriting dx, dw and db; a nil slice is not computed.
-// The columns of each image are rebuilt from x.
+// The columns are rebuilt from x rather than kept from the forward pass.
+// For stride 1, dx is the transposed convolution of gy, computed like a
+// forward pass (im2col of gy and one GEMM); otherwise the column gradient
+// wᵀ·gy is scattered back with col2im.
 //
 //	dx (N, IC, H, W), dw (OC, IC, KH, KW), db (OC), gy (N, OC, OH, OW),
 //	x (N, IC, H, W), w (OC, IC, KH, KW)
 func convBackward(s convShape, dx, dw, db, gy, x, w []float32) {
-	k, p, in := s.depth(), s.pixels(), s.c*s.h*s.w
-	slots := max(1, min(s.n, convSlots))
+	k, p, in := s.depth(), s.pixels(), s.inSize()
+	t, viaTransposed := s.transposed()
+	var wt []float32
+	if dx != nil && viaTransposed {
+		wt = flipKernel(s, w)
+	}
+	slots := min(s.groups(), convSlots)
 	partial := make([]*scratch, slots)
 	parallelFor(slots, func(sl int) {
-		var cols, gcols *scratch
-		if !s.direct() {
-			cols, gcols = getScratch(k*p), getScratch(k*p)
-			defer putScratch(cols)
-			defer putScratch(gcols)
-		}
+		// cols holds the columns of x and then those of gy; tmp the column
+		// gradient or the transposed convolution's output.
+		g0, hw := s.group(), s.h*s.w
+		cols := getScratch(g0 * max(k*p, t.depth()*hw))
+		gyBuf, tmp := getScratch(g0*s.oc*p), getScratch(g0*max(k*p, s.c*hw))
+		defer putScratch(cols)
+		defer putScratch(gyBuf)
+		defer putScratch(tmp)
 		if dw != nil {
 			partial[sl] = getScratch(s.oc * k)
 		}
-		lo, hi := s.n*sl/slots, s.n*(sl+1)/slots
-		for n := lo; n < hi; n++ {
-			xn, gyn := x[n*in:(n+1)*in], gy[n*s.oc*p:(n+1)*s.oc*p]
+		lo, hi := s.groups()*sl/slots, s.groups()*(sl+1)/slots
+		for i := lo; i < hi; i++ {
+			n0, g := s.span(i)
+			gyn := gy[n0*s.oc*p : (n0+g)*s.oc*p]
 			if dw != nil {
-				c := xn
-				if !s.direct() {
-					im2col(s, xn, cols.buf)
-					c = cols.buf
-				}
-				// dw += gy[n] (OC, P) × columnsᵀ (P, K)
+				// dw += gy (OC, g·P) × columnsᵀ (g·P, K)
 				beta := float32(1)
-				if n == lo {
+				if i == lo {
 					beta = 0
 				}
-				asm.Sgemm(false, true, s.oc, k, p, 1, gyn, p, c, p, beta, partial[sl].buf, k)
+				asm.Sgemm(false, true, s.oc, k, g*p, 1, gatherPlanes(s.oc, g, p, gyn, gyBuf), g*p,
+					s.columns(x[n0*in:], g, cols), g*p, beta, partial[sl].buf, k)
 			}
-			if dx != nil {
-				// grad columns (K, P) = wᵀ (K, OC) × gy[n] (OC, P), scattered back.
-				dxn := dx[n*in : (n+1)*in]
-				if s.direct() {
-					asm.Sgemm(true, false, k, p, s.oc, 1, w, k, gyn, p, 0, dxn, p)
-					continue
-				}
-				asm.Sgemm(true, false, k, p, s.oc, 1, w, k, gyn, p, 0, gcols.buf, p)
-				clear(dxn)
-				col2im(s, gcols.buf, dxn)
+			if dx == nil {
+				continue
+			}
+			dxn := dx[n0*in : (n0+g)*in]
+			if viaTransposed {
+				// dx = wt (C, OC·KH·KW) × columns of gy, the forward pass of t.
+				gemmOut(s.c, g, hw, dxn, tmp, func(dst []float32) {
+					asm.Sgemm(false, false, s.c, g*hw, t.depth(), 1, wt, t.depth(), t.columns(gyn, g, cols), g*hw, 0, dst, g*hw)
+				})
+				continue
+			}
+			// column gradient (K, g·P) = wᵀ (K, OC) × gy (OC, g·P), scattered back.
+			asm.Sgemm(true, false, k, g*p, s.oc, 1, w, k, gatherPlanes(s.oc, g, p, gyn, gyBuf), g*p, 0, tmp.buf, g*p)
+			clear(dxn)
+			for j := range g {
+				col2im(s, tmp.buf[j*p:], g*p, dxn[j*in:(j+1)*in])
 			}
 		}
 	})
@@ -218,7 +329,7 @@ func convBackward(s convShape, dx, dw, db, gy, x, w []float32) {
 		parallelFor(s.oc, func(o int) {
 			var sum float64
 			for n := range s.n {
-				sum += float64(asm.Sum(gy[(n*s.oc+o)*p : (n*s.oc+o+1)*p]))
+				sum += float64(sum32(gy[(n*s.oc+o)*p : (n*s.oc+o+1)*p]))
 			}
 			db[o] = float32(sum)
 		})
@@ -237,18 +348,20 @@ func validRange(off, stride, size, out int) (lo, hi int) {
 	return lo, max(lo, hi)
 }
 
-// im2col lays out the receptive fields of one image as columns: row
-// (c, i, j) of cols (IC·KH·KW, OH·OW) holds, for every output pixel (oy,
-// ox), the input x[c][oy·stride − pad + i][ox·stride − pad + j], or 0 in
-// the padding.
-func im2col(s convShape, x, cols []float32) {
+// im2col lays out the receptive fields of one image x (C, H, W) as
+// columns: row (c, i, j) of cols, at cols[((c·KH+i)·KW+j)·ld:], holds for
+// every output pixel (oy, ox) the input x[c][oy·stride − pad + i][ox·stride
+// − pad + j], or 0 in the padding. ld ≥ OH·OW lets several images share
+// one column matrix side by side.
+func im2col(s convShape, x, cols []float32, ld int) {
 	p := s.pixels()
 	for c := range s.c {
 		plane := x[c*s.h*s.w : (c+1)*s.h*s.w]
 		for i := range s.kh {
 			ylo, yhi := validRange(i-s.pad, s.stride, s.h, s.oh)
 			for j := range s.kw {
-				row := cols[((c*s.kh+i)*s.kw+j)*p : ((c*s.kh+i)*s.kw+j+1)*p]
+				r := (c*s.kh+i)*s.kw + j
+				row := cols[r*ld : r*ld+p]
 				xlo, xhi := validRange(j-s.pad, s.stride, s.w, s.ow)
 				clear(row[:ylo*s.ow])
 				for oy := ylo; oy < yhi; oy++ {
@@ -272,33 +385,25 @@ func im2col(s convShape, x, cols []float32) {
 	}
 }
 
-// col2im adds the columns back into the image they came from, the adjoint
-// of im2col: dx[c][oy·stride − pad + i][ox·stride − pad + j] += cols[(c, i,
-// j)][(oy, ox)] for every position inside the image.
-func col2im(s convShape, cols, dx []float32) {
-	p := s.pixels()
+// col2im adds columns back into the image they came from, the adjoint of
+// im2col (same layout and ld): dx[c][oy·stride − pad + i][ox·stride − pad +
+// j] += cols[(c, i, j)][(oy, ox)] for every position inside the image.
+func col2im(s convShape, cols []float32, ld int, dx []float32) {
 	for c := range s.c {
 		plane := dx[c*s.h*s.w : (c+1)*s.h*s.w]
 		for i := range s.kh {
 			ylo, yhi := validRange(i-s.pad, s.stride, s.h, s.oh)
 			for j := range s.kw {
-				row := cols[((c*s.kh+i)*s.kw+j)*p : ((c*s.kh+i)*s.kw+j+1)*p]
+				r := (c*s.kh+i)*s.kw + j
+				row := cols[r*ld:]
 				xlo, xhi := validRange(j-s.pad, s.stride, s.w, s.ow)
-				if xlo == xhi {
-					continue
-				}
 				for oy := ylo; oy < yhi; oy++ {
 					src := row[oy*s.ow+xlo : oy*s.ow+xhi]
-					ix := xlo*s.stride - s.pad + j
 					dst := plane[(oy*s.stride-s.pad+i)*s.w:]
-					if s.stride == 1 {
-						d := dst[ix : ix+len(src)]
-						asm.Add(d, d, src)
-					} else {
-						for _, v := range src {
-							dst[ix] += v
-							ix += s.stride
-						}
+					ix := xlo*s.stride - s.pad + j
+					for _, v := range src {
+						dst[ix] += v
+						ix += s.stride
 					}
 				}
 			}
