@@ -16,10 +16,10 @@
 //     to the class count, not renormalised after mixing). The CutMix batch
 //     uses the very same labels as the MixUp batch: the official code keeps λ
 //     for CutMix instead of the pasted area.
-//  4. runs the model in training mode on the MixUp batch and then on the
-//     CutMix batch (batch-norm statistics move in both) and passes the two
-//     sets of Heads to Loss, with α = Alpha(epoch, epochs) and γ the contrast
-//     weight.
+//  4. runs the model's Heads in training mode on the MixUp batch and then
+//     on the CutMix batch (batch-norm statistics move in both) and passes
+//     the two sets of outputs to Loss, with α = Alpha(epoch, epochs) and γ
+//     the contrast weight.
 //
 // The loss is
 //

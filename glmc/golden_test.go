@@ -9,6 +9,7 @@ import (
 	"github.com/glmc/glmc/autograd"
 	"github.com/glmc/glmc/glmc"
 	"github.com/glmc/glmc/internal/golden"
+	"github.com/glmc/glmc/nn"
 	"github.com/glmc/glmc/tensor"
 )
 
@@ -145,12 +146,12 @@ func TestGoldenMixing(t *testing.T) {
 
 // headsOf returns the fixture's outputs prefix+"out"+pass (pass 1 is the
 // MixUp pass, 2 the CutMix pass) as gradient-requiring leaves.
-func headsOf(t *testing.T, f *golden.File, prefix, pass string) glmc.Heads {
+func headsOf(t *testing.T, f *golden.File, prefix, pass string) nn.Outputs {
 	t.Helper()
 	leaf := func(head string) *autograd.Var {
 		return autograd.Param(fixtureTensor(t, f, prefix+"out"+pass+"."+head))
 	}
-	return glmc.Heads{FC: leaf("fc"), FCCB: leaf("fc_cb"), Z: leaf("z"), P: leaf("p")}
+	return nn.Outputs{FC: leaf("fc"), FCCB: leaf("fc_cb"), Z: leaf("z"), P: leaf("p")}
 }
 
 // checkTerms compares the loss and its parts with the fixture's
@@ -192,7 +193,7 @@ func TestGoldenLossOnHeads(t *testing.T) {
 				stepAlpha(t, f), metaFloat(t, f, "gamma"))
 			checkTerms(t, f, prefix, terms)
 			terms.Total.Backward()
-			for i, h := range []glmc.Heads{mix, cut} {
+			for i, h := range []nn.Outputs{mix, cut} {
 				pass := strconv.Itoa(i + 1)
 				for _, head := range []string{"fc", "fc_cb", "p"} {
 					v := map[string]*autograd.Var{"fc": h.FC, "fc_cb": h.FCCB, "p": h.P}[head]
@@ -207,5 +208,104 @@ func TestGoldenLossOnHeads(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// stepModel builds the fixture's width-4 resnet32 with its initial state.
+func stepModel(t *testing.T, f *golden.File) *nn.Model {
+	t.Helper()
+	cfg := nn.Config{Arch: "resnet32"}
+	for key, dst := range map[string]any{
+		"classes": &cfg.NumClasses, "nf": &cfg.Width, "hidden": &cfg.HeadWidth, "blocks": &cfg.Blocks,
+	} {
+		if err := f.MetaJSON(key, dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := nn.NewModel(cfg, tensor.NewRNG(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The model's own state dict names what to take from init.*; the
+	// batch counters start at 0 in both.
+	s := nn.StateOf(m)
+	if got, want := len(s.Names), len(f.Names("init.")); got != want {
+		t.Fatalf("the model has %d state entries, the fixture %d", got, want)
+	}
+	for _, name := range s.Names {
+		if st := s.Tensors[name]; st.Float != nil {
+			var shape []int
+			shape, st.Float = f.MustTensor(t, "init."+name)
+			if !slices.Equal(shape, st.Shape) {
+				t.Fatalf("%s: shape %v, torch %v", name, st.Shape, shape)
+			}
+		}
+	}
+	if err := nn.LoadState(m, s); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestGoldenStep is the parity of one full GLMC step with the official
+// formulation in PyTorch: from the fixture's batches, λ and box, the mixed
+// batches and labels, both training-mode passes through nn's resnet32, the
+// loss terms, every parameter gradient and the running statistics after
+// both passes.
+func TestGoldenStep(t *testing.T) {
+	f := loadStep(t)
+	d := stepDraws(t, f)
+	var tau float64
+	if err := f.MetaJSON("tau", &tau); err != nil {
+		t.Fatal(err)
+	}
+	weights, err := glmc.LabelWeights(ints(t, f, "counts"), tau)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixX := glmc.MixUp(fixtureTensor(t, f, "x1"), fixtureTensor(t, f, "xr1"), d.Lambda)
+	cutX := glmc.CutMix(fixtureTensor(t, f, "x2"), fixtureTensor(t, f, "xr2"), d.Box)
+	target, targetW := glmc.SoftLabels(ints(t, f, "y"), ints(t, f, "yr"), weights, d.Lambda)
+	f.Expect(t, "mix_x", mixX.Shape, mixX.Data)
+	f.Expect(t, "cut_x", cutX.Shape, cutX.Data)
+	f.Expect(t, "mixup_y", target.Shape, target.Data)
+	f.Expect(t, "mixup_y_w", targetW.Shape, targetW.Data)
+
+	m := stepModel(t, f)
+	mix := m.Heads(autograd.Const(mixX))
+	cut := m.Heads(autograd.Const(cutX))
+	for i, out := range []nn.Outputs{mix, cut} {
+		pass := strconv.Itoa(i + 1)
+		for _, h := range []struct {
+			name string
+			v    *autograd.Var
+		}{{"fc", out.FC}, {"fc_cb", out.FCCB}, {"z", out.Z}, {"p", out.P}} {
+			f.Expect(t, "out"+pass+"."+h.name, h.v.Shape(), h.v.Value.Data)
+		}
+	}
+	terms := glmc.Loss(mix, cut, target, targetW, stepAlpha(t, f), metaFloat(t, f, "gamma"))
+	checkTerms(t, f, "", terms)
+	terms.Total.Backward()
+
+	params := nn.NamedParameters(m)
+	if want := len(f.Names("grad.")); len(params) != want {
+		t.Errorf("%d parameters, torch has %d gradients", len(params), want)
+	}
+	for _, p := range params {
+		if p.Param.Grad == nil {
+			t.Errorf("grad.%s: no gradient", p.Name)
+			continue
+		}
+		f.Expect(t, "grad."+p.Name, p.Param.Grad.Shape, p.Param.Grad.Data)
+	}
+	for _, e := range nn.StateDict(m) {
+		switch {
+		case e.Buffer != nil:
+			f.Expect(t, "stats."+e.Name, e.Buffer.Shape, e.Buffer.Data)
+		case e.Count != nil:
+			if want := ints(t, f, "stats."+e.Name)[0]; *e.Count != int64(want) {
+				t.Errorf("stats.%s = %d, torch %d (one count per training forward)", e.Name, *e.Count, want)
+			}
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/glmc/glmc/autograd"
+	"github.com/glmc/glmc/nn"
 	"github.com/glmc/glmc/tensor"
 )
 
@@ -24,15 +25,6 @@ func Alpha(epoch, epochs int) float64 {
 	return 1 - r*r
 }
 
-// Heads are the four outputs of one training-mode forward pass (the
-// official model(x, train=True)).
-type Heads struct {
-	FC   *autograd.Var // (N, classes) balanced logits, head fc
-	FCCB *autograd.Var // (N, classes) re-balanced logits, head fc_cb
-	Z    *autograd.Var // (N, hidden) projection_head output
-	P    *autograd.Var // (N, hidden) contrast_head output, the prediction of Z
-}
-
 // Terms are the loss of one step and its parts, all scalar Vars in the
 // graph of the two forward passes (call Total.Backward()). The parts are
 // the unweighted terms, for logging.
@@ -49,14 +41,15 @@ type Terms struct {
 	Total *autograd.Var
 }
 
-// Loss is the official GLMC loss of one step from the heads of the MixUp
-// pass (mix) and of the CutMix pass (cut), the soft labels of SoftLabels
-// (target, targetW, (N, classes), shared by both passes), α (Alpha) and the
-// contrast weight γ. CE is the soft-label cross-entropy averaged over the
+// Loss is the official GLMC loss of one step from the outputs of
+// nn.Model.Heads (the official model(x, train=True)) for the MixUp batch
+// (mix) and for the CutMix batch (cut), the soft labels of SoftLabels
+// (target, targetW, (N, classes), shared by both passes), α (Alpha) and
+// the contrast weight γ. CE is the soft-label cross-entropy averaged over the
 // batch, and each cosine is averaged over the batch; the two SimSiam
 // directions are summed, not halved. Scalars meet float32 tensors as in
 // PyTorch: α, 1−α and γ are rounded to float32.
-func Loss(mix, cut Heads, target, targetW *tensor.Tensor, alpha, gamma float64) Terms {
+func Loss(mix, cut nn.Outputs, target, targetW *tensor.Tensor, alpha, gamma float64) Terms {
 	y, yw := autograd.Const(target), autograd.Const(targetW)
 	simsiam := func(p, z *autograd.Var) *autograd.Var {
 		return autograd.Neg(autograd.Mean(autograd.CosineSimilarity(p, autograd.Detach(z), 1, cosineEps)))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/glmc/glmc/autograd"
 	"github.com/glmc/glmc/glmc"
+	"github.com/glmc/glmc/nn"
 	"github.com/glmc/glmc/tensor"
 )
 
@@ -105,13 +106,13 @@ func TestLossDefinition(t *testing.T) {
 	const n, classes, hidden = 3, 4, 5
 	r := tensor.NewRNG(9)
 	var raw [2][4][][]float64 // pass, head (fc, fc_cb, z, p)
-	var heads [2]glmc.Heads
+	var heads [2]nn.Outputs
 	for pass := range raw {
 		for h, width := range []int{classes, classes, hidden, hidden} {
 			raw[pass][h] = randomRows(r, n, width)
 		}
 		v := func(h int) *autograd.Var { return autograd.Param(asTensor(raw[pass][h])) }
-		heads[pass] = glmc.Heads{FC: v(0), FCCB: v(1), Z: v(2), P: v(3)}
+		heads[pass] = nn.Outputs{FC: v(0), FCCB: v(1), Z: v(2), P: v(3)}
 	}
 	target, targetW := glmc.SoftLabels([]int{0, 1, 3}, []int{2, 1, 0}, []float32{0.2, 0.7, 1.1, 2}, 0.4)
 	toRows := func(t *tensor.Tensor) [][]float64 {
@@ -150,8 +151,8 @@ func TestLossDefinition(t *testing.T) {
 func ExampleLoss() {
 	// Two passes of one sample, two classes, 2-d projections.
 	v := func(x ...float32) *autograd.Var { return autograd.Param(tensor.FromSlice(x, 1, len(x))) }
-	mix := glmc.Heads{FC: v(2, 0), FCCB: v(0, 1), Z: v(1, 0), P: v(1, 0)}
-	cut := glmc.Heads{FC: v(1, 1), FCCB: v(0, 0), Z: v(0, 1), P: v(1, 1)}
+	mix := nn.Outputs{FC: v(2, 0), FCCB: v(0, 1), Z: v(1, 0), P: v(1, 0)}
+	cut := nn.Outputs{FC: v(1, 1), FCCB: v(0, 0), Z: v(0, 1), P: v(1, 1)}
 	target, targetW := glmc.SoftLabels([]int{0}, []int{1}, []float32{0.5, 1.5}, 0.75)
 	terms := glmc.Loss(mix, cut, target, targetW, glmc.Alpha(0, 200), 1)
 	fmt.Printf("mix %.4f cut %.4f consistency %.4f total %.4f\n",
