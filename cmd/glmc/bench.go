@@ -81,8 +81,12 @@ func formatRecord(rec map[string]any) string {
 	return s
 }
 
-// benchGemm times C = A·B for each shape, repeating until at least 2·10⁹
-// flops or three calls (as the PyTorch script does), after one warm-up call.
+// benchBudget bounds how long one figure is measured.
+var benchBudget = 2 * time.Second
+
+// benchGemm times C = A·B for each shape after one warm-up call, repeating
+// until 2·10⁹ flops (as the PyTorch script does) or benchBudget, and at
+// least three times.
 func benchGemm(_ int, emit func(map[string]any)) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, s := range gemmShapes {
@@ -91,10 +95,10 @@ func benchGemm(_ int, emit func(map[string]any)) {
 		call := func() { asm.Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n) }
 		call()
 		flops := 2 * float64(m) * float64(n) * float64(k)
-		reps := max(3, int(2e9/flops))
-		start := time.Now()
-		for range reps {
+		reps, start := 0, time.Now()
+		for reps < 3 || (float64(reps)*flops < 2e9 && time.Since(start) < benchBudget) {
 			call()
+			reps++
 		}
 		sec := time.Since(start).Seconds() / float64(reps)
 		emit(map[string]any{"kind": "sgemm", "m": m, "n": n, "k": k, "gflops": round1(flops / sec / 1e9)})

@@ -21,7 +21,7 @@ p.add_argument("--what", default="gemm")
 p.add_argument("--threads", type=int, default=1)
 p.add_argument("--nf", type=int, default=16)
 p.add_argument("--rounds", type=int, default=5)
-p.add_argument("--glmc", default=os.path.join(root, "glmc"), help="built glmc binary")
+p.add_argument("--glmc", default=os.path.join(root, "bin", "glmc"), help="built glmc binary (go build -o bin/glmc ./cmd/glmc)")
 p.add_argument("--torch-bench", default=os.path.join(root, "..", "shared", "bench", "torch_bench.py"))
 a = p.parse_args()
 
