@@ -51,7 +51,7 @@ func TestVersionNamesKernel(t *testing.T) {
 
 func TestBenchGemmJSON(t *testing.T) {
 	defer func(s [][3]int, d time.Duration) { gemmShapes, benchBudget = s, d }(gemmShapes, benchBudget)
-	gemmShapes, benchBudget = [][3]int{{8, 16, 4}, {33, 7, 5}}, 10*time.Millisecond
+	gemmShapes, benchBudget = [][3]int{{64, 64, 64}, {33, 70, 50}}, 10*time.Millisecond
 	code, stdout, stderr := runCapture("bench", "--what", "gemm", "--threads", "1", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
