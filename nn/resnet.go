@@ -34,6 +34,10 @@ var archs = map[string]archSpec{
 	"resnet152": {blockBottleneck, []int{3, 8, 36, 3}, 256},
 }
 
+// familyArch names an architecture of each block kind, for models whose
+// block counts match no official constructor.
+var familyArch = map[string]string{blockA: "resnet32", blockBasic: "resnet18", blockBottleneck: "resnet50"}
+
 // Archs returns the architecture names NewModel accepts, sorted.
 func Archs() []string {
 	names := make([]string, 0, len(archs))

@@ -9,10 +9,6 @@ import (
 	"github.com/glmc/glmc/tensor"
 )
 
-// archOfBlock maps the fixtures' official block class to an architecture
-// of that family (the block counts come from the fixture).
-var archOfBlock = map[string]string{blockA: "resnet32", blockBasic: "resnet18", blockBottleneck: "resnet50"}
-
 // fixtureModel builds the model a model fixture describes and loads the
 // fixture's state dict with the given prefix ("init.", "stats.", ...).
 func fixtureModel(t testing.TB, f *golden.File, prefix string) *Model {
@@ -29,7 +25,7 @@ func fixtureModel(t testing.TB, f *golden.File, prefix string) *Model {
 			t.Fatal(err)
 		}
 	}
-	m, err := NewModel(Config{Arch: archOfBlock[cfg.Block], NumClasses: cfg.Classes, Width: cfg.NF,
+	m, err := NewModel(Config{Arch: familyArch[cfg.Block], NumClasses: cfg.Classes, Width: cfg.NF,
 		HeadWidth: cfg.Hidden, Blocks: cfg.Blocks}, tensor.NewRNG(1))
 	if err != nil {
 		t.Fatal(err)

@@ -1,9 +1,15 @@
 package nn
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/glmc/glmc/tensor"
 )
 
 // State is a state dict read from or written to a file: named tensors in
@@ -122,4 +128,145 @@ func (s *State) StripPrefix(prefix string) *State {
 		out.Add(strings.TrimPrefix(name, prefix), s.Tensors[name])
 	}
 	return out
+}
+
+// LoadStateFile reads a state dict from a safetensors file or a PyTorch
+// checkpoint (.pth, .pth.tar: a zip archive), told apart by their first
+// bytes. Errors are one line and name the file.
+func LoadStateFile(path string) (*State, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("nn: %w", err)
+	}
+	var s *State
+	if bytes.HasPrefix(b, []byte("PK")) {
+		s, err = ReadPyTorch(b)
+	} else {
+		s, _, err = ReadSafetensors(b)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("nn: %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// InferConfig reads the architecture, width, block counts, head width and
+// number of classes off the names and shapes of a state dict: resnet32
+// (ResNet_modify) has conv1.weight and layer1..3, the ResNet class has
+// conv1.0.weight and conv2_x..conv5_x, with BottleNeck blocks when
+// residual_function.6 exists. Block counts that match no official
+// constructor are kept in Blocks under the family's representative name
+// (familyArch).
+func InferConfig(s *State) (Config, error) {
+	shape := func(name string, dims int) ([]int, error) {
+		t, ok := s.Tensors[name]
+		if !ok || len(t.Shape) != dims {
+			return nil, fmt.Errorf("nn: cannot infer the model: no %d-D %q in the state dict", dims, name)
+		}
+		return t.Shape, nil
+	}
+	count := func(prefix string) int {
+		n := 0
+		for {
+			if !hasPrefix(s, fmt.Sprintf("%s%d.", prefix, n)) {
+				return n
+			}
+			n++
+		}
+	}
+	var cfg Config
+	var block string
+	var stage func(i int) string // name prefix of stage i (from 0)
+	if w, err := shape("conv1.weight", 4); err == nil {
+		block, cfg.Width = blockA, w[0]
+		stage = func(i int) string { return fmt.Sprintf("layer%d.", i+1) }
+	} else if w, err := shape("conv1.0.weight", 4); err == nil {
+		block, cfg.Width = blockBasic, w[0]
+		stage = func(i int) string { return fmt.Sprintf("conv%d_x.", i+2) }
+		if hasPrefix(s, "conv2_x.0.residual_function.6.") {
+			block = blockBottleneck
+		}
+	} else {
+		return cfg, fmt.Errorf("nn: cannot infer the model: neither conv1.weight (resnet32) nor conv1.0.weight (resnet18/34/50) in the state dict")
+	}
+	for i := 0; count(stage(i)) > 0; i++ {
+		cfg.Blocks = append(cfg.Blocks, count(stage(i)))
+	}
+	fc, err := shape("fc_cb.weight", 2)
+	if err != nil {
+		return cfg, err
+	}
+	head, err := shape("projection_head.0.weight", 2)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.NumClasses, cfg.HeadWidth = fc[0], head[0]
+	cfg.Arch = familyArch[block]
+	for _, name := range Archs() {
+		if spec := archs[name]; spec.block == block && slices.Equal(spec.blocks, cfg.Blocks) {
+			cfg.Arch = name
+		}
+	}
+	return cfg, nil
+}
+
+// hasPrefix reports whether some name of s starts with prefix.
+func hasPrefix(s *State, prefix string) bool {
+	for _, name := range s.Names {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// LoadModel builds the model stored in a safetensors file or a PyTorch
+// checkpoint and loads its state. Fields of cfg that are zero are inferred
+// from the tensor shapes (InferConfig); given ones must match the file, or
+// the load fails naming the first mismatching key. The model is in eval
+// mode.
+func LoadModel(path string, cfg Config) (*Model, error) {
+	s, err := LoadStateFile(path)
+	if err != nil {
+		return nil, err
+	}
+	inferred, err := InferConfig(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w (in %s)", err, path)
+	}
+	if cfg.Arch == "" {
+		cfg.Arch = inferred.Arch
+		if cfg.Blocks == nil {
+			cfg.Blocks = inferred.Blocks
+		}
+	}
+	if cfg.NumClasses == 0 {
+		cfg.NumClasses = inferred.NumClasses
+	}
+	if cfg.Width == 0 {
+		cfg.Width = inferred.Width
+	}
+	if cfg.HeadWidth == 0 {
+		cfg.HeadWidth = inferred.HeadWidth
+	}
+	m, err := NewModel(cfg, tensor.NewRNG(0))
+	if err != nil {
+		return nil, fmt.Errorf("%w (in %s)", err, path)
+	}
+	if err := LoadState(m, s); err != nil {
+		return nil, fmt.Errorf("%w (in %s)", err, path)
+	}
+	m.Train(false)
+	return m, nil
+}
+
+// SaveModel writes the state dict of m to path as safetensors (atomically),
+// with the model's configuration as metadata.
+func SaveModel(path string, m *Model) error {
+	blocks, _ := json.Marshal(m.Config.Blocks)
+	meta := map[string]string{
+		"arch": m.Config.Arch, "num_classes": strconv.Itoa(m.Config.NumClasses), "width": strconv.Itoa(m.Config.Width),
+		"head_width": strconv.Itoa(m.Config.HeadWidth), "blocks": string(blocks),
+	}
+	return SaveSafetensors(path, StateOf(m), meta)
 }

@@ -1,0 +1,448 @@
+package nn
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/nlpodyssey/gopickle/pickle"
+	"github.com/nlpodyssey/gopickle/types"
+)
+
+// PyTorch checkpoints (torch.save since 1.6) are zip archives whose
+// entries sit under one folder (any name: "archive/", or the file's stem
+// such as "model.pth/"): data.pkl, a pickle of the saved object in which
+// every tensor is a call of torch._utils._rebuild_tensor_v2 on a storage
+// given by persistent id ("storage", class, key, location, numel), and
+// data/<key>, the raw little-endian values of each storage.
+
+// maxPickle bounds the size of data.pkl; real state dicts pickle to well
+// under a megabyte (the tensors live in the other entries).
+const maxPickle = 256 << 20
+
+// ReadPyTorch decodes a checkpoint written by torch.save, held in b, and
+// returns its state dict: the "state_dict" entry of a saved dict (as the
+// official Trainer saves) or the saved dict itself when it holds only
+// tensors, with DataParallel's "module." prefix removed. Float tensors
+// come back as float32, integer ones as int64. Errors describe what is
+// wrong without the file name; LoadStateFile adds it.
+func ReadPyTorch(b []byte) (s *State, err error) {
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return nil, fmt.Errorf("pytorch checkpoint: not a zip archive (legacy pre-1.6 format or truncated file?): %w", err)
+	}
+	entries := map[string]*zip.File{}
+	var pkl *zip.File
+	for _, f := range zr.File {
+		entries[f.Name] = f
+		if path.Base(f.Name) == "data.pkl" && strings.Count(f.Name, "/") == 1 {
+			if pkl != nil {
+				return nil, fmt.Errorf("pytorch checkpoint: two data.pkl entries (%s, %s)", pkl.Name, f.Name)
+			}
+			pkl = f
+		}
+	}
+	if pkl == nil {
+		return nil, fmt.Errorf("pytorch checkpoint: no <folder>/data.pkl entry")
+	}
+	dir := path.Dir(pkl.Name)
+	if bo, ok := entries[dir+"/byteorder"]; ok {
+		order, err := readEntry(bo, 16)
+		if err != nil {
+			return nil, err
+		}
+		if string(order) != "little" {
+			return nil, fmt.Errorf("pytorch checkpoint: byte order %q, only little-endian is supported", order)
+		}
+	}
+	raw, err := readEntry(pkl, maxPickle)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPickle(raw); err != nil {
+		return nil, fmt.Errorf("pytorch checkpoint: %s: %w", pkl.Name, err)
+	}
+	ld := &torchLoader{dir: dir, entries: entries, storages: map[string]*torchStorage{}}
+	// gopickle can panic on well-framed but malformed streams (say, a
+	// MARK-less TUPLE); such a file is corrupt, not a programming error.
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, fmt.Errorf("pytorch checkpoint: %s: malformed pickle: %v", pkl.Name, r)
+		}
+	}()
+	u := pickle.NewUnpickler(bytes.NewReader(raw))
+	u.FindClass = ld.findClass
+	u.PersistentLoad = ld.persistentLoad
+	obj, err := u.Load()
+	if err != nil {
+		return nil, fmt.Errorf("pytorch checkpoint: %s: %w", pkl.Name, err)
+	}
+	return stateFromPickle(obj)
+}
+
+// readEntry reads a whole zip entry of at most limit bytes.
+func readEntry(f *zip.File, limit int64) ([]byte, error) {
+	if f.UncompressedSize64 > uint64(limit) {
+		return nil, fmt.Errorf("pytorch checkpoint: entry %s: %d bytes, more than the %d expected", f.Name, f.UncompressedSize64, limit)
+	}
+	r, err := f.Open()
+	if err != nil {
+		return nil, fmt.Errorf("pytorch checkpoint: entry %s: %w", f.Name, err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("pytorch checkpoint: entry %s: %w", f.Name, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("pytorch checkpoint: entry %s: more than the %d bytes expected", f.Name, limit)
+	}
+	return b, nil
+}
+
+// stateFromPickle finds the state dict in the unpickled object.
+func stateFromPickle(obj any) (*State, error) {
+	d, ok := asDict(obj)
+	if !ok {
+		return nil, fmt.Errorf("pytorch checkpoint: the saved object is a %T, not a dict", obj)
+	}
+	if sd, ok := d.get("state_dict"); ok {
+		if d, ok = asDict(sd); !ok {
+			return nil, fmt.Errorf("pytorch checkpoint: its state_dict is a %T, not a dict", sd)
+		}
+	}
+	s := NewState()
+	prefixed := len(d.keys) > 0
+	for i, k := range d.keys {
+		name, ok := k.(string)
+		if !ok {
+			return nil, fmt.Errorf("pytorch checkpoint: state dict key %v is a %T, not a string", k, k)
+		}
+		t, ok := d.values[i].(*StateTensor)
+		if !ok {
+			return nil, fmt.Errorf("pytorch checkpoint: state dict entry %q is a %T, not a tensor (no state_dict entry?)", name, d.values[i])
+		}
+		if _, dup := s.Tensors[name]; dup {
+			return nil, fmt.Errorf("pytorch checkpoint: state dict key %q appears twice", name)
+		}
+		s.Add(name, t)
+		prefixed = prefixed && strings.HasPrefix(name, "module.")
+	}
+	if prefixed {
+		s = s.StripPrefix("module.")
+	}
+	return s, nil
+}
+
+// pyDict is a Python dict or OrderedDict as parallel key and value lists.
+type pyDict struct{ keys, values []any }
+
+func asDict(v any) (pyDict, bool) {
+	var d pyDict
+	switch v := v.(type) {
+	case *types.Dict:
+		for _, e := range *v {
+			d.keys, d.values = append(d.keys, e.Key), append(d.values, e.Value)
+		}
+	case *types.OrderedDict:
+		for e := v.List.Front(); e != nil; e = e.Next() {
+			entry := e.Value.(*types.OrderedDictEntry)
+			d.keys, d.values = append(d.keys, entry.Key), append(d.values, entry.Value)
+		}
+	default:
+		return d, false
+	}
+	return d, true
+}
+
+// get returns the value of the string key k.
+func (d pyDict) get(k string) (any, bool) {
+	for i, key := range d.keys {
+		if key == k {
+			return d.values[i], true
+		}
+	}
+	return nil, false
+}
+
+// torchLoader resolves the classes and storages that data.pkl refers to.
+type torchLoader struct {
+	dir      string               // folder of the entries
+	entries  map[string]*zip.File // by full name
+	storages map[string]*torchStorage
+}
+
+// storageClass is one of torch's typed storage classes (torch.FloatStorage,
+// ...): the dtype of the values in a data/<key> entry.
+type storageClass struct {
+	name  string
+	size  int  // bytes per element
+	float bool // decoded to float32, else to int64
+}
+
+var storageClasses = map[string]storageClass{
+	"FloatStorage":    {"FloatStorage", 4, true},
+	"DoubleStorage":   {"DoubleStorage", 8, true},
+	"HalfStorage":     {"HalfStorage", 2, true},
+	"BFloat16Storage": {"BFloat16Storage", 2, true},
+	"LongStorage":     {"LongStorage", 8, false},
+	"IntStorage":      {"IntStorage", 4, false},
+	"ShortStorage":    {"ShortStorage", 2, false},
+	"CharStorage":     {"CharStorage", 1, false},
+	"ByteStorage":     {"ByteStorage", 1, false},
+	"BoolStorage":     {"BoolStorage", 1, false},
+}
+
+// torchStorage is a decoded storage.
+type torchStorage struct {
+	float []float32
+	ints  []int64
+}
+
+func (s *torchStorage) len() int { return len(s.float) + len(s.ints) }
+
+// pyFunc adapts a Go function to a Python callable for REDUCE.
+type pyFunc func(args ...any) (any, error)
+
+// Call implements types.Callable.
+func (f pyFunc) Call(args ...any) (any, error) { return f(args...) }
+
+// opaqueClass stands for any other class a checkpoint names (such as
+// numpy scalars beside the state dict): calling it gives an opaque object
+// that accepts any state, so the rest of the file still loads.
+type opaqueClass struct{ name string }
+
+// Call implements types.Callable.
+func (c opaqueClass) Call(...any) (any, error) { return &opaqueObject{c.name}, nil }
+
+// PyNew implements types.PyNewable.
+func (c opaqueClass) PyNew(...any) (any, error) { return &opaqueObject{c.name}, nil }
+
+type opaqueObject struct{ class string }
+
+// PySetState implements types.PyStateSettable.
+func (*opaqueObject) PySetState(any) error { return nil }
+
+func (ld *torchLoader) findClass(module, name string) (any, error) {
+	switch module + "." + name {
+	case "torch._utils._rebuild_tensor_v2":
+		return pyFunc(rebuildTensor), nil
+	case "torch._utils._rebuild_parameter":
+		return pyFunc(func(args ...any) (any, error) {
+			if len(args) < 1 {
+				return nil, fmt.Errorf("_rebuild_parameter: no arguments")
+			}
+			return args[0], nil
+		}), nil
+	}
+	if c, ok := storageClasses[name]; ok && module == "torch" {
+		return c, nil
+	}
+	return opaqueClass{module + "." + name}, nil
+}
+
+// persistentLoad decodes the storage a persistent id names.
+func (ld *torchLoader) persistentLoad(id any) (any, error) {
+	t, ok := id.(*types.Tuple)
+	if !ok || t.Len() < 5 {
+		return nil, fmt.Errorf("persistent id %v: want ('storage', class, key, location, numel)", id)
+	}
+	kind, _ := t.Get(0).(string)
+	class, okClass := t.Get(1).(storageClass)
+	key, okKey := t.Get(2).(string)
+	count, okCount := t.Get(4).(int)
+	if kind != "storage" || !okClass || !okKey || !okCount || count < 0 {
+		return nil, fmt.Errorf("persistent id %v: want ('storage', a torch storage class, key, location, numel)", id)
+	}
+	if s, ok := ld.storages[key]; ok {
+		return s, nil
+	}
+	f, ok := ld.entries[ld.dir+"/data/"+key]
+	if !ok {
+		return nil, fmt.Errorf("storage %q: no entry %s/data/%s", key, ld.dir, key)
+	}
+	if uint64(count) > f.UncompressedSize64/uint64(class.size) {
+		return nil, fmt.Errorf("storage %q: entry %s has %d bytes, too few for %d %s values (truncated file?)",
+			key, f.Name, f.UncompressedSize64, count, class.name)
+	}
+	want := int64(count) * int64(class.size)
+	raw, err := readEntry(f, want)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(raw)) < want {
+		return nil, fmt.Errorf("storage %q: entry %s holds %d bytes, want %d (truncated file?)", key, f.Name, len(raw), want)
+	}
+	s := decodeStorage(class, raw[:want])
+	ld.storages[key] = s
+	return s, nil
+}
+
+// decodeStorage converts the little-endian values of a storage entry.
+func decodeStorage(c storageClass, raw []byte) *torchStorage {
+	dtype := map[string]string{
+		"FloatStorage": "F32", "DoubleStorage": "F64", "HalfStorage": "F16", "BFloat16Storage": "BF16",
+		"LongStorage": "I64", "IntStorage": "I32",
+	}[c.name]
+	if dtype != "" {
+		t := decodeTensor(dtype, nil, raw)
+		return &torchStorage{float: t.Float, ints: t.Int}
+	}
+	s := &torchStorage{ints: make([]int64, len(raw)/c.size)}
+	for i := range s.ints {
+		switch c.name {
+		case "ShortStorage":
+			s.ints[i] = int64(int16(binary.LittleEndian.Uint16(raw[2*i:])))
+		case "CharStorage":
+			s.ints[i] = int64(int8(raw[i]))
+		default: // ByteStorage, BoolStorage
+			s.ints[i] = int64(raw[i])
+		}
+	}
+	return s
+}
+
+// maxElements bounds the element count of one tensor (8 GiB of float32).
+const maxElements = 1 << 31
+
+// rebuildTensor is torch._utils._rebuild_tensor_v2(storage, offset, size,
+// stride, requires_grad, backward_hooks[, metadata]): it gathers the
+// elements of the strided view into a contiguous StateTensor.
+func rebuildTensor(args ...any) (any, error) {
+	if len(args) < 4 {
+		return nil, fmt.Errorf("_rebuild_tensor_v2: %d arguments, want at least 4", len(args))
+	}
+	st, ok := args[0].(*torchStorage)
+	offset, okOffset := args[1].(int)
+	size, okSize := intTuple(args[2])
+	stride, okStride := intTuple(args[3])
+	if !ok || !okOffset || !okSize || !okStride || len(size) != len(stride) || offset < 0 {
+		return nil, fmt.Errorf("_rebuild_tensor_v2(%T, %v, %v, %v): want a storage, an offset and equal-length size and stride tuples",
+			args[0], args[1], args[2], args[3])
+	}
+	// The view must stay inside the storage: last is the highest element
+	// it reaches, checked dimension by dimension without overflow.
+	count, last := 1, offset
+	for i, d := range size {
+		if d < 0 || stride[i] < 0 || (d > 0 && count > maxElements/d) {
+			return nil, fmt.Errorf("_rebuild_tensor_v2: size %v, stride %v: bad extents", size, stride)
+		}
+		count *= d
+		if d > 1 && stride[i] > 0 && d-1 > (st.len()-1-last)/stride[i] {
+			return nil, fmt.Errorf("_rebuild_tensor_v2: size %v, stride %v at offset %d reach past the %d-element storage",
+				size, stride, offset, st.len())
+		}
+		if d > 0 {
+			last += (d - 1) * stride[i]
+		}
+	}
+	if count > 0 && last >= st.len() {
+		return nil, fmt.Errorf("_rebuild_tensor_v2: size %v at offset %d reaches past the %d-element storage", size, offset, st.len())
+	}
+	t := &StateTensor{Shape: size}
+	if st.float != nil {
+		t.Float = make([]float32, count)
+	} else {
+		t.Int = make([]int64, count)
+	}
+	// Walk the view in row-major order with an odometer over the indices.
+	idx := make([]int, len(size))
+	at := offset
+	for i := range count {
+		if t.Float != nil {
+			t.Float[i] = st.float[at]
+		} else {
+			t.Int[i] = st.ints[at]
+		}
+		for d := len(size) - 1; d >= 0; d-- {
+			idx[d]++
+			at += stride[d]
+			if idx[d] < size[d] {
+				break
+			}
+			at -= idx[d] * stride[d]
+			idx[d] = 0
+		}
+	}
+	return t, nil
+}
+
+// intTuple converts a pickled tuple of ints.
+func intTuple(v any) ([]int, bool) {
+	t, ok := v.(*types.Tuple)
+	if !ok {
+		return nil, false
+	}
+	out := make([]int, t.Len())
+	for i := range out {
+		if out[i], ok = t.Get(i).(int); !ok {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// checkPickle walks the opcodes of a pickle and checks that every argument
+// lies inside b, before gopickle, which allocates whatever a length field
+// claims, sees it; a corrupt file then fails with an error instead of an
+// allocation of gigabytes.
+func checkPickle(b []byte) error {
+	for pos := 0; pos < len(b); {
+		op := b[pos]
+		at := pos
+		pos++
+		var need int // bytes of argument after the opcode
+		switch {
+		case strings.IndexByte("(.012NQRabd}elo]st)u\x81\x85\x86\x87\x88\x89\x8f\x90\x91\x92\x93\x94\x97\x98", op) >= 0:
+		case strings.IndexByte("FILPSVgpci", op) >= 0: // newline-terminated lines
+			lines := 1
+			if op == 'c' || op == 'i' {
+				lines = 2
+			}
+			for range lines {
+				nl := bytes.IndexByte(b[pos:], '\n')
+				if nl < 0 {
+					return fmt.Errorf("opcode %q at byte %d: unterminated line (truncated file?)", op, at)
+				}
+				pos += nl + 1
+			}
+		case strings.IndexByte("Khq\x80\x82", op) >= 0:
+			need = 1
+		case strings.IndexByte("M\x83", op) >= 0:
+			need = 2
+		case strings.IndexByte("Jjr\x84", op) >= 0:
+			need = 4
+		case strings.IndexByte("G\x95", op) >= 0:
+			need = 8
+		default:
+			width := map[byte]int{'U': 1, 'C': 1, 0x8a: 1, 0x8c: 1, 'T': 4, 'X': 4, 'B': 4, 0x8b: 4, 0x8d: 8, 0x8e: 8, 0x96: 8}[op]
+			if width == 0 {
+				return fmt.Errorf("unknown opcode 0x%02x at byte %d", op, at)
+			}
+			if len(b)-pos < width {
+				return fmt.Errorf("opcode 0x%02x at byte %d: length runs past the end (truncated file?)", op, at)
+			}
+			var n uint64
+			for i := width - 1; i >= 0; i-- {
+				n = n<<8 | uint64(b[pos+i])
+			}
+			pos += width
+			if n > uint64(len(b)-pos) {
+				return fmt.Errorf("opcode 0x%02x at byte %d claims %d bytes, %d are left (truncated file?)", op, at, n, len(b)-pos)
+			}
+			need = int(n)
+		}
+		if len(b)-pos < need {
+			return fmt.Errorf("opcode 0x%02x at byte %d runs past the end (truncated file?)", op, at)
+		}
+		pos += need
+		if op == '.' {
+			return nil
+		}
+	}
+	return fmt.Errorf("no STOP opcode (truncated file?)")
+}
