@@ -12,7 +12,7 @@ var archImpls = []*impl{&avx2Impl, &avx512Impl}
 // has both.
 var avx2Impl = impl{
 	name:   "avx2",
-	gemm:   gemmKernel{name: "sgemmKernel4x24AVX2", mr: 4, nr: 24, micro: sgemmKernel4x24AVX2},
+	gemm:   gemmKernel{name: "sgemmKernel4x24AVX2", mr: 4, nr: 24, micro: sgemmKernel4x24AVX2, packB: packB24AVX2},
 	axpy:   axpyBulk,
 	scale:  scaleBulk,
 	dot:    dotBulk,
@@ -28,7 +28,7 @@ var avx2Impl = impl{
 var avx512Impl = func() impl {
 	im := avx2Impl
 	im.name = "avx512"
-	im.gemm = gemmKernel{name: "sgemmKernel8x48AVX512", mr: 8, nr: 48, micro: sgemmKernel8x48AVX512}
+	im.gemm = gemmKernel{name: "sgemmKernel8x48AVX512", mr: 8, nr: 48, micro: sgemmKernel8x48AVX512, packB: packB48AVX512}
 	im.usable = func() bool { return avx2Impl.usable() && cpu.X86.HasAVX512F }
 	return im
 }()

@@ -114,6 +114,42 @@ overwrite:
 	VZEROUPPER
 	RET
 
+// func packB24AVX2(dst *float32, src *float32, rows int, panels int, ldb int, panelStride int)
+// Requires: AVX
+TEXT ·packB24AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ rows+16(FP), DX
+	MOVQ panels+24(FP), BX
+	MOVQ ldb+32(FP), SI
+	MOVQ panelStride+40(FP), DI
+	SHLQ $0x02, SI
+	SHLQ $0x02, DI
+
+row:
+	MOVQ CX, R8
+	MOVQ AX, R9
+	MOVQ BX, R10
+
+panel:
+	// to[0:nr] = from[0:nr]
+	VMOVUPS (R8), Y0
+	VMOVUPS 32(R8), Y1
+	VMOVUPS 64(R8), Y2
+	VMOVUPS Y0, (R9)
+	VMOVUPS Y1, 32(R9)
+	VMOVUPS Y2, 64(R9)
+	ADDQ    $0x60, R8
+	ADDQ    DI, R9
+	DECQ    R10
+	JNE     panel
+	ADDQ    SI, CX
+	ADDQ    $0x60, AX
+	DECQ    DX
+	JNE     row
+	VZEROUPPER
+	RET
+
 // func sgemmKernel8x48AVX512(kc int, a *float32, b *float32, c *float32, ldc int, accumulate bool)
 // Requires: AVX, AVX512F
 TEXT ·sgemmKernel8x48AVX512(SB), NOSPLIT, $0-41
@@ -293,6 +329,42 @@ overwrite:
 	VMOVUPS Z21, (AX)
 	VMOVUPS Z22, 64(AX)
 	VMOVUPS Z23, 128(AX)
+	VZEROUPPER
+	RET
+
+// func packB48AVX512(dst *float32, src *float32, rows int, panels int, ldb int, panelStride int)
+// Requires: AVX, AVX512F
+TEXT ·packB48AVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ rows+16(FP), DX
+	MOVQ panels+24(FP), BX
+	MOVQ ldb+32(FP), SI
+	MOVQ panelStride+40(FP), DI
+	SHLQ $0x02, SI
+	SHLQ $0x02, DI
+
+row:
+	MOVQ CX, R8
+	MOVQ AX, R9
+	MOVQ BX, R10
+
+panel:
+	// to[0:nr] = from[0:nr]
+	VMOVUPS (R8), Z0
+	VMOVUPS 64(R8), Z1
+	VMOVUPS 128(R8), Z2
+	VMOVUPS Z0, (R9)
+	VMOVUPS Z1, 64(R9)
+	VMOVUPS Z2, 128(R9)
+	ADDQ    $0xc0, R8
+	ADDQ    DI, R9
+	DECQ    R10
+	JNE     panel
+	ADDQ    SI, CX
+	ADDQ    $0xc0, AX
+	DECQ    DX
+	JNE     row
 	VZEROUPPER
 	RET
 

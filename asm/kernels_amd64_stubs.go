@@ -10,11 +10,23 @@ package asm
 //go:noescape
 func sgemmKernel4x24AVX2(kc int, a *float32, b *float32, c *float32, ldc int, accumulate bool)
 
+// packB24AVX2 copies rows×(panels·24) floats of B (row stride ldb) into packed panels
+// panelStride floats apart; rows and panels must be positive.
+//
+//go:noescape
+func packB24AVX2(dst *float32, src *float32, rows int, panels int, ldb int, panelStride int)
+
 // sgemmKernel8x48AVX512 sets the 8×48 tile at c to A·B (or adds A·B when accumulate is set)
 // from a packed kc×8 A panel and a packed kc×48 B panel.
 //
 //go:noescape
 func sgemmKernel8x48AVX512(kc int, a *float32, b *float32, c *float32, ldc int, accumulate bool)
+
+// packB48AVX512 copies rows×(panels·48) floats of B (row stride ldb) into packed panels
+// panelStride floats apart; rows and panels must be positive.
+//
+//go:noescape
+func packB48AVX512(dst *float32, src *float32, rows int, panels int, ldb int, panelStride int)
 
 // axpyAVX2 is the AVX2 body of the generic loop; len must be a multiple of 8.
 //

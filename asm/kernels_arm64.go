@@ -12,7 +12,7 @@ var archImpls = []*impl{&neonImpl}
 // rule "assembly only where the CPU says it runs".
 var neonImpl = impl{
 	name:   "neon",
-	gemm:   gemmKernel{name: "sgemmKernel8x12NEON", mr: 8, nr: 12, micro: sgemmKernel8x12NEON},
+	gemm:   gemmKernel{name: "sgemmKernel8x12NEON", mr: 8, nr: 12, micro: sgemmKernel8x12NEON, packB: packBGeneric(12)},
 	axpy:   axpyBulk,
 	scale:  scaleBulk,
 	dot:    dotBulk,

@@ -17,6 +17,9 @@ type gemmKernel struct {
 	// it when accumulate is set. a holds kc groups of mr values (a column of
 	// the A panel each), b kc groups of nr values (a row of the B panel each).
 	micro func(kc int, a, b, c *float32, ldc int, accumulate bool)
+	// packB copies rows×(panels·nr) floats of a row-major B (row stride
+	// ldb) into panels panelStride floats apart: the bulk of packing.
+	packB func(dst, src *float32, rows, panels, ldb, panelStride int)
 }
 
 // blockSizes are the BLIS cache-blocking sizes for the five loops
@@ -214,49 +217,63 @@ func grow(s []float32, n int) []float32 {
 func (g *gemm) run(s span) {
 	mr, nr := g.kern.mr, g.kern.nr
 	kc, mc, nc := g.bs.kc, g.bs.mc, g.bs.nc
-	if s.i1-s.i0 <= mc {
-		// One block of A: each packed B block is used by one pass of the
-		// ir loop only, so keep it small enough to stay in L2 between
-		// packing and use instead of making a round trip through memory.
-		// This is what makes short, wide products (convolutions) fast.
-		nc = g.bs.ncShort
-	}
 	buf := bufferPool.Get().(*buffers)
 	defer bufferPool.Put(buf)
-	buf.a = grow(buf.a, mc*kc)
-	buf.b = grow(buf.b, kc*(nc+nr))
 	buf.tile = grow(buf.tile, mr*nr)
+	m := s.i1 - s.i0
+	// oneA: all of op(A) is one mc block, so pack it once for every pc
+	// step instead of once per jc step. Then each packed B block is used
+	// by a single pass of the ir loop, so it is sized to stay in L2 between
+	// packing and use rather than going through memory; this is what makes
+	// short, wide products (convolutions) fast.
+	oneA := m <= mc
+	mPad := (m + mr - 1) / mr * mr
+	if oneA {
+		nc = g.bs.ncShort
+		buf.a = grow(buf.a, mPad*g.k)
+		for pc := 0; pc < g.k; pc += kc {
+			g.packA(buf.a[pc*mPad:], s.i0, m, pc, min(kc, g.k-pc))
+		}
+	} else {
+		buf.a = grow(buf.a, mc*kc)
+	}
+	buf.b = grow(buf.b, kc*(nc+nr))
 	for jc := s.j0; jc < s.j1; jc += nc {
 		ncur := min(nc, s.j1-jc)
 		for pc := 0; pc < g.k; pc += kc {
 			kcur := min(kc, g.k-pc)
 			accumulate := pc > 0 || !g.overwrite
 			g.packB(buf.b, pc, kcur, jc, ncur)
+			if oneA {
+				g.macro(buf.a[pc*mPad:], buf.b, buf.tile, s.i0, m, jc, ncur, kcur, accumulate)
+				continue
+			}
 			for ic := s.i0; ic < s.i1; ic += mc {
 				mcur := min(mc, s.i1-ic)
 				g.packA(buf.a, ic, mcur, pc, kcur)
-				g.macro(buf, ic, mcur, jc, ncur, kcur, accumulate)
+				g.macro(buf.a, buf.b, buf.tile, ic, mcur, jc, ncur, kcur, accumulate)
 			}
 		}
 	}
 }
 
-// macro runs the jr and ir loops over the packed mcur×kcur block of A and
-// kcur×ncur block of B in buf, for the C block at (ic, jc).
-func (g *gemm) macro(buf *buffers, ic, mcur, jc, ncur, kcur int, accumulate bool) {
+// macro runs the jr and ir loops over the packed mcur×kcur block of A in a
+// and kcur×ncur block of B in b, for the C block at (ic, jc). Edge tiles
+// are computed whole into tile and then clipped into C.
+func (g *gemm) macro(a, b, tile []float32, ic, mcur, jc, ncur, kcur int, accumulate bool) {
 	mr, nr := g.kern.mr, g.kern.nr
 	for jr := 0; jr < ncur; jr += nr {
-		bp := &buf.b[jr*kcur]
+		bp := &b[jr*kcur]
 		for ir := 0; ir < mcur; ir += mr {
-			ap := &buf.a[ir*kcur]
+			ap := &a[ir*kcur]
 			ci := (ic+ir)*g.ldc + jc + jr
 			rows, cols := min(mr, mcur-ir), min(nr, ncur-jr)
 			if rows == mr && cols == nr {
 				g.kern.micro(kcur, ap, bp, &g.c[ci], g.ldc, accumulate)
 				continue
 			}
-			g.kern.micro(kcur, ap, bp, &buf.tile[0], nr, false)
-			g.storeEdge(buf.tile, ci, rows, cols, accumulate)
+			g.kern.micro(kcur, ap, bp, &tile[0], nr, false)
+			g.storeEdge(tile, ci, rows, cols, accumulate)
 		}
 	}
 }

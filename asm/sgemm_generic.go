@@ -6,7 +6,7 @@ import "unsafe"
 // compare every other one with, and the fallback everywhere.
 var genericImpl = impl{
 	name:   "generic",
-	gemm:   gemmKernel{name: "sgemmKernel4x4Generic", mr: 4, nr: 4, micro: sgemmKernel4x4Generic},
+	gemm:   gemmKernel{name: "sgemmKernel4x4Generic", mr: 4, nr: 4, micro: sgemmKernel4x4Generic, packB: packBGeneric(4)},
 	axpy:   axpyGeneric,
 	scale:  scaleGeneric,
 	dot:    dotGeneric,

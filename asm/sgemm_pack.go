@@ -1,5 +1,7 @@
 package asm
 
+import "unsafe"
+
 // packA copies the mcur×kcur block of alpha·op(A) at (i0, p0) into dst as
 // panels of mr rows: element (r, p) of panel q lands at
 // dst[q*mr*kcur + p*mr + r]. Rows past mcur are zero, so edge tiles can use
@@ -41,16 +43,14 @@ func (g *gemm) packA(dst []float32, i0, mcur, p0, kcur int) {
 func (g *gemm) packB(dst []float32, p0, kcur, j0, ncur int) {
 	nr := g.kern.nr
 	if !g.transB {
-		// Row by row, so B is read sequentially and the prefetchers keep up.
-		for p := 0; p < kcur; p++ {
-			src := g.b[(p0+p)*g.ldb+j0 : (p0+p)*g.ldb+j0+ncur]
-			jr := 0
-			for ; jr+nr <= ncur; jr += nr {
-				copyRow(dst[jr*kcur+p*nr:jr*kcur+p*nr+nr], src[jr:jr+nr])
-			}
-			if jr < ncur {
+		full := ncur / nr
+		if full > 0 && kcur > 0 {
+			g.kern.packB(&dst[0], &g.b[p0*g.ldb+j0], kcur, full, g.ldb, kcur*nr)
+		}
+		if jr := full * nr; jr < ncur {
+			for p := 0; p < kcur; p++ {
 				out := dst[jr*kcur+p*nr : jr*kcur+p*nr+nr]
-				clear(out[copy(out, src[jr:]):])
+				clear(out[copy(out, g.b[(p0+p)*g.ldb+j0+jr:(p0+p)*g.ldb+j0+ncur]):])
 			}
 		}
 		return
@@ -73,22 +73,17 @@ func (g *gemm) packB(dst []float32, p0, kcur, j0, ncur int) {
 	}
 }
 
-// copyRow copies one panel row. The fixed sizes of the kernels' nr compile
-// to inline moves rather than a memmove call, which matters because packing
-// copies every element of B once per call and rows are short.
-func copyRow(dst, src []float32) {
-	switch len(dst) {
-	case 4:
-		*(*[4]float32)(dst) = *(*[4]float32)(src)
-	case 16:
-		*(*[16]float32)(dst) = *(*[16]float32)(src)
-	case 24:
-		*(*[24]float32)(dst) = *(*[24]float32)(src)
-	case 32:
-		*(*[32]float32)(dst) = *(*[32]float32)(src)
-	case 48:
-		*(*[48]float32)(dst) = *(*[48]float32)(src)
-	default:
-		copy(dst, src)
+// packBGeneric is packB's contract in plain Go: row p of panel q goes to
+// dst[q*panelStride + p*nr:][:nr], reading B row by row so that it is read
+// sequentially.
+func packBGeneric(nr int) func(dst, src *float32, rows, panels, ldb, panelStride int) {
+	return func(dst, src *float32, rows, panels, ldb, panelStride int) {
+		d := unsafe.Slice(dst, (panels-1)*panelStride+rows*nr)
+		s := unsafe.Slice(src, (rows-1)*ldb+panels*nr)
+		for p := 0; p < rows; p++ {
+			for q := 0; q < panels; q++ {
+				copy(d[q*panelStride+p*nr:q*panelStride+p*nr+nr], s[p*ldb+q*nr:p*ldb+q*nr+nr])
+			}
+		}
 	}
 }

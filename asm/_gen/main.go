@@ -24,8 +24,13 @@ import (
 
 func main() {
 	ConstraintExpr("!purego")
-	gemmKernel(gemmShape{mr: 4, nrVec: 3, lanes: 8, isa: "AVX2", vec: YMM})
-	gemmKernel(gemmShape{mr: 8, nrVec: 3, lanes: 16, isa: "AVX512", vec: ZMM})
+	for _, s := range []gemmShape{
+		{mr: 4, nrVec: 3, lanes: 8, isa: "AVX2", vec: YMM},
+		{mr: 8, nrVec: 3, lanes: 16, isa: "AVX512", vec: ZMM},
+	} {
+		gemmKernel(s)
+		packB(s)
+	}
 	elementwise("axpyAVX2", "func(alpha float32, x, y []float32)", []string{"x", "y"}, axpy)
 	elementwise("scaleAVX2", "func(alpha float32, x []float32)", []string{"x"}, scale)
 	elementwise("addAVX2", "func(dst, x, y []float32)", []string{"dst", "x", "y"}, binary(VADDPS))
@@ -107,6 +112,55 @@ func gemmKernel(s gemmShape) {
 	Label("overwrite")
 	Comment("C[i][:] = acc[i]")
 	storeTile(acc, c, ldc, s.lanes, false)
+	VZEROUPPER()
+	RET()
+}
+
+// packB emits the copy of whole nr-wide panels of a row-major B into the
+// packed layout: row p of panel q goes to dst[q*panelStride + p*nr:][:nr].
+// Packing reads every element of B once per call, so on short, wide
+// products it costs as much as a large share of the multiply; whole-vector
+// moves here replace a memmove call per panel row.
+func packB(s gemmShape) {
+	nr := s.nrVec * s.lanes
+	name := fmt.Sprintf("packB%d%s", nr, s.isa)
+	TEXT(name, NOSPLIT, "func(dst, src *float32, rows, panels, ldb, panelStride int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s copies rows×(panels·%d) floats of B (row stride ldb) into packed panels", name, nr),
+		"panelStride floats apart; rows and panels must be positive.")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	rows := Load(Param("rows"), GP64())
+	panels := Load(Param("panels"), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	stride := Load(Param("panelStride"), GP64())
+	SHLQ(Imm(2), ldb)
+	SHLQ(Imm(2), stride)
+	v := make([]reg.VecVirtual, s.nrVec)
+	for i := range v {
+		v[i] = s.vec()
+	}
+	Label("row")
+	from, to, q := GP64(), GP64(), GP64()
+	MOVQ(src, from)
+	MOVQ(dst, to)
+	MOVQ(panels, q)
+	Label("panel")
+	Comment("to[0:nr] = from[0:nr]")
+	for i := range v {
+		VMOVUPS(Mem{Base: from, Disp: 4 * s.lanes * i}, v[i])
+	}
+	for i := range v {
+		VMOVUPS(v[i], Mem{Base: to, Disp: 4 * s.lanes * i})
+	}
+	ADDQ(Imm(uint64(4*nr)), from)
+	ADDQ(stride, to)
+	DECQ(q)
+	JNE(LabelRef("panel"))
+	ADDQ(ldb, src)
+	ADDQ(Imm(uint64(4*nr)), dst)
+	DECQ(rows)
+	JNE(LabelRef("row"))
 	VZEROUPPER()
 	RET()
 }
