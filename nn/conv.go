@@ -354,6 +354,10 @@ func validRange(off, stride, size, out int) (lo, hi int) {
 // − pad + j], or 0 in the padding. ld ≥ OH·OW lets several images share
 // one column matrix side by side.
 func im2col(s convShape, x, cols []float32, ld int) {
+	if s.stride == 1 && s.ow == s.w {
+		im2colSame(s, x, cols, ld)
+		return
+	}
 	p := s.pixels()
 	for c := range s.c {
 		plane := x[c*s.h*s.w : (c+1)*s.h*s.w]
@@ -380,6 +384,48 @@ func im2col(s convShape, x, cols []float32, ld int) {
 					clear(dst[xhi:])
 				}
 				clear(row[yhi*s.ow:])
+			}
+		}
+	}
+}
+
+// im2colSame is im2col for stride 1 when the output rows are as wide as
+// the input rows (3×3 with padding 1, 1×1 without, ...). Then row (c, i, j)
+// of the columns is the input plane shifted by (i − pad)·W + (j − pad):
+// one contiguous copy per kernel tap instead of one per output row, after
+// which the values that wrapped around a row edge are zeroed.
+func im2colSame(s convShape, x, cols []float32, ld int) {
+	p, hw := s.pixels(), s.h*s.w
+	for c := range s.c {
+		plane := x[c*hw : (c+1)*hw]
+		for i := range s.kh {
+			ylo, yhi := validRange(i-s.pad, 1, s.h, s.oh)
+			for j := range s.kw {
+				r := (c*s.kh+i)*s.kw + j
+				row := cols[r*ld : r*ld+p]
+				off := (i-s.pad)*s.w + j - s.pad
+				lo, hi := max(ylo*s.ow, -off), min(yhi*s.ow, hw-off)
+				if lo >= hi {
+					clear(row)
+					continue
+				}
+				clear(row[:lo])
+				copy(row[lo:hi], plane[lo+off:hi+off])
+				clear(row[hi:])
+				// A few values per row: plain stores beat clear's call.
+				xlo, xhi := validRange(j-s.pad, 1, s.w, s.ow)
+				if xlo == 0 && xhi == s.ow {
+					continue
+				}
+				for oy := ylo; oy < yhi; oy++ {
+					out := row[oy*s.ow : (oy+1)*s.ow]
+					for x := range xlo {
+						out[x] = 0
+					}
+					for x := xhi; x < len(out); x++ {
+						out[x] = 0
+					}
+				}
 			}
 		}
 	}
