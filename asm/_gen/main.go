@@ -76,27 +76,46 @@ func gemmKernel(s gemmShape) {
 		}
 	}
 
-	TESTQ(kc, kc)
-	JE(LabelRef("store"))
-	Label("loop")
-	Comment("bv = B[p][0:nr]")
+	// The k loop is unrolled four times (fewer pointer updates and
+	// branches per FMA), with a one-step loop for the remainder.
 	bv := make([]reg.VecVirtual, s.nrVec)
 	for j := range bv {
 		bv[j] = s.vec()
-		VMOVUPS(Mem{Base: b, Disp: 4 * s.lanes * j}, bv[j])
 	}
-	Comment("acc[i][j] += A[p][i] * bv[j]")
-	for i := 0; i < s.mr; i++ {
-		t := s.vec()
-		VBROADCASTSS(Mem{Base: a, Disp: 4 * i}, t)
+	t := s.vec()
+	step := func(u int) {
+		Comment(fmt.Sprintf("k step +%d: acc[i][j] += A[p][i] * B[p][j]", u))
 		for j := range bv {
-			VFMADD231PS(bv[j], t, acc[i][j])
+			VMOVUPS(Mem{Base: b, Disp: 4 * (u*nr + s.lanes*j)}, bv[j])
+		}
+		for i := 0; i < s.mr; i++ {
+			VBROADCASTSS(Mem{Base: a, Disp: 4 * (u*s.mr + i)}, t)
+			for j := range bv {
+				VFMADD231PS(bv[j], t, acc[i][j])
+			}
 		}
 	}
-	ADDQ(Imm(uint64(4*s.mr)), a)
-	ADDQ(Imm(uint64(4*nr)), b)
+	n4 := GP64()
+	MOVQ(kc, n4)
+	SHRQ(Imm(2), n4)
+	JE(LabelRef("tail"))
+	Label("loop4")
+	for u := 0; u < 4; u++ {
+		step(u)
+	}
+	ADDQ(U32(16*s.mr), a)
+	ADDQ(U32(16*nr), b)
+	DECQ(n4)
+	JNE(LabelRef("loop4"))
+	Label("tail")
+	ANDQ(Imm(3), kc)
+	JE(LabelRef("store"))
+	Label("loop1")
+	step(0)
+	ADDQ(U32(4*s.mr), a)
+	ADDQ(U32(4*nr), b)
 	DECQ(kc)
-	JNE(LabelRef("loop"))
+	JNE(LabelRef("loop1"))
 
 	Label("store")
 	c := Load(Param("c"), GP64())
