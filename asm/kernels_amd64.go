@@ -33,45 +33,14 @@ var avx512Impl = func() impl {
 	return im
 }()
 
-// The *Bulk functions run the AVX2 loop over whole vectors of eight and
-// finish the tail with the generic loop.
-
-func axpyBulk(alpha float32, x, y []float32) {
-	n := len(x) &^ 7
-	axpyAVX2(alpha, x[:n], y[:n])
-	axpyGeneric(alpha, x[n:], y[n:])
-}
-
-func scaleBulk(alpha float32, x []float32) {
-	n := len(x) &^ 7
-	scaleAVX2(alpha, x[:n])
-	scaleGeneric(alpha, x[n:])
-}
-
-func dotBulk(x, y []float32) float32 {
-	n := len(x) &^ 7
-	return dotAVX2(x[:n], y[:n]) + dotGeneric(x[n:], y[n:])
-}
-
-func sumBulk(x []float32) float32 {
-	n := len(x) &^ 7
-	return sumAVX2(x[:n]) + sumGeneric(x[n:])
-}
-
-func addBulk(dst, x, y []float32) {
-	n := len(dst) &^ 7
-	addAVX2(dst[:n], x[:n], y[:n])
-	addGeneric(dst[n:], x[n:], y[n:])
-}
-
-func mulBulk(dst, x, y []float32) {
-	n := len(dst) &^ 7
-	mulAVX2(dst[:n], x[:n], y[:n])
-	mulGeneric(dst[n:], x[n:], y[n:])
-}
-
-func reluBulk(dst, x []float32) {
-	n := len(dst) &^ 7
-	reluAVX2(dst[:n], x[:n])
-	reluGeneric(dst[n:], x[n:])
+// simd holds the AVX2 vector-primitive bodies for the *Bulk wrappers.
+var simd = vecBodies{
+	width: 8,
+	axpy:  axpyAVX2,
+	scale: scaleAVX2,
+	dot:   dotAVX2,
+	sum:   sumAVX2,
+	add:   addAVX2,
+	mul:   mulAVX2,
+	relu:  reluAVX2,
 }

@@ -122,45 +122,14 @@ func reduce32(s *[8][4]float32) float32 {
 	return (v[0] + v[1]) + (v[2] + v[3])
 }
 
-// The *Bulk functions run the NEON body over whole vectors of four and
-// finish the tail of up to three elements with the generic loop.
-
-func axpyBulk(alpha float32, x, y []float32) {
-	n := len(x) &^ 3
-	axpyNEON(alpha, x[:n], y[:n])
-	axpyGeneric(alpha, x[n:], y[n:])
-}
-
-func scaleBulk(alpha float32, x []float32) {
-	n := len(x) &^ 3
-	scaleNEON(alpha, x[:n])
-	scaleGeneric(alpha, x[n:])
-}
-
-func dotBulk(x, y []float32) float32 {
-	n := len(x) &^ 3
-	return dotNEON(x[:n], y[:n]) + dotGeneric(x[n:], y[n:])
-}
-
-func sumBulk(x []float32) float32 {
-	n := len(x) &^ 3
-	return sumNEON(x[:n]) + sumGeneric(x[n:])
-}
-
-func addBulk(dst, x, y []float32) {
-	n := len(dst) &^ 3
-	addNEON(dst[:n], x[:n], y[:n])
-	addGeneric(dst[n:], x[n:], y[n:])
-}
-
-func mulBulk(dst, x, y []float32) {
-	n := len(dst) &^ 3
-	mulNEON(dst[:n], x[:n], y[:n])
-	mulGeneric(dst[n:], x[n:], y[n:])
-}
-
-func reluBulk(dst, x []float32) {
-	n := len(dst) &^ 3
-	reluNEON(dst[:n], x[:n])
-	reluGeneric(dst[n:], x[n:])
+// simd holds the NEON vector-primitive bodies for the *Bulk wrappers.
+var simd = vecBodies{
+	width: 4,
+	axpy:  axpyNEON,
+	scale: scaleNEON,
+	dot:   dotNEON,
+	sum:   sumNEON,
+	add:   addNEON,
+	mul:   mulNEON,
+	relu:  reluNEON,
 }
