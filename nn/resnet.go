@@ -59,6 +59,7 @@ type Config struct {
 	NumClasses int    // outputs of fc and fc_cb; required
 	Width      int    // nf, the channels of the first stage (stage i has nf·2^i); default 64
 	HeadWidth  int    // outputs of projection_head.0 and size of contrast_head.0; default 128 for resnet32, 256 for the others
+	InChannels int    // channels of the input images (conv1's input); default 3, 1 for grey-scale data such as Fashion-MNIST
 	// Blocks overrides the number of blocks per stage (as many stages as
 	// the architecture has); nil keeps the official counts. Small test
 	// models use it.
@@ -77,14 +78,17 @@ func (c Config) withDefaults() (Config, archSpec, error) {
 	if c.HeadWidth == 0 {
 		c.HeadWidth = spec.head
 	}
+	if c.InChannels == 0 {
+		c.InChannels = 3
+	}
 	if c.Blocks == nil {
 		c.Blocks = slices.Clone(spec.blocks)
 	}
 	switch {
 	case c.NumClasses <= 0:
 		return c, spec, fmt.Errorf("nn: %s: number of classes %d, want at least 1", c.Arch, c.NumClasses)
-	case c.Width < 0 || c.HeadWidth < 0:
-		return c, spec, fmt.Errorf("nn: %s: width %d, head width %d: want positive sizes", c.Arch, c.Width, c.HeadWidth)
+	case c.Width < 0 || c.HeadWidth < 0 || c.InChannels < 0:
+		return c, spec, fmt.Errorf("nn: %s: width %d, head width %d, input channels %d: want positive sizes", c.Arch, c.Width, c.HeadWidth, c.InChannels)
 	case spec.block == blockA && c.Width%2 != 0:
 		return c, spec, fmt.Errorf("nn: %s: width %d must be even (option-A shortcuts pad 2·width/4 channels on each side)", c.Arch, c.Width)
 	case len(c.Blocks) != len(spec.blocks):
@@ -104,7 +108,7 @@ func (c Config) withDefaults() (Config, archSpec, error) {
 // z). It is a Module whose Forward gives the fc_cb logits.
 type Model struct {
 	Config         Config      // with the defaults filled in
-	Trunk          *Sequential // (N, 3, H, W) → f (N, FeatureDim)
+	Trunk          *Sequential // (N, InChannels, H, W) → f (N, FeatureDim)
 	FC             *Linear     // f → balanced logits (N, classes)
 	FCCB           *Linear     // f → re-balanced logits (N, classes), "fc_cb"
 	ContrastHead   *Sequential // Linear(head, head): z → p, "contrast_head"
@@ -154,7 +158,7 @@ func NewModel(cfg Config, rng *tensor.RNG) (*Model, error) {
 func newTrunkA(rng *tensor.RNG, cfg Config) (*Sequential, int) {
 	nf := cfg.Width
 	trunk := &Sequential{
-		Layers: []Module{NewConv2d(rng, 3, nf, 3, 1, 1, false), NewBatchNorm2d(nf), ReLU{}},
+		Layers: []Module{NewConv2d(rng, cfg.InChannels, nf, 3, 1, 1, false), NewBatchNorm2d(nf), ReLU{}},
 		Names:  []string{"conv1", "bn1", "relu"},
 	}
 	in := nf
@@ -188,7 +192,7 @@ func blockStride(i, j int) int {
 func newTrunkB(rng *tensor.RNG, cfg Config, block string) (*Sequential, int) {
 	nf := cfg.Width
 	trunk := &Sequential{
-		Layers: []Module{NewSequential(NewConv2d(rng, 3, nf, 3, 1, 1, false), NewBatchNorm2d(nf), ReLU{})},
+		Layers: []Module{NewSequential(NewConv2d(rng, cfg.InChannels, nf, 3, 1, 1, false), NewBatchNorm2d(nf), ReLU{})},
 		Names:  []string{"conv1"},
 	}
 	in := nf
@@ -222,7 +226,7 @@ type Outputs struct {
 	Feature *autograd.Var // (N, FeatureDim) pooled trunk output
 }
 
-// Features returns the pooled feature f (N, FeatureDim) of x (N, 3, H, W).
+// Features returns the pooled feature f (N, FeatureDim) of x (N, InChannels, H, W).
 func (m *Model) Features(x *autograd.Var) *autograd.Var { return m.Trunk.Forward(x) }
 
 // Heads runs all four heads, the official forward(x, train=True), which
@@ -233,7 +237,7 @@ func (m *Model) Heads(x *autograd.Var) Outputs {
 	return Outputs{FC: m.FC.Forward(f), FCCB: m.FCCB.Forward(f), Z: z, P: m.ContrastHead.Forward(z), Feature: f}
 }
 
-// Forward returns the fc_cb logits (N, classes) of x (N, 3, H, W), the
+// Forward returns the fc_cb logits (N, classes) of x (N, InChannels, H, W), the
 // official forward(x) used for evaluation.
 func (m *Model) Forward(x *autograd.Var) *autograd.Var { return m.FCCB.Forward(m.Features(x)) }
 

@@ -150,11 +150,11 @@ func LoadStateFile(path string) (*State, error) {
 	return s, nil
 }
 
-// InferConfig reads the architecture, width, block counts, head width and
-// number of classes off the names and shapes of a state dict: resnet32
-// (ResNet_modify) has conv1.weight and layer1..3, the ResNet class has
-// conv1.0.weight and conv2_x..conv5_x, with BottleNeck blocks when
-// residual_function.6 exists. Block counts that match no official
+// InferConfig reads the architecture, width, input channels, block
+// counts, head width and number of classes off the names and shapes of a
+// state dict: resnet32 (ResNet_modify) has conv1.weight and layer1..3, the
+// ResNet class has conv1.0.weight and conv2_x..conv5_x, with BottleNeck
+// blocks when residual_function.6 exists. Block counts that match no official
 // constructor are kept in Blocks under the family's representative name
 // (familyArch).
 func InferConfig(s *State) (Config, error) {
@@ -178,10 +178,10 @@ func InferConfig(s *State) (Config, error) {
 	var block string
 	var stage func(i int) string // name prefix of stage i (from 0)
 	if w, err := shape("conv1.weight", 4); err == nil {
-		block, cfg.Width = blockA, w[0]
+		block, cfg.Width, cfg.InChannels = blockA, w[0], w[1]
 		stage = func(i int) string { return fmt.Sprintf("layer%d.", i+1) }
 	} else if w, err := shape("conv1.0.weight", 4); err == nil {
-		block, cfg.Width = blockBasic, w[0]
+		block, cfg.Width, cfg.InChannels = blockBasic, w[0], w[1]
 		stage = func(i int) string { return fmt.Sprintf("conv%d_x.", i+2) }
 		if hasPrefix(s, "conv2_x.0.residual_function.6.") {
 			block = blockBottleneck
@@ -249,6 +249,9 @@ func LoadModel(path string, cfg Config) (*Model, error) {
 	if cfg.HeadWidth == 0 {
 		cfg.HeadWidth = inferred.HeadWidth
 	}
+	if cfg.InChannels == 0 {
+		cfg.InChannels = inferred.InChannels
+	}
 	m, err := NewModel(cfg, tensor.NewRNG(0))
 	if err != nil {
 		return nil, fmt.Errorf("%w (in %s)", err, path)
@@ -266,7 +269,7 @@ func SaveModel(path string, m *Model) error {
 	blocks, _ := json.Marshal(m.Config.Blocks)
 	meta := map[string]string{
 		"arch": m.Config.Arch, "num_classes": strconv.Itoa(m.Config.NumClasses), "width": strconv.Itoa(m.Config.Width),
-		"head_width": strconv.Itoa(m.Config.HeadWidth), "blocks": string(blocks),
+		"head_width": strconv.Itoa(m.Config.HeadWidth), "in_channels": strconv.Itoa(m.Config.InChannels), "blocks": string(blocks),
 	}
 	return SaveSafetensors(path, StateOf(m), meta)
 }

@@ -306,3 +306,51 @@ func TestWriteTorchCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestInChannels builds grey-scale models (Fashion-MNIST's 1×28×28 images)
+// of both families, runs them, and checks that the channel count survives
+// a safetensors round trip through InferConfig and LoadModel.
+func TestInChannels(t *testing.T) {
+	for _, arch := range []string{"resnet32", "resnet18"} {
+		t.Run(arch, func(t *testing.T) {
+			cfg := Config{Arch: arch, NumClasses: 10, Width: 4, HeadWidth: 8, InChannels: 1, Blocks: []int{1, 1, 1}}
+			if arch == "resnet18" {
+				cfg.Blocks = []int{1, 1, 1, 1}
+			}
+			m, err := NewModel(cfg, tensor.NewRNG(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Train(false)
+			x := autograd.Const(tensor.RandN(tensor.NewRNG(2), 2, 1, 28, 28))
+			want := m.Forward(x).Value
+			if !slices.Equal(want.Shape, []int{2, 10}) {
+				t.Fatalf("logits of shape %v, want [2 10]", want.Shape)
+			}
+			path := filepath.Join(t.TempDir(), "grey.safetensors")
+			if err := SaveModel(path, m); err != nil {
+				t.Fatal(err)
+			}
+			loaded, err := LoadModel(path, Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if loaded.Config.InChannels != 1 {
+				t.Errorf("inferred %d input channels, want 1", loaded.Config.InChannels)
+			}
+			if got := loaded.Forward(x).Value; !slices.Equal(got.Data, want.Data) {
+				t.Error("the reloaded model gives other logits")
+			}
+			if _, err := LoadModel(path, Config{InChannels: 3}); err == nil || !strings.Contains(err.Error(), "conv1") {
+				t.Errorf("loading as a 3-channel model: error %v, want one naming conv1", err)
+			}
+		})
+	}
+	m, err := NewModel(Config{Arch: "resnet32", NumClasses: 10, Width: 4, Blocks: []int{1, 1, 1}}, tensor.NewRNG(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Config.InChannels != 3 {
+		t.Errorf("default input channels %d, want 3", m.Config.InChannels)
+	}
+}
