@@ -412,18 +412,17 @@ func im2colSame(s convShape, x, cols []float32, ld int) {
 				clear(row[:lo])
 				copy(row[lo:hi], plane[lo+off:hi+off])
 				clear(row[hi:])
-				// A few values per row: plain stores beat clear's call.
+				// The wrapped values form a few columns: zero them with
+				// strided stores, column by column.
 				xlo, xhi := validRange(j-s.pad, 1, s.w, s.ow)
-				if xlo == 0 && xhi == s.ow {
-					continue
-				}
-				for oy := ylo; oy < yhi; oy++ {
-					out := row[oy*s.ow : (oy+1)*s.ow]
-					for x := range xlo {
-						out[x] = 0
+				for x := 0; x < s.ow; x++ {
+					if x == xlo {
+						if x = xhi; x == s.ow {
+							break
+						}
 					}
-					for x := xhi; x < len(out); x++ {
-						out[x] = 0
+					for q := ylo*s.ow + x; q < yhi*s.ow; q += s.ow {
+						row[q] = 0
 					}
 				}
 			}
