@@ -30,7 +30,7 @@ const maxPickle = 256 << 20
 // tensors, with DataParallel's "module." prefix removed. Float tensors
 // come back as float32, integer ones as int64. Errors describe what is
 // wrong without the file name; LoadStateFile adds it.
-func ReadPyTorch(b []byte) (s *State, err error) {
+func ReadPyTorch(b []byte) (*State, error) {
 	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		return nil, fmt.Errorf("pytorch checkpoint: not a zip archive (legacy pre-1.6 format or truncated file?): %w", err)
@@ -63,15 +63,24 @@ func ReadPyTorch(b []byte) (s *State, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPickle(raw); err != nil {
+	ld := &torchLoader{dir: dir, entries: entries, storages: map[string]*torchStorage{}}
+	s, err := ld.unpickle(raw)
+	if err != nil {
 		return nil, fmt.Errorf("pytorch checkpoint: %s: %w", pkl.Name, err)
 	}
-	ld := &torchLoader{dir: dir, entries: entries, storages: map[string]*torchStorage{}}
+	return s, nil
+}
+
+// unpickle decodes data.pkl and returns the state dict it holds.
+func (ld *torchLoader) unpickle(raw []byte) (s *State, err error) {
+	if err := checkPickle(raw); err != nil {
+		return nil, err
+	}
 	// gopickle can panic on well-framed but malformed streams (say, a
 	// MARK-less TUPLE); such a file is corrupt, not a programming error.
 	defer func() {
 		if r := recover(); r != nil {
-			s, err = nil, fmt.Errorf("pytorch checkpoint: %s: malformed pickle: %v", pkl.Name, r)
+			s, err = nil, fmt.Errorf("malformed pickle: %v", r)
 		}
 	}()
 	u := pickle.NewUnpickler(bytes.NewReader(raw))
@@ -79,7 +88,7 @@ func ReadPyTorch(b []byte) (s *State, err error) {
 	u.PersistentLoad = ld.persistentLoad
 	obj, err := u.Load()
 	if err != nil {
-		return nil, fmt.Errorf("pytorch checkpoint: %s: %w", pkl.Name, err)
+		return nil, err
 	}
 	return stateFromPickle(obj)
 }
