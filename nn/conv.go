@@ -142,10 +142,10 @@ func (s convShape) span(i int) (n0, g int) {
 	return n0, min(s.group(), s.n-n0)
 }
 
-// direct reports whether the columns of image n are the input itself (1×1,
-// stride 1, no padding, one image per group), so im2col can be skipped.
-func (s convShape) direct() bool {
-	return s.kh == 1 && s.kw == 1 && s.stride == 1 && s.pad == 0 && s.group() == 1
+// direct reports whether the columns of g images are the input itself
+// (one image, 1×1 kernel, stride 1, no padding), so im2col can be skipped.
+func (s convShape) direct(g int) bool {
+	return g == 1 && s.kh == 1 && s.kw == 1 && s.stride == 1 && s.pad == 0
 }
 
 // transposed returns the geometry of the stride-1 convolution that maps
@@ -182,7 +182,7 @@ func flipKernel(s convShape, w []float32) []float32 {
 // columns returns the (depth, g·OH·OW) columns of the g images at x, built
 // in buf unless they are the input itself.
 func (s convShape) columns(x []float32, g int, buf *scratch) []float32 {
-	if s.direct() {
+	if s.direct(g) {
 		return x
 	}
 	p := s.pixels()

@@ -17,13 +17,17 @@
 // # Layout and performance
 //
 // Activations are NCHW float32 tensors, as in PyTorch. Convolutions are
-// im2col plus one asm.Sgemm per image (the (OC, IC·KH·KW) weights times the
-// (IC·KH·KW, OH·OW) columns give the image's output planes in place); the
-// columns are rebuilt in backward from the saved input rather than kept,
-// so a layer holds no scratch memory between its forward and backward.
-// Batch norm, ReLU and the residual addition run as loops over contiguous
-// channel planes, and a BatchNorm2d followed by ReLU (or by the residual
-// addition and ReLU, at the end of a block) runs as one op.
+// im2col plus one asm.Sgemm per image, or per group of images on small
+// maps (so the weights are packed once per ≥ 512 output columns): the
+// (OC, IC·KH·KW) weights times the (IC·KH·KW, g·OH·OW) columns give the
+// output planes. The columns are rebuilt in backward from the saved input
+// rather than kept, so a layer holds no scratch memory between its forward
+// and backward. For stride 1 the input gradient is the transposed
+// convolution of the output gradient and runs like a forward pass (im2col
+// of the gradient and one GEMM) instead of a scatter. Batch norm, ReLU and
+// the residual addition run as loops over contiguous channel planes, and a
+// BatchNorm2d followed by ReLU (or by the residual addition and ReLU, at
+// the end of a block) runs as one op.
 //
 // # Determinism
 //
