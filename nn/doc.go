@@ -37,6 +37,13 @@
 // of threads. So results are bit-identical for any GOMAXPROCS or
 // asm.SetThreads value on a given SIMD implementation.
 //
+// # Concurrency
+//
+// A module must not run two forward passes at once in training mode: batch
+// norm updates its running statistics there. Eval-mode forwards only read
+// the module. Each layer parallelises its own work over asm.Threads()
+// goroutines.
+//
 // # Modes
 //
 // Modules start in training mode. Train(false) switches batch norm to its
