@@ -317,7 +317,7 @@ func convBackward(s convShape, dx, dw, db, gy, x, w []float32) {
 			}
 		}
 	})
-	if dw != nil {
+	if dw != nil && slots > 0 { // an empty batch leaves dw zero
 		copy(dw, partial[0].buf)
 		putScratch(partial[0])
 		for _, ps := range partial[1:] {

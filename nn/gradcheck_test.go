@@ -46,6 +46,19 @@ func TestConv2dGradcheck(t *testing.T) {
 	}
 }
 
+func TestConv2dEmptyBatch(t *testing.T) {
+	x := autograd.Param(tensor.New(0, 2, 5, 5))
+	w := autograd.Param(tensor.Ones(3, 2, 3, 3))
+	y := Conv2D(x, w, nil, 1, 1)
+	if !slices.Equal(y.Shape(), []int{0, 3, 5, 5}) {
+		t.Fatalf("shape %v", y.Shape())
+	}
+	y.BackwardWith(tensor.New(0, 3, 5, 5))
+	if tensor.Sum(w.Grad) != 0 {
+		t.Error("non-zero weight gradient from an empty batch")
+	}
+}
+
 func TestBatchNorm2dGradcheck(t *testing.T) {
 	rng := tensor.NewRNG(6)
 	x := tensor.RandN(rng, 3, 4, 3, 5)
