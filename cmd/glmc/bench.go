@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"time"
 
@@ -19,16 +20,25 @@ var gemmShapes = [][3]int{
 	{64, 1024, 144}, {16, 16384, 432}, {64, 4096, 576}, {128, 8192, 1152},
 }
 
+// benchOptions are the settings a measurement may use.
+type benchOptions struct {
+	threads int // goroutines for the kernels
+	width   int // nf of the models measured
+}
+
 // benchKinds maps each --what value to its measurement; each prints one
 // record per figure.
-var benchKinds = map[string]func(threads int, emit func(map[string]any)){
-	"gemm": benchGemm,
+var benchKinds = map[string]func(o benchOptions, emit func(map[string]any)){
+	"gemm":  benchGemm,
+	"train": benchTrain,
+	"infer": benchInfer,
 }
 
 func runBench(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	what := fs.String("what", "gemm", "comma-separated measurements: "+strings.Join(benchNames(), ","))
 	threads := fs.Int("threads", asm.Threads(), "goroutines for the kernels")
+	width := fs.Int("width", 16, "width nf of the resnet32 of the train and infer measurements")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -36,7 +46,10 @@ func runBench(args []string, stdout io.Writer) error {
 	if *threads < 1 {
 		return usageError{fmt.Errorf("--threads %d: want at least 1", *threads)}
 	}
-	var kinds []func(int, func(map[string]any))
+	if *width < 2 || *width%2 != 0 {
+		return usageError{fmt.Errorf("--width %d: want an even width ≥ 2 (resnet32's shortcuts pad width/2 channels)", *width)}
+	}
+	var kinds []func(benchOptions, func(map[string]any))
 	for _, w := range strings.Split(*what, ",") {
 		f, ok := benchKinds[strings.TrimSpace(w)]
 		if !ok {
@@ -56,7 +69,7 @@ func runBench(args []string, stdout io.Writer) error {
 		fmt.Fprintln(stdout, formatRecord(rec))
 	}
 	for _, k := range kinds {
-		k(*threads, emit)
+		k(benchOptions{threads: *threads, width: *width}, emit)
 	}
 	return nil
 }
@@ -66,6 +79,7 @@ func benchNames() []string {
 	for n := range benchKinds {
 		names = append(names, n)
 	}
+	sort.Strings(names)
 	return names
 }
 
@@ -87,7 +101,7 @@ var benchBudget = 2 * time.Second
 // benchGemm times C = A·B for each shape after one warm-up call, repeating
 // until 2·10⁹ flops (as the PyTorch script does) or benchBudget, and at
 // least three times.
-func benchGemm(_ int, emit func(map[string]any)) {
+func benchGemm(_ benchOptions, emit func(map[string]any)) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, s := range gemmShapes {
 		m, n, k := s[0], s[1], s[2]

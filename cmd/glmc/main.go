@@ -4,7 +4,9 @@
 // Usage:
 //
 //	glmc version
-//	glmc bench [--what gemm] [--threads N] [--json]
+//	glmc train [--dataset D --data-dir DIR --imbalance-factor IF ...] --out RUNDIR [--resume]
+//	glmc eval  --checkpoint FILE [--dataset D --data-dir DIR] [--json]
+//	glmc bench [--what gemm,train,infer] [--width 16] [--threads N] [--json]
 //	glmc data  download|stats --dataset D --data-dir DIR [--json]
 //
 // Every failure ends with one line on standard error naming what was wrong,
@@ -30,6 +32,8 @@ var commands = map[string]command{
 	"version": {"print the build, the SIMD kernel in use and the CPU features seen", runVersion},
 	"bench":   {"measure kernels (GFLOP/s) as JSON lines comparable with the PyTorch reference", runBench},
 	"data":    {"download a dataset, or print the long-tailed split that train would use", runData},
+	"train":   {"train a long-tailed classifier with GLMC (or the cross-entropy baseline), resumable", runTrain},
+	"eval":    {"evaluate a checkpoint (glmc safetensors or official .pth.tar) on a test split", runEval},
 }
 
 func main() {

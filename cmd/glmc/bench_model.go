@@ -1,0 +1,101 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/glmc/glmc/autograd"
+	"github.com/glmc/glmc/glmc"
+	"github.com/glmc/glmc/nn"
+	"github.com/glmc/glmc/optim"
+	"github.com/glmc/glmc/tensor"
+)
+
+// The model measurements use ../shared/bench/torch_bench.py's settings:
+// resnet32 with 10 classes on random 32×32 images, training batches of
+// 64 (two per GLMC step) and inference batches of 256.
+const (
+	benchClasses    = 10
+	benchTrainBatch = 64
+	benchInferBatch = 256
+)
+
+// benchModel returns the resnet32 of width o.width that the model
+// measurements time.
+func benchModel(o benchOptions) *nn.Model {
+	m, err := nn.NewModel(nn.Config{Arch: "resnet32", NumClasses: benchClasses, Width: o.width}, tensor.NewRNG(1))
+	if err != nil {
+		panic(err) // runBench checked the width
+	}
+	return m
+}
+
+// benchTrain times the Trainer's GLMC step (glmc.Learner.GLMCStep): MixUp
+// and CutMix of two random batches, both passes through all four heads,
+// the loss, backward and the SGD step. Images per second count both
+// batches, as the PyTorch script does.
+func benchTrain(o benchOptions, emit func(map[string]any)) {
+	m := benchModel(o)
+	opt, err := optim.NewSGD(m.Parameters(), optim.Options{LR: 0.01, Momentum: 0.9, WeightDecay: 5e-3})
+	if err != nil {
+		panic(err)
+	}
+	counts := make([]int, benchClasses) // CIFAR-10-LT IF 100
+	for c := range counts {
+		counts[c] = 5000 / (1 << c)
+	}
+	weights, err := glmc.LabelWeights(counts, 1.2)
+	if err != nil {
+		panic(err)
+	}
+	l := glmc.Learner{Model: m, Opt: opt, Weights: weights, Gamma: 1}
+	r := tensor.NewRNG(2)
+	view := func() *tensor.Tensor { return tensor.RandN(r, benchTrainBatch, 3, 32, 32) }
+	labels := func() []int {
+		y := make([]int, benchTrainBatch)
+		for i := range y {
+			y[i] = r.Intn(benchClasses)
+		}
+		return y
+	}
+	p := glmc.Pair{X1: view(), X2: view(), XR1: view(), XR2: view(), Y: labels(), YR: labels()}
+	step := 0
+	sec := timePerCall(2, func() {
+		if _, err := l.GLMCStep(p, glmc.Draw(1, 0, step, 32, 32), 0.5); err != nil {
+			panic(fmt.Sprintf("bench: GLMC step on random data: %v", err))
+		}
+		step++
+	})
+	emit(map[string]any{"kind": "glmc_train_step", "model": "resnet32", "nf": o.width, "batch": benchTrainBatch,
+		"sec_per_step": round4(sec), "img_per_s": round1(2 * benchTrainBatch / sec)})
+}
+
+// benchInfer times the evaluation forward pass (fc_cb logits, eval mode,
+// no gradients) of a random batch.
+func benchInfer(o benchOptions, emit func(map[string]any)) {
+	m := benchModel(o)
+	m.Train(false)
+	x := autograd.Const(tensor.RandN(tensor.NewRNG(2), benchInferBatch, 3, 32, 32))
+	var sec float64
+	autograd.NoGrad(m.Parameters(), func() {
+		sec = timePerCall(1, func() { m.Forward(x) })
+	})
+	emit(map[string]any{"kind": "infer", "model": "resnet32", "nf": o.width, "batch": benchInferBatch,
+		"img_per_s": round1(benchInferBatch / sec)})
+}
+
+// timePerCall returns the mean seconds of call after warm-up calls,
+// repeating it at least three times and until benchBudget has passed.
+func timePerCall(warmUp int, call func()) float64 {
+	for range warmUp {
+		call()
+	}
+	reps, start := 0, time.Now()
+	for reps < 3 || time.Since(start) < benchBudget {
+		call()
+		reps++
+	}
+	return time.Since(start).Seconds() / float64(reps)
+}
+
+func round4(v float64) float64 { return float64(int64(v*1e4+0.5)) / 1e4 }

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/glmc/glmc/data"
+	"github.com/glmc/glmc/glmc"
+	"github.com/glmc/glmc/nn"
+)
+
+// officialSpellings maps the flag names of the official main.py that
+// `glmc train` accepts to the flags they stand for, so that the paper's
+// commands can be pasted.
+var officialSpellings = map[string]string{
+	"a": "arch", "b": "batch-size", "batch_size": "batch-size", "wd": "weight-decay", "weight_decay": "weight-decay",
+	"learning-rate": "lr", "label_weighting": "label-weighting", "resample_weighting": "resample-weighting",
+	"contrast_weight": "contrast-weight", "j": "workers",
+}
+
+// runTrain is `glmc train`.
+func runTrain(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	def := glmc.DefaultConfig()
+	cfg := def
+	fs.StringVar(&cfg.Dataset, "dataset", def.Dataset, "dataset: "+strings.Join(data.Names(), ", "))
+	dataDir := fs.String("data-dir", "", `data folder (default: Debian's Fashion-MNIST folder for fashion-mnist when installed, else "data")`)
+	fs.Float64Var(&cfg.ImbalanceFactor, "imbalance-factor", def.ImbalanceFactor, "n_max/n_min of the long-tailed training split")
+	fs.Var(rateValue{&cfg.ImbalanceFactor}, "imbanlance_rate", "official spelling (sic): 1/imbalance-factor, e.g. 0.01 for 100")
+	fs.StringVar(&cfg.Arch, "arch", def.Arch, "architecture: "+strings.Join(nn.Archs(), ", "))
+	fs.IntVar(&cfg.Width, "width", def.Width, "channels of the first stage (the official nets use 64; the classic ResNet-32 16)")
+	fs.Var(blocksValue{&cfg.Blocks}, "blocks", "blocks per stage, e.g. 1,1,1 for a quick small net (default: the architecture's)")
+	fs.StringVar(&cfg.Method, "method", def.Method, "glmc, or ce for the plain cross-entropy baseline")
+	fs.IntVar(&cfg.Epochs, "epochs", def.Epochs, "epochs")
+	fs.IntVar(&cfg.BatchSize, "batch-size", def.BatchSize, "batch size (of each of the two GLMC batches)")
+	fs.Float64Var(&cfg.LR, "lr", def.LR, "peak learning rate")
+	fs.Float64Var(&cfg.Momentum, "momentum", def.Momentum, "SGD momentum")
+	fs.Float64Var(&cfg.WeightDecay, "weight-decay", def.WeightDecay, "weight decay (on every parameter)")
+	fs.StringVar(&cfg.Schedule, "schedule", def.Schedule, "learning-rate schedule: warmup-cosine (the official code's) or cosine")
+	fs.IntVar(&cfg.WarmupEpochs, "warmup-epochs", def.WarmupEpochs, "epochs of linear warm-up of the warmup-cosine schedule")
+	fs.Float64Var(&cfg.LabelWeighting, "label-weighting", def.LabelWeighting, "τ: label weights n_c^-τ of the re-balanced soft labels")
+	fs.Float64Var(&cfg.ResampleWeighting, "resample-weighting", def.ResampleWeighting, "q: class weights n_c^-q of the re-balanced sampler")
+	fs.Float64Var(&cfg.ContrastWeight, "contrast-weight", def.ContrastWeight, "γ: weight of the mixture-consistency term")
+	fs.Float64Var(&cfg.MaxNorm, "max-norm", def.MaxNorm, "threshold of the MaxNorm projection of fc_cb after each step, e.g. 0.1 (0: none)")
+	fs.Uint64Var(&cfg.Seed, "seed", def.Seed, "seed of the split, the weights and every random draw")
+	out := fs.String("out", "", "run folder (default runs/DATASET-ifIF-METHOD)")
+	resume := fs.Bool("resume", false, "continue the run in --out from its last checkpoint")
+	workers := fs.Int("workers", 2, "goroutines preparing batches (results do not depend on it)")
+	quiet := fs.Bool("quiet", false, "no progress bar and no line per epoch")
+	numClasses := fs.Int("num_classes", 0, "official spelling: checked against the dataset's class count")
+	fs.Float64("beta", 0.5, "official spelling, accepted and unused: the official code draws λ from Beta(1, 1) whatever its value")
+	for alt, canonical := range officialSpellings {
+		fs.Var(fs.Lookup(canonical).Value, alt, "official spelling of --"+canonical)
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	set, err := setFlags(fs)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		*out = filepath.Join("runs", fmt.Sprintf("%s-if%g-%s", cfg.Dataset, cfg.ImbalanceFactor, cfg.Method))
+	}
+	if *resume {
+		if cfg, err = savedConfig(cfg, set, *out); err != nil {
+			return err
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError{err}
+	}
+	if *workers < 1 {
+		return usageError{fmt.Errorf("--workers %d: want at least 1", *workers)}
+	}
+	info, _ := data.Lookup(cfg.Dataset) // Validate checked the name
+	if set["num_classes"] && *numClasses != info.Classes {
+		return usageError{fmt.Errorf("--num_classes %d: %s has %d classes", *numClasses, cfg.Dataset, info.Classes)}
+	}
+
+	train, test, err := data.LoadLongTailed(cfg.Dataset, *dataDir, cfg.ImbalanceFactor, cfg.Seed)
+	if err != nil {
+		return err
+	}
+	opts := glmc.Options{Dir: *out, Resume: *resume, Workers: *workers}
+	if !*quiet {
+		opts.Log = stdout
+		if isTerminal(os.Stderr) {
+			opts.Progress = os.Stderr
+		}
+	}
+	t, err := glmc.NewTrainer(cfg, train, test, opts)
+	if err != nil {
+		return err
+	}
+	// Ctrl-C ends the run between two steps; the folder keeps the last
+	// finished epoch.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	summary, err := t.Run(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %s\n", *out, summary)
+	return nil
+}
+
+// setFlags returns the flags given on the command line by their main
+// names, and rejects a setting given under two spellings.
+func setFlags(fs *flag.FlagSet) (map[string]bool, error) {
+	set := map[string]bool{}
+	spelled := map[string]string{}
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		name := f.Name
+		if canonical, ok := officialSpellings[name]; ok {
+			name = canonical
+		}
+		if other, ok := spelled[name]; ok && err == nil {
+			err = usageError{fmt.Errorf("%s and %s are the same setting: give it once", dashed(other), dashed(f.Name))}
+		}
+		set[name], spelled[name] = true, f.Name
+	})
+	if set["imbanlance_rate"] && set["imbalance-factor"] {
+		err = usageError{errors.New("--imbalance-factor and --imbanlance_rate are the same setting: give one")}
+	}
+	if set["imbanlance_rate"] {
+		set["imbalance-factor"] = true
+	}
+	return set, err
+}
+
+// dashed writes a flag name as on the command line: -a, --arch.
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
+}
+
+// savedConfig returns the Config of the run saved in dir: flags given on
+// the command line must agree with it, the others take its values.
+func savedConfig(cfg glmc.Config, set map[string]bool, dir string) (glmc.Config, error) {
+	path := filepath.Join(dir, glmc.LastFile)
+	st, err := glmc.ReadState(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return cfg, fmt.Errorf("glmc: --resume: no checkpoint %s (the run has not finished an epoch yet, or --out is wrong)", path)
+	}
+	if err != nil {
+		return cfg, err
+	}
+	if st == nil {
+		return cfg, fmt.Errorf("glmc: --resume: %s has no run state (not written by glmc train)", path)
+	}
+	saved := st.Config
+	given, stored := reflect.ValueOf(&cfg).Elem(), reflect.ValueOf(saved)
+	for i := range given.NumField() {
+		name := configFlag(given.Type().Field(i))
+		if set[name] && !reflect.DeepEqual(given.Field(i).Interface(), stored.Field(i).Interface()) {
+			return cfg, usageError{fmt.Errorf("--%s %v contradicts the saved run's %v (%s): drop the flag to keep it, or train into another --out",
+				name, flagText(given.Field(i)), flagText(stored.Field(i)), path)}
+		}
+	}
+	return saved, nil
+}
+
+// configFlag is the flag of a Config field: its JSON name with dashes.
+func configFlag(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return strings.ReplaceAll(name, "_", "-")
+}
+
+// flagText prints a Config field as it is written on the command line.
+func flagText(v reflect.Value) string {
+	if b, ok := v.Interface().([]int); ok {
+		return blocksValue{&b}.String()
+	}
+	return fmt.Sprint(v.Interface())
+}
+
+// rateValue is --imbanlance_rate: the official ratio n_min/n_max, stored
+// as the imbalance factor it is the inverse of.
+type rateValue struct{ factor *float64 }
+
+func (r rateValue) String() string {
+	if r.factor == nil || *r.factor == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(1 / *r.factor, 'g', -1, 64)
+}
+
+func (r rateValue) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(v > 0 && v <= 1) {
+		return fmt.Errorf("want a ratio in (0, 1], such as 0.01 for imbalance factor 100")
+	}
+	*r.factor = 1 / v
+	return nil
+}
+
+// blocksValue is --blocks: comma-separated block counts per stage.
+type blocksValue struct{ blocks *[]int }
+
+func (b blocksValue) String() string {
+	if b.blocks == nil || *b.blocks == nil {
+		return ""
+	}
+	parts := make([]string, len(*b.blocks))
+	for i, n := range *b.blocks {
+		parts[i] = strconv.Itoa(n)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (b blocksValue) Set(s string) error {
+	var blocks []int
+	for _, part := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || n < 1 {
+			return fmt.Errorf("want positive block counts separated by commas, such as 5,5,5")
+		}
+		blocks = append(blocks, n)
+	}
+	*b.blocks = blocks
+	return nil
+}
+
+// isTerminal reports whether f is a terminal (a character device), where
+// a progress bar belongs.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

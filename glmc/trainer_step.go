@@ -1,0 +1,115 @@
+package glmc
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/glmc/glmc/autograd"
+	"github.com/glmc/glmc/data"
+	"github.com/glmc/glmc/nn"
+	"github.com/glmc/glmc/optim"
+	"github.com/glmc/glmc/tensor"
+)
+
+// Learner is a model with what a training step changes besides it: the
+// optimiser, the optional MaxNorm projection, and the method's constants.
+// The Trainer drives one; `glmc bench` times its steps on random batches.
+type Learner struct {
+	Model   *nn.Model
+	Opt     *optim.SGD
+	MaxNorm *optim.MaxNorm // projection of fc_cb after every step; nil for none
+	Weights []float32      // (classes) label weights of the re-balanced soft labels (LabelWeights)
+	Gamma   float64        // contrast weight γ of the consistency term
+}
+
+// Pair is the input of one GLMC step: two augmented views of a batch from
+// the uniform loader and of one from the class-weighted loader, all of
+// one shape.
+type Pair struct {
+	X1, X2   *tensor.Tensor // (N, C, H, W) views 1 and 2 of the uniform batch
+	XR1, XR2 *tensor.Tensor // (N, C, H, W) views 1 and 2 of the re-balanced batch
+	Y, YR    []int          // (N) labels of the uniform and of the re-balanced batch
+}
+
+// PairOf returns the Pair of the batches that data.Zip yields for a step
+// from the uniform and the class-weighted loader (each with Views: 2). It
+// panics if a batch has fewer than two views or the batches differ in size.
+func PairOf(uniform, weighted *data.Batch) Pair {
+	if len(uniform.Views) < 2 || len(weighted.Views) < 2 || len(uniform.Labels) != len(weighted.Labels) {
+		panic(fmt.Sprintf("glmc: PairOf: want two views of equal batches, got %d and %d views of %d and %d images",
+			len(uniform.Views), len(weighted.Views), len(uniform.Labels), len(weighted.Labels)))
+	}
+	return Pair{X1: uniform.Views[0], X2: uniform.Views[1], XR1: weighted.Views[0], XR2: weighted.Views[1],
+		Y: uniform.Labels, YR: weighted.Labels}
+}
+
+// NonFiniteLossError reports a step whose loss was NaN or infinite; the
+// step changed nothing.
+type NonFiniteLossError struct{ Loss float32 }
+
+func (e NonFiniteLossError) Error() string {
+	return fmt.Sprintf("loss is %v (diverged: a lower --lr may help)", e.Loss)
+}
+
+// GLMCStep is one official GLMC step on p with the draws d and the
+// cumulative coefficient α (Alpha): MixUp of the first views and CutMix of
+// the second, both with λ; the shared soft labels; the two training-mode
+// passes (batch-norm statistics move in both); the loss; then, as the
+// official Trainer, zero the gradients, back-propagate, take the SGD step
+// and, when set, project fc_cb. It returns the loss terms. A non-finite
+// loss returns a NonFiniteLossError before anything is updated, though the
+// two passes have already moved the batch-norm running statistics.
+func (l *Learner) GLMCStep(p Pair, d Draws, alpha float64) (Terms, error) {
+	target, targetW := SoftLabels(p.Y, p.YR, l.Weights, d.Lambda)
+	mix := l.Model.Heads(autograd.Const(MixUp(p.X1, p.XR1, d.Lambda)))
+	cut := l.Model.Heads(autograd.Const(CutMix(p.X2, p.XR2, d.Box)))
+	terms := Loss(mix, cut, target, targetW, alpha, l.Gamma)
+	return terms, l.update(terms.Total)
+}
+
+// CEStep is one step of the plain cross-entropy baseline: the fc_cb
+// logits of x (N, C, H, W) in training mode against the one-hot labels y,
+// then the same update as GLMCStep. It returns the loss.
+func (l *Learner) CEStep(x *tensor.Tensor, y []int) (float32, error) {
+	classes := l.Model.Config.NumClasses
+	onehot := tensor.New(len(y), classes)
+	for n, c := range y {
+		onehot.Data[n*classes+c] = 1
+	}
+	loss := autograd.CrossEntropy(l.Model.Forward(autograd.Const(x)), autograd.Const(onehot))
+	return loss.Value.Data[0], l.update(loss)
+}
+
+// update back-propagates a finite loss and steps the optimiser.
+func (l *Learner) update(loss *autograd.Var) error {
+	if v := loss.Value.Data[0]; math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		return NonFiniteLossError{v}
+	}
+	l.Opt.ZeroGrad()
+	loss.Backward()
+	l.Opt.Step()
+	if l.MaxNorm != nil {
+		l.MaxNorm.Project()
+	}
+	return nil
+}
+
+// Evaluate scores the fc_cb logits of m in eval mode on every batch of
+// loader (its epoch 0), without recording gradients; trainCounts (one per
+// class) decide the many/medium/few groups. It leaves m in eval mode.
+func Evaluate(m *nn.Model, loader *data.Loader, trainCounts []int) (Result, error) {
+	acc, err := NewAccumulator(trainCounts)
+	if err != nil {
+		return Result{}, err
+	}
+	m.Train(false)
+	autograd.NoGrad(m.Parameters(), func() {
+		for b := range loader.Batches(0, 0) {
+			if err = acc.Add(m.Forward(autograd.Const(b.Views[0])).Value, b.Labels); err != nil {
+				err = fmt.Errorf("%w (evaluation batch %d)", err, b.Index)
+				return
+			}
+		}
+	})
+	return acc.Result(), err
+}
