@@ -11,8 +11,9 @@ var archImpls = []*impl{&avx2Impl, &avx512Impl}
 // avx2Impl needs FMA as well: every Zen and every Intel core since Haswell
 // has both.
 var avx2Impl = impl{
-	name:   "avx2",
-	gemm:   gemmKernel{name: "sgemmKernel4x24AVX2", mr: 4, nr: 24, micro: sgemmKernel4x24AVX2, packB: packB24AVX2},
+	name: "avx2",
+	gemm: gemmKernel{name: "sgemmKernel4x24AVX2", mr: 4, nr: 24, micro: sgemmKernel4x24AVX2,
+		packB: packB24AVX2, transpose4: transpose4x8AVX2, transpose8: transpose8x8AVX2},
 	axpy:   axpyBulk,
 	scale:  scaleBulk,
 	dot:    dotBulk,
@@ -28,7 +29,8 @@ var avx2Impl = impl{
 var avx512Impl = func() impl {
 	im := avx2Impl
 	im.name = "avx512"
-	im.gemm = gemmKernel{name: "sgemmKernel8x48AVX512", mr: 8, nr: 48, micro: sgemmKernel8x48AVX512, packB: packB48AVX512}
+	im.gemm = gemmKernel{name: "sgemmKernel8x48AVX512", mr: 8, nr: 48, micro: sgemmKernel8x48AVX512,
+		packB: packB48AVX512, transpose4: transpose4x8AVX2, transpose8: transpose8x8AVX2}
 	im.usable = func() bool { return avx2Impl.usable() && cpu.X86.HasAVX512F }
 	return im
 }()

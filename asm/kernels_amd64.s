@@ -616,6 +616,164 @@ panel:
 	VZEROUPPER
 	RET
 
+// func transpose4x8AVX2(dst *float32, src *float32, blocks int, lds int, ldd int)
+// Requires: AVX
+TEXT ·transpose4x8AVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ blocks+16(FP), DX
+	MOVQ lds+24(FP), BX
+	MOVQ ldd+32(FP), SI
+	SHLQ $0x02, BX
+	SHLQ $0x02, SI
+
+block:
+	// v[i] = src[i*lds : i*lds+8]
+	MOVQ      CX, DI
+	VMOVUPS   (DI), Y0
+	ADDQ      BX, DI
+	VMOVUPS   (DI), Y1
+	ADDQ      BX, DI
+	VMOVUPS   (DI), Y2
+	ADDQ      BX, DI
+	VMOVUPS   (DI), Y3
+	VUNPCKLPS Y1, Y0, Y4
+	VUNPCKHPS Y1, Y0, Y0
+	VUNPCKLPS Y3, Y2, Y1
+	VUNPCKHPS Y3, Y2, Y2
+	VSHUFPS   $0x44, Y1, Y4, Y3
+	VSHUFPS   $0xee, Y1, Y4, Y1
+	VSHUFPS   $0x44, Y2, Y0, Y4
+	VSHUFPS   $0xee, Y2, Y0, Y0
+
+	// dst row 0 = column 0
+	VMOVUPS X3, (AX)
+	ADDQ    SI, AX
+
+	// dst row 1 = column 1
+	VMOVUPS X1, (AX)
+	ADDQ    SI, AX
+
+	// dst row 2 = column 2
+	VMOVUPS X4, (AX)
+	ADDQ    SI, AX
+
+	// dst row 3 = column 3
+	VMOVUPS X0, (AX)
+	ADDQ    SI, AX
+
+	// dst row 4 = column 4
+	VEXTRACTF128 $0x01, Y3, (AX)
+	ADDQ         SI, AX
+
+	// dst row 5 = column 5
+	VEXTRACTF128 $0x01, Y1, (AX)
+	ADDQ         SI, AX
+
+	// dst row 6 = column 6
+	VEXTRACTF128 $0x01, Y4, (AX)
+	ADDQ         SI, AX
+
+	// dst row 7 = column 7
+	VEXTRACTF128 $0x01, Y0, (AX)
+	ADDQ         SI, AX
+	ADDQ         $0x20, CX
+	DECQ         DX
+	JNE          block
+	VZEROUPPER
+	RET
+
+// func transpose8x8AVX2(dst *float32, src *float32, blocks int, lds int, ldd int)
+// Requires: AVX
+TEXT ·transpose8x8AVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ blocks+16(FP), DX
+	MOVQ lds+24(FP), BX
+	MOVQ ldd+32(FP), SI
+	SHLQ $0x02, BX
+	SHLQ $0x02, SI
+
+block:
+	// v[i] = src[i*lds : i*lds+8]
+	MOVQ      CX, DI
+	VMOVUPS   (DI), Y0
+	ADDQ      BX, DI
+	VMOVUPS   (DI), Y1
+	ADDQ      BX, DI
+	VMOVUPS   (DI), Y2
+	ADDQ      BX, DI
+	VMOVUPS   (DI), Y3
+	ADDQ      BX, DI
+	VMOVUPS   (DI), Y4
+	ADDQ      BX, DI
+	VMOVUPS   (DI), Y5
+	ADDQ      BX, DI
+	VMOVUPS   (DI), Y6
+	ADDQ      BX, DI
+	VMOVUPS   (DI), Y7
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y0
+	VUNPCKLPS Y3, Y2, Y1
+	VUNPCKHPS Y3, Y2, Y2
+	VSHUFPS   $0x44, Y1, Y8, Y3
+	VSHUFPS   $0xee, Y1, Y8, Y1
+	VSHUFPS   $0x44, Y2, Y0, Y8
+	VSHUFPS   $0xee, Y2, Y0, Y0
+	VUNPCKLPS Y5, Y4, Y2
+	VUNPCKHPS Y5, Y4, Y4
+	VUNPCKLPS Y7, Y6, Y5
+	VUNPCKHPS Y7, Y6, Y6
+	VSHUFPS   $0x44, Y5, Y2, Y7
+	VSHUFPS   $0xee, Y5, Y2, Y2
+	VSHUFPS   $0x44, Y6, Y4, Y5
+	VSHUFPS   $0xee, Y6, Y4, Y4
+
+	// dst row 0 = column 0: its rows 0-3 and 4-7 from two lanes
+	VPERM2F128 $0x20, Y7, Y3, Y6
+	VMOVUPS    Y6, (AX)
+	ADDQ       SI, AX
+
+	// dst row 1 = column 1: its rows 0-3 and 4-7 from two lanes
+	VPERM2F128 $0x20, Y2, Y1, Y6
+	VMOVUPS    Y6, (AX)
+	ADDQ       SI, AX
+
+	// dst row 2 = column 2: its rows 0-3 and 4-7 from two lanes
+	VPERM2F128 $0x20, Y5, Y8, Y6
+	VMOVUPS    Y6, (AX)
+	ADDQ       SI, AX
+
+	// dst row 3 = column 3: its rows 0-3 and 4-7 from two lanes
+	VPERM2F128 $0x20, Y4, Y0, Y6
+	VMOVUPS    Y6, (AX)
+	ADDQ       SI, AX
+
+	// dst row 4 = column 4: its rows 0-3 and 4-7 from two lanes
+	VPERM2F128 $0x31, Y7, Y3, Y3
+	VMOVUPS    Y3, (AX)
+	ADDQ       SI, AX
+
+	// dst row 5 = column 5: its rows 0-3 and 4-7 from two lanes
+	VPERM2F128 $0x31, Y2, Y1, Y1
+	VMOVUPS    Y1, (AX)
+	ADDQ       SI, AX
+
+	// dst row 6 = column 6: its rows 0-3 and 4-7 from two lanes
+	VPERM2F128 $0x31, Y5, Y8, Y1
+	VMOVUPS    Y1, (AX)
+	ADDQ       SI, AX
+
+	// dst row 7 = column 7: its rows 0-3 and 4-7 from two lanes
+	VPERM2F128 $0x31, Y4, Y0, Y0
+	VMOVUPS    Y0, (AX)
+	ADDQ       SI, AX
+	ADDQ       $0x20, CX
+	DECQ       DX
+	JNE        block
+	VZEROUPPER
+	RET
+
 // func axpyAVX2(alpha float32, x []float32, y []float32)
 // Requires: AVX, AVX2, FMA3, SSE
 TEXT ·axpyAVX2(SB), NOSPLIT, $0-56

@@ -28,6 +28,16 @@ func sgemmKernel8x48AVX512(kc int, a *float32, b *float32, c *float32, ldc int, 
 //go:noescape
 func packB48AVX512(dst *float32, src *float32, rows int, panels int, ldb int, panelStride int)
 
+// transpose4x8AVX2 writes column j of each 4×8 block of src as row j of dst; blocks must be positive.
+//
+//go:noescape
+func transpose4x8AVX2(dst *float32, src *float32, blocks int, lds int, ldd int)
+
+// transpose8x8AVX2 writes column j of each 8×8 block of src as row j of dst; blocks must be positive.
+//
+//go:noescape
+func transpose8x8AVX2(dst *float32, src *float32, blocks int, lds int, ldd int)
+
 // axpyAVX2 is the AVX2 body of the generic loop; len must be a multiple of 8.
 //
 //go:noescape

@@ -11,8 +11,9 @@ var archImpls = []*impl{&neonImpl}
 // every ARMv8-A core, so usable is true in practice; the check keeps the
 // rule "assembly only where the CPU says it runs".
 var neonImpl = impl{
-	name:   "neon",
-	gemm:   gemmKernel{name: "sgemmKernel8x12NEON", mr: 8, nr: 12, micro: sgemmKernel8x12NEON, packB: packBGeneric(12)},
+	name: "neon",
+	gemm: gemmKernel{name: "sgemmKernel8x12NEON", mr: 8, nr: 12, micro: sgemmKernel8x12NEON,
+		packB: packBGeneric(12), transpose4: transposeGeneric(4), transpose8: transposeGeneric(8)},
 	axpy:   axpyBulk,
 	scale:  scaleBulk,
 	dot:    dotBulk,

@@ -20,6 +20,22 @@ type gemmKernel struct {
 	// packB copies rows×(panels·nr) floats of a row-major B (row stride
 	// ldb) into panels panelStride floats apart: the bulk of packing.
 	packB func(dst, src *float32, rows, panels, ldb, panelStride int)
+	// transpose4 and transpose8 write each column j of blocks r×8 blocks
+	// of src (r = 4 or 8 rows, lds apart) as a row of dst (ldd apart):
+	// dst[(8b+j)*ldd + i] = src[i*lds + 8b + j]. Packing uses them where
+	// the packed order crosses the stored one.
+	transpose4, transpose8 func(dst, src *float32, blocks, lds, ldd int)
+}
+
+// transposer returns the transpose for blocks of r rows, or nil.
+func (g gemmKernel) transposer(r int) func(dst, src *float32, blocks, lds, ldd int) {
+	switch r {
+	case 4:
+		return g.transpose4
+	case 8:
+		return g.transpose8
+	}
+	return nil
 }
 
 // blockSizes are the BLIS cache-blocking sizes for the five loops

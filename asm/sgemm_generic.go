@@ -5,8 +5,9 @@ import "unsafe"
 // genericImpl is the portable implementation: the reference that tests
 // compare every other one with, and the fallback everywhere.
 var genericImpl = impl{
-	name:   "generic",
-	gemm:   gemmKernel{name: "sgemmKernel4x4Generic", mr: 4, nr: 4, micro: sgemmKernel4x4Generic, packB: packBGeneric(4)},
+	name: "generic",
+	gemm: gemmKernel{name: "sgemmKernel4x4Generic", mr: 4, nr: 4, micro: sgemmKernel4x4Generic,
+		packB: packBGeneric(4), transpose4: transposeGeneric(4), transpose8: transposeGeneric(8)},
 	axpy:   axpyGeneric,
 	scale:  scaleGeneric,
 	dot:    dotGeneric,

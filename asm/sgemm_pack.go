@@ -23,10 +23,20 @@ func (g *gemm) packA(dst []float32, i0, mcur, p0, kcur int) {
 			}
 			continue
 		}
+		done := 0 // columns p already packed
+		if tr := g.kern.transposer(mr); rows == mr && tr != nil && kcur >= 8 {
+			// Whole 8-column blocks of the mr rows, transposed in registers.
+			blocks := kcur / 8
+			done = 8 * blocks
+			tr(&panel[0], &g.a[(i0+ir)*g.lda+p0], blocks, g.lda, mr)
+			if g.alpha != 1 {
+				Scale(g.alpha, panel[:done*mr])
+			}
+		}
 		for r := 0; r < rows; r++ {
 			src := g.a[(i0+ir+r)*g.lda+p0 : (i0+ir+r)*g.lda+p0+kcur]
-			for p, v := range src {
-				panel[p*mr+r] = g.alpha * v
+			for p := done; p < kcur; p++ {
+				panel[p*mr+r] = g.alpha * src[p]
 			}
 		}
 		for r := rows; r < mr; r++ {
@@ -55,14 +65,26 @@ func (g *gemm) packB(dst []float32, p0, kcur, j0, ncur int) {
 		}
 		return
 	}
-	// op(B) column j is B row j: gather it into a panel column.
+	// op(B) column j is B row j: each panel is a transpose of nr rows of B.
+	w := 8
+	if nr%8 != 0 {
+		w = 4
+	}
+	tr := g.kern.transposer(w)
 	for jr := 0; jr < ncur; jr += nr {
 		panel := dst[jr*kcur : (jr+nr)*kcur]
 		cols := min(nr, ncur-jr)
+		done := 0 // rows p already packed
+		if cols == nr && tr != nil && kcur >= 8 && nr%w == 0 {
+			done = kcur / 8 * 8
+			for c := 0; c < nr; c += w {
+				tr(&panel[c], &g.b[(j0+jr+c)*g.ldb+p0], kcur/8, g.ldb, nr)
+			}
+		}
 		for c := 0; c < cols; c++ {
 			src := g.b[(j0+jr+c)*g.ldb+p0 : (j0+jr+c)*g.ldb+p0+kcur]
-			for p, v := range src {
-				panel[p*nr+c] = v
+			for p := done; p < kcur; p++ {
+				panel[p*nr+c] = src[p]
 			}
 		}
 		for c := cols; c < nr; c++ {
@@ -83,6 +105,22 @@ func packBGeneric(nr int) func(dst, src *float32, rows, panels, ldb, panelStride
 		for p := 0; p < rows; p++ {
 			for q := 0; q < panels; q++ {
 				copy(d[q*panelStride+p*nr:q*panelStride+p*nr+nr], s[p*ldb+q*nr:p*ldb+q*nr+nr])
+			}
+		}
+	}
+}
+
+// transposeGeneric is the transpose contract in plain Go, for r×8 blocks:
+// dst[(8b+j)*ldd + i] = src[i*lds + 8b + j].
+func transposeGeneric(r int) func(dst, src *float32, blocks, lds, ldd int) {
+	return func(dst, src *float32, blocks, lds, ldd int) {
+		s := unsafe.Slice(src, (r-1)*lds+8*blocks)
+		d := unsafe.Slice(dst, (8*blocks-1)*ldd+r)
+		for b := 0; b < blocks; b++ {
+			for i := 0; i < r; i++ {
+				for j := 0; j < 8; j++ {
+					d[(8*b+j)*ldd+i] = s[i*lds+8*b+j]
+				}
 			}
 		}
 	}

@@ -31,6 +31,8 @@ func main() {
 		gemmKernel(s)
 		packB(s)
 	}
+	transpose(4)
+	transpose(8)
 	elementwise("axpyAVX2", "func(alpha float32, x, y []float32)", []string{"x", "y"}, axpy)
 	elementwise("scaleAVX2", "func(alpha float32, x []float32)", []string{"x"}, scale)
 	elementwise("addAVX2", "func(dst, x, y []float32)", []string{"dst", "x", "y"}, binary(VADDPS))
@@ -180,6 +182,86 @@ func packB(s gemmShape) {
 	ADDQ(Imm(uint64(4*nr)), dst)
 	DECQ(rows)
 	JNE(LabelRef("row"))
+	VZEROUPPER()
+	RET()
+}
+
+// transpose emits transposeRx8AVX2: for each of blocks column blocks of an
+// r×8 tile of src (rows lds floats apart), write its 8 columns as 8 rows of
+// r floats, ldd apart: dst[(8b+j)*ldd + i] = src[i*lds + 8b + j]. Packing
+// uses it wherever the packed order crosses the stored order (A stored
+// row-major, B stored transposed), which scalar loops do slowly.
+func transpose(r int) {
+	name := fmt.Sprintf("transpose%dx8AVX2", r)
+	TEXT(name, NOSPLIT, "func(dst, src *float32, blocks, lds, ldd int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s writes column j of each %d×8 block of src as row j of dst; blocks must be positive.", name, r))
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	blocks := Load(Param("blocks"), GP64())
+	lds := Load(Param("lds"), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	SHLQ(Imm(2), lds)
+	SHLQ(Imm(2), ldd)
+	Label("block")
+	Comment("v[i] = src[i*lds : i*lds+8]")
+	v := make([]reg.VecVirtual, r)
+	row := GP64()
+	MOVQ(src, row)
+	for i := range v {
+		v[i] = YMM()
+		VMOVUPS(Mem{Base: row}, v[i])
+		if i+1 < r {
+			ADDQ(lds, row)
+		}
+	}
+	// Within each 128-bit lane: interleave row pairs, then pick pairs of
+	// pairs, giving s[4q+c] = column c (low lane) and c+4 (high lane) of
+	// rows 4q..4q+3.
+	s := make([]reg.VecVirtual, r)
+	for q := 0; q < r/4; q++ {
+		lo01, hi01, lo23, hi23 := YMM(), YMM(), YMM(), YMM()
+		VUNPCKLPS(v[4*q+1], v[4*q], lo01)
+		VUNPCKHPS(v[4*q+1], v[4*q], hi01)
+		VUNPCKLPS(v[4*q+3], v[4*q+2], lo23)
+		VUNPCKHPS(v[4*q+3], v[4*q+2], hi23)
+		for c, pair := range [][2]reg.VecVirtual{{lo01, lo23}, {lo01, lo23}, {hi01, hi23}, {hi01, hi23}} {
+			s[4*q+c] = YMM()
+			imm := uint64(0x44) // elements 0,1 of each
+			if c%2 == 1 {
+				imm = 0xEE // elements 2,3 of each
+			}
+			VSHUFPS(Imm(imm), pair[1], pair[0], s[4*q+c])
+		}
+	}
+	out := GP64()
+	MOVQ(dst, out)
+	for j := 0; j < 8; j++ {
+		c := j % 4
+		m := Mem{Base: out}
+		if r == 4 {
+			Comment(fmt.Sprintf("dst row %d = column %d", j, j))
+			if j < 4 {
+				VMOVUPS(s[c].AsX(), m)
+			} else {
+				VEXTRACTF128(Imm(1), s[c], m)
+			}
+		} else {
+			Comment(fmt.Sprintf("dst row %d = column %d: its rows 0-3 and 4-7 from two lanes", j, j))
+			t := YMM()
+			imm := uint64(0x20) // low lanes of both
+			if j >= 4 {
+				imm = 0x31 // high lanes of both
+			}
+			VPERM2F128(Imm(imm), s[4+c], s[c], t)
+			VMOVUPS(t, m)
+		}
+		ADDQ(ldd, out)
+	}
+	ADDQ(Imm(32), src)
+	MOVQ(out, dst)
+	DECQ(blocks)
+	JNE(LabelRef("block"))
 	VZEROUPPER()
 	RET()
 }
