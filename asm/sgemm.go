@@ -102,6 +102,18 @@ const parallelFlops = 1 << 21
 // may hold NaNs. Sgemm uses up to Threads() goroutines, each owning whole
 // output tiles, so the result does not depend on the thread count.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(Threads(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// SgemmSerial is Sgemm computed on the calling goroutine only, for callers
+// that already run independent products on parallel goroutines (a layer's
+// images, say): it saves the start-up of goroutines that would only compete
+// for the same cores. Its results are bit-identical to Sgemm's.
+func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(1, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func sgemm(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 	if m == 0 || n == 0 {
 		return
@@ -119,7 +131,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
 		overwrite: beta == 0,
 	}
-	parts := splitOutput(m, n, g.kern.mr, g.kern.nr, Threads(), 2*m*n*k >= parallelFlops)
+	parts := splitOutput(m, n, g.kern.mr, g.kern.nr, threads, 2*m*n*k >= parallelFlops)
 	if len(parts) == 1 {
 		g.run(parts[0])
 		return

@@ -209,7 +209,7 @@ func TestSgemmLarge(t *testing.T) {
 }
 
 // TestSgemmThreadsBitIdentical: splitting the output between goroutines
-// must not change a single bit.
+// (or not at all, in SgemmSerial) must not change a single bit.
 func TestSgemmThreadsBitIdentical(t *testing.T) {
 	defer SetThreads(SetThreads(1))
 	forEachImpl(t, func(t *testing.T) {
@@ -218,10 +218,14 @@ func TestSgemmThreadsBitIdentical(t *testing.T) {
 			m, n, k := d[0], d[1], d[2]
 			a, b := randSlice(r, m*k), randSlice(r, k*n)
 			var first []float32
-			for _, th := range []int{1, 2, 3, 8} {
-				SetThreads(th)
+			for _, th := range []int{0, 1, 2, 3, 8} { // 0: SgemmSerial
+				SetThreads(max(th, 1))
 				c := make([]float32, m*n)
-				Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n)
+				if th == 0 {
+					SgemmSerial(false, true, m, n, k, 1, a, k, b, k, 0, c, n)
+				} else {
+					Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n)
+				}
 				if first == nil {
 					first = c
 					continue

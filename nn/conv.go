@@ -200,13 +200,14 @@ func (s convShape) columns(x []float32, g int, buf *scratch) []float32 {
 //	y (N, OC, OH, OW), x (N, IC, H, W), w (OC, IC, KH, KW), b (OC) or nil
 func convForward(s convShape, y, x, w, b []float32) {
 	k, p := s.depth(), s.pixels()
+	gemm := gemmWithin(s.groups())
 	parallelFor(s.groups(), func(i int) {
 		n0, g := s.span(i)
 		cols, out := getScratch(k*g*p), getScratch(s.oc*g*p)
 		defer putScratch(cols)
 		defer putScratch(out)
 		gemmOut(s.oc, g, p, y[n0*s.oc*p:(n0+g)*s.oc*p], out, func(dst []float32) {
-			asm.Sgemm(false, false, s.oc, g*p, k, 1, w, k, s.columns(x[n0*s.inSize():], g, cols), g*p, 0, dst, g*p)
+			gemm(false, false, s.oc, g*p, k, 1, w, k, s.columns(x[n0*s.inSize():], g, cols), g*p, 0, dst, g*p)
 		})
 		if b != nil {
 			for n := n0; n < n0+g; n++ {
@@ -273,6 +274,7 @@ func convBackward(s convShape, dx, dw, db, gy, x, w []float32) {
 	}
 	slots := min(s.groups(), convSlots)
 	partial := make([]*scratch, slots)
+	gemm := gemmWithin(slots)
 	parallelFor(slots, func(sl int) {
 		// cols holds the columns of x and then those of gy; tmp the column
 		// gradient or the transposed convolution's output.
@@ -295,7 +297,7 @@ func convBackward(s convShape, dx, dw, db, gy, x, w []float32) {
 				if i == lo {
 					beta = 0
 				}
-				asm.Sgemm(false, true, s.oc, k, g*p, 1, gatherPlanes(s.oc, g, p, gyn, gyBuf), g*p,
+				gemm(false, true, s.oc, k, g*p, 1, gatherPlanes(s.oc, g, p, gyn, gyBuf), g*p,
 					s.columns(x[n0*in:], g, cols), g*p, beta, partial[sl].buf, k)
 			}
 			if dx == nil {
@@ -305,12 +307,12 @@ func convBackward(s convShape, dx, dw, db, gy, x, w []float32) {
 			if viaTransposed {
 				// dx = wt (C, OC·KH·KW) × columns of gy, the forward pass of t.
 				gemmOut(s.c, g, hw, dxn, tmp, func(dst []float32) {
-					asm.Sgemm(false, false, s.c, g*hw, t.depth(), 1, wt, t.depth(), t.columns(gyn, g, cols), g*hw, 0, dst, g*hw)
+					gemm(false, false, s.c, g*hw, t.depth(), 1, wt, t.depth(), t.columns(gyn, g, cols), g*hw, 0, dst, g*hw)
 				})
 				continue
 			}
 			// column gradient (K, g·P) = wᵀ (K, OC) × gy (OC, g·P), scattered back.
-			asm.Sgemm(true, false, k, g*p, s.oc, 1, w, k, gatherPlanes(s.oc, g, p, gyn, gyBuf), g*p, 0, tmp.buf, g*p)
+			gemm(true, false, k, g*p, s.oc, 1, w, k, gatherPlanes(s.oc, g, p, gyn, gyBuf), g*p, 0, tmp.buf, g*p)
 			clear(dxn)
 			for j := range g {
 				col2im(s, tmp.buf[j*p:], g*p, dxn[j*in:(j+1)*in])

@@ -32,6 +32,17 @@ func parallelFor(n int, fn func(i int)) {
 	wg.Wait()
 }
 
+// gemmWithin returns the GEMM for the bodies of a parallelFor over n
+// items: asm.SgemmSerial when the items alone keep every thread evenly
+// busy, so that each product runs on its worker's goroutine, else the
+// threaded asm.Sgemm. Both give the same bits.
+func gemmWithin(n int) func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if t := asm.Threads(); n%t == 0 || n >= 4*t {
+		return asm.SgemmSerial
+	}
+	return asm.Sgemm
+}
+
 // scratch is a reusable float32 buffer for the columns of im2col and
 // similar per-goroutine temporaries that must not outlive one call.
 type scratch struct{ buf []float32 }
