@@ -17,8 +17,6 @@ import (
 	"github.com/glmc/glmc/glmc"
 	"github.com/glmc/glmc/internal/runcheck"
 	"github.com/glmc/glmc/nn"
-	"github.com/glmc/glmc/optim"
-	"github.com/glmc/glmc/tensor"
 )
 
 // tinyData is a small long-tailed synthetic dataset: 16×16 images, 40
@@ -338,41 +336,30 @@ func TestTrainerFolderErrors(t *testing.T) {
 	try("missing optimiser state", "optimizer.1.safetensors", cfg, glmc.Options{Dir: dir, Resume: true}, train)
 }
 
-// TestLearnerNonFiniteLeavesWeights checks that a step whose loss is not
-// finite updates nothing.
-func TestLearnerNonFiniteLeavesWeights(t *testing.T) {
-	m, err := nn.NewModel(nn.Config{Arch: "resnet32", NumClasses: 3, Width: 2, HeadWidth: 4, Blocks: []int{1, 1, 1}}, tensor.NewRNG(1))
-	if err != nil {
+// TestResumeAfterTornSave resumes a folder in which the process died in
+// the middle of saving epoch 3: the metrics line, the best model and the
+// optimiser file of epoch 3 are there, LastFile still holds epoch 2. The
+// resumed run must redo epoch 3 and end as an uninterrupted run.
+func TestResumeAfterTornSave(t *testing.T) {
+	cfg := tinyConfig()
+	whole, torn := t.TempDir(), t.TempDir()
+	if _, err := newTrainer(t, cfg, glmc.Options{Dir: whole}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	opt, err := optim.NewSGD(m.Parameters(), optim.Options{LR: 0.1, Momentum: 0.9})
-	if err != nil {
+	tr := newTrainer(t, cfg, glmc.Options{Dir: torn})
+	for range 2 {
+		if _, err := tr.RunEpoch(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := runcheck.MustFiles(t, whole)
+	for _, name := range []string{glmc.MetricsFile, glmc.BestFile, "optimizer.3.safetensors"} {
+		if err := os.WriteFile(filepath.Join(torn, name), done[name], 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := newTrainer(t, cfg, glmc.Options{Dir: torn, Resume: true}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	l := glmc.Learner{Model: m, Opt: opt, Weights: []float32{1, 1, 1}, Gamma: 1}
-	r := tensor.NewRNG(2)
-	x := func() *tensor.Tensor { return tensor.RandN(r, 2, 3, 8, 8) }
-	p := glmc.Pair{X1: x(), X2: x(), XR1: x(), XR2: x(), Y: []int{0, 1}, YR: []int{2, 2}}
-	p.X1.Data[5] = float32(math.Inf(1))
-	before := nn.StateOf(m)
-	_, err = l.GLMCStep(p, glmc.Draw(1, 0, 0, 8, 8), 0.5)
-	if !errors.As(err, new(glmc.NonFiniteLossError)) {
-		t.Fatalf("error %v, want NonFiniteLossError", err)
-	}
-	for _, e := range nn.NamedParameters(m) {
-		if !slices.Equal(e.Param.Value.Data, before.Tensors[e.Name].Float) {
-			t.Errorf("%s changed", e.Name)
-		}
-	}
-	if len(opt.State()) != 0 {
-		t.Error("the optimiser kept momentum from a failed step")
-	}
-	if _, err := l.CEStep(p.X1, p.Y); !errors.As(err, new(glmc.NonFiniteLossError)) {
-		t.Errorf("CEStep: error %v, want NonFiniteLossError", err)
-	}
-	for _, v := range m.Parameters() {
-		if v.Grad != nil {
-			t.Fatal("a failed step back-propagated")
-		}
-	}
+	runcheck.ExpectSame(t, whole, torn)
 }

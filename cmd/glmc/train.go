@@ -27,13 +27,55 @@ var officialSpellings = map[string]string{
 	"contrast_weight": "contrast-weight", "j": "workers",
 }
 
+// trainRequest is a parsed `glmc train` command line.
+type trainRequest struct {
+	cfg     glmc.Config
+	dataDir string
+	opts    glmc.Options // without the writers, which runTrain chooses
+	quiet   bool
+}
+
 // runTrain is `glmc train`.
 func runTrain(args []string, stdout io.Writer) error {
+	req, err := parseTrain(args)
+	if err != nil {
+		return err
+	}
+	train, test, err := data.LoadLongTailed(req.cfg.Dataset, req.dataDir, req.cfg.ImbalanceFactor, req.cfg.Seed)
+	if err != nil {
+		return err
+	}
+	if !req.quiet {
+		req.opts.Log = stdout
+		if isTerminal(os.Stderr) {
+			req.opts.Progress = os.Stderr
+		}
+	}
+	t, err := glmc.NewTrainer(req.cfg, train, test, req.opts)
+	if err != nil {
+		return err
+	}
+	// Ctrl-C ends the run between two steps; the folder keeps the last
+	// finished epoch.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	summary, err := t.Run(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %s\n", req.opts.Dir, summary)
+	return nil
+}
+
+// parseTrain parses and checks the flags of `glmc train`; with --resume
+// the settings come from the saved run.
+func parseTrain(args []string) (trainRequest, error) {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	def := glmc.DefaultConfig()
-	cfg := def
+	req := trainRequest{cfg: def}
+	cfg := &req.cfg
 	fs.StringVar(&cfg.Dataset, "dataset", def.Dataset, "dataset: "+strings.Join(data.Names(), ", "))
-	dataDir := fs.String("data-dir", "", `data folder (default: Debian's Fashion-MNIST folder for fashion-mnist when installed, else "data")`)
+	fs.StringVar(&req.dataDir, "data-dir", "", `data folder (default: Debian's Fashion-MNIST folder for fashion-mnist when installed, else "data")`)
 	fs.Float64Var(&cfg.ImbalanceFactor, "imbalance-factor", def.ImbalanceFactor, "n_max/n_min of the long-tailed training split")
 	fs.Var(rateValue{&cfg.ImbalanceFactor}, "imbanlance_rate", "official spelling (sic): 1/imbalance-factor, e.g. 0.01 for 100")
 	fs.StringVar(&cfg.Arch, "arch", def.Arch, "architecture: "+strings.Join(nn.Archs(), ", "))
@@ -52,66 +94,41 @@ func runTrain(args []string, stdout io.Writer) error {
 	fs.Float64Var(&cfg.ContrastWeight, "contrast-weight", def.ContrastWeight, "γ: weight of the mixture-consistency term")
 	fs.Float64Var(&cfg.MaxNorm, "max-norm", def.MaxNorm, "threshold of the MaxNorm projection of fc_cb after each step, e.g. 0.1 (0: none)")
 	fs.Uint64Var(&cfg.Seed, "seed", def.Seed, "seed of the split, the weights and every random draw")
-	out := fs.String("out", "", "run folder (default runs/DATASET-ifIF-METHOD)")
-	resume := fs.Bool("resume", false, "continue the run in --out from its last checkpoint")
-	workers := fs.Int("workers", 2, "goroutines preparing batches (results do not depend on it)")
-	quiet := fs.Bool("quiet", false, "no progress bar and no line per epoch")
+	fs.StringVar(&req.opts.Dir, "out", "", "run folder (default runs/DATASET-ifIF-METHOD)")
+	fs.BoolVar(&req.opts.Resume, "resume", false, "continue the run in --out from its last checkpoint")
+	fs.IntVar(&req.opts.Workers, "workers", 2, "goroutines preparing batches (results do not depend on it)")
+	fs.BoolVar(&req.quiet, "quiet", false, "no progress bar and no line per epoch")
 	numClasses := fs.Int("num_classes", 0, "official spelling: checked against the dataset's class count")
 	fs.Float64("beta", 0.5, "official spelling, accepted and unused: the official code draws λ from Beta(1, 1) whatever its value")
 	for alt, canonical := range officialSpellings {
 		fs.Var(fs.Lookup(canonical).Value, alt, "official spelling of --"+canonical)
 	}
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return req, err
 	}
 	set, err := setFlags(fs)
 	if err != nil {
-		return err
+		return req, err
 	}
-	if *out == "" {
-		*out = filepath.Join("runs", fmt.Sprintf("%s-if%g-%s", cfg.Dataset, cfg.ImbalanceFactor, cfg.Method))
+	if req.opts.Dir == "" {
+		req.opts.Dir = filepath.Join("runs", fmt.Sprintf("%s-if%g-%s", cfg.Dataset, cfg.ImbalanceFactor, cfg.Method))
 	}
-	if *resume {
-		if cfg, err = savedConfig(cfg, set, *out); err != nil {
-			return err
+	if req.opts.Resume {
+		if req.cfg, err = savedConfig(req.cfg, set, req.opts.Dir); err != nil {
+			return req, err
 		}
 	}
 	if err := cfg.Validate(); err != nil {
-		return usageError{err}
+		return req, usageError{err}
 	}
-	if *workers < 1 {
-		return usageError{fmt.Errorf("--workers %d: want at least 1", *workers)}
+	if req.opts.Workers < 1 {
+		return req, usageError{fmt.Errorf("--workers %d: want at least 1", req.opts.Workers)}
 	}
 	info, _ := data.Lookup(cfg.Dataset) // Validate checked the name
 	if set["num_classes"] && *numClasses != info.Classes {
-		return usageError{fmt.Errorf("--num_classes %d: %s has %d classes", *numClasses, cfg.Dataset, info.Classes)}
+		return req, usageError{fmt.Errorf("--num_classes %d: %s has %d classes", *numClasses, cfg.Dataset, info.Classes)}
 	}
-
-	train, test, err := data.LoadLongTailed(cfg.Dataset, *dataDir, cfg.ImbalanceFactor, cfg.Seed)
-	if err != nil {
-		return err
-	}
-	opts := glmc.Options{Dir: *out, Resume: *resume, Workers: *workers}
-	if !*quiet {
-		opts.Log = stdout
-		if isTerminal(os.Stderr) {
-			opts.Progress = os.Stderr
-		}
-	}
-	t, err := glmc.NewTrainer(cfg, train, test, opts)
-	if err != nil {
-		return err
-	}
-	// Ctrl-C ends the run between two steps; the folder keeps the last
-	// finished epoch.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	summary, err := t.Run(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s: %s\n", *out, summary)
-	return nil
+	return req, nil
 }
 
 // setFlags returns the flags given on the command line by their main

@@ -61,6 +61,9 @@ func withArgs(base []string, more ...string) []string { return append(slices.Clo
 // and with two threads (and different worker counts): the metrics and
 // every checkpoint must be identical.
 func TestTrainDeterministicAcrossThreads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains two epochs twice in subprocesses")
+	}
 	dirs := []string{filepath.Join(t.TempDir(), "p1"), filepath.Join(t.TempDir(), "p2")}
 	for i, env := range []string{"GOMAXPROCS=1", "GOMAXPROCS=2"} {
 		cmd := glmcCommand(t, []string{env}, withArgs(tinyTrain, "--epochs", "2", "--workers", []string{"1", "3"}[i], "--out", dirs[i])...)
@@ -238,35 +241,45 @@ func TestTrainBadInput(t *testing.T) {
 	}
 }
 
-// TestTrainOfficialSpellings pastes the official README's CIFAR-10-LT
-// IF 100 command (on the synthetic data, shrunk to one epoch of a small
-// net) and checks the settings the run saved.
+// TestTrainOfficialSpellings parses the official README's command line
+// (on the synthetic data, shrunk to a small net) and checks the settings.
 func TestTrainOfficialSpellings(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "official")
-	args := strings.Fields("train --dataset synthetic -a resnet32 --num_classes 10 --imbanlance_rate 0.02 --beta 0.5 --lr 0.02 --epochs 1 -b 64 --momentum 0.8 --weight_decay 5e-4 --resample_weighting 0.2 --label_weighting 1.1 --contrast_weight 4 --width 4 --blocks 1,1,1 -j 1 --quiet")
-	code, stdout, stderr := runCapture(withArgs(args, "--out", dir)...)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	if !strings.Contains(stdout, "last epoch 1: top-1") || strings.Count(stdout, "\n") != 1 {
-		t.Errorf("--quiet run printed %q, want the summary line only", stdout)
-	}
-	st, err := glmc.ReadState(filepath.Join(dir, glmc.LastFile))
+	args := strings.Fields("train --dataset synthetic -a resnet32 --num_classes 10 --imbanlance_rate 0.02 --beta 0.5 --lr 0.02 --epochs 3 -b 32 --momentum 0.8 --weight_decay 5e-4 --resample_weighting 0.2 --label_weighting 1.1 --contrast_weight 4 --width 4 --blocks 1,1,1 -j 1")
+	req, err := parseTrain(args[1:])
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := glmc.DefaultConfig()
-	want.Dataset, want.ImbalanceFactor, want.LR, want.Epochs, want.BatchSize = "synthetic", 50, 0.02, 1, 64
+	want.Dataset, want.ImbalanceFactor, want.LR, want.Epochs, want.BatchSize = "synthetic", 50, 0.02, 3, 32
 	want.Momentum, want.WeightDecay, want.ResampleWeighting, want.LabelWeighting, want.ContrastWeight = 0.8, 5e-4, 0.2, 1.1, 4
 	want.Width, want.Blocks = 4, []int{1, 1, 1}
-	got, _ := json.Marshal(st.Config)
-	wantJSON, _ := json.Marshal(want)
-	if !bytes.Equal(got, wantJSON) {
-		t.Errorf("saved config\n%s\nwant\n%s", got, wantJSON)
+	if !jsonEqual(req.cfg, want) {
+		t.Errorf("parsed %+v\nwant   %+v", req.cfg, want)
 	}
-	var summary glmc.Summary
-	if err := json.Unmarshal(runcheck.MustFiles(t, dir)[glmc.SummaryFile], &summary); err != nil || summary.Last.Epoch != 1 || summary.Best.Epoch != 1 {
-		t.Errorf("summary.json: %+v (error %v)", summary, err)
+	if req.opts.Workers != 1 || req.opts.Dir != filepath.Join("runs", "synthetic-if50-glmc") {
+		t.Errorf("workers %d, folder %q", req.opts.Workers, req.opts.Dir)
+	}
+}
+
+// TestTrainResumeTakesSavedFlags resumes with nothing but --out and
+// --resume, and with flags that agree with the saved run.
+func TestTrainResumeTakesSavedFlags(t *testing.T) {
+	run := copyRun(t)
+	st, err := glmc.ReadState(filepath.Join(run, glmc.LastFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"--out", run, "--resume"},
+		withArgs(tinyTrain[1:], "--epochs", "1", "--out", run, "--resume", "--wd", "5e-3", "--imbanlance_rate", "0.01"),
+	} {
+		req, err := parseTrain(args)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if !jsonEqual(req.cfg, st.Config) || !req.opts.Resume {
+			t.Errorf("%v: parsed %+v, saved %+v", args, req.cfg, st.Config)
+		}
 	}
 }
 

@@ -1,0 +1,144 @@
+package glmc
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/glmc/glmc/nn"
+	"github.com/glmc/glmc/tensor"
+)
+
+// entries lists the names in dir.
+func entries(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	write := func(content string) func(io.Writer) error {
+		return func(w io.Writer) error { _, err := io.WriteString(w, content); return err }
+	}
+	if err := writeFileAtomic(path, write("first")); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFileAtomic(path, write("second, longer")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "second, longer" {
+		t.Errorf("content %q after two writes", b)
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", st.Mode().Perm())
+	}
+
+	// A writer that fails half-way (a full disk, a crash of the encoder)
+	// leaves the old content and no temporary file.
+	boom := errors.New("disk full")
+	err := writeFileAtomic(path, func(w io.Writer) error {
+		io.WriteString(w, strings.Repeat("x", 1<<16)) // beyond the buffer: bytes reach the temporary file
+		return boom
+	})
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), path) {
+		t.Errorf("error %v, want one wrapping the writer's and naming %s", err, path)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "second, longer" {
+		t.Errorf("content %q after a failed write", b)
+	}
+	if names := entries(t, dir); !slices.Equal(names, []string{"f"}) {
+		t.Errorf("folder holds %v after a failed write, want only f", names)
+	}
+
+	// A folder that does not exist: an error, nothing created.
+	if err := writeFileAtomic(filepath.Join(dir, "missing", "f"), write("x")); err == nil {
+		t.Error("writing into a missing folder: no error")
+	}
+	// A path that is a folder: the rename fails, the temporary file goes.
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sub", "keep"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "sub"), write("x")); err == nil {
+		t.Error("replacing a non-empty folder: no error")
+	}
+	if names := entries(t, dir); !slices.Equal(names, []string{"f", "sub"}) {
+		t.Errorf("folder holds %v, want f and sub", names)
+	}
+}
+
+// TestOptimizerRoundTrip writes momentum buffers and MaxNorm limits and
+// reads them into a fresh optimiser: the state must come back equal, and
+// the bytes must not depend on map order.
+func TestOptimizerRoundTrip(t *testing.T) {
+	a := tinyLearner(t)
+	p := randomPair()
+	for step := range 2 {
+		if _, err := a.GLMCStep(p, Draw(1, 0, step, 8, 8), 0.5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "opt.safetensors")
+	if err := writeOptimizer(path, a); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := os.ReadFile(path)
+	for range 5 { // State is a map: the file must not follow its order
+		if err := writeOptimizer(path, a); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := os.ReadFile(path); string(again) != string(first) {
+			t.Fatal("writing the same state twice gave different bytes")
+		}
+	}
+	b := tinyLearner(t)
+	if err := readOptimizer(path, b); err != nil {
+		t.Fatal(err)
+	}
+	for _, pair := range [][2]map[string]*tensor.Tensor{{a.Opt.State(), b.Opt.State()}, {a.MaxNorm.State(), b.MaxNorm.State()}} {
+		if len(pair[0]) == 0 || len(pair[0]) != len(pair[1]) {
+			t.Fatalf("%d entries written, %d read", len(pair[0]), len(pair[1]))
+		}
+		for k, v := range pair[0] {
+			if w := pair[1][k]; w == nil || !slices.Equal(v.Data, w.Data) || !slices.Equal(v.Shape, w.Shape) {
+				t.Errorf("%s: read %v, wrote %v", k, w, v)
+			}
+		}
+	}
+
+	// A file with a tensor the optimiser does not know fails, naming it.
+	bad := nn.NewState()
+	bad.Add("sgd.momentum_buffer.0", &nn.StateTensor{Shape: []int{1}, Float: []float32{1}})
+	bad.Add("adam.exp_avg.0", &nn.StateTensor{Shape: []int{1}, Float: []float32{1}})
+	if err := writeFileAtomic(path, func(w io.Writer) error { return nn.WriteSafetensors(w, bad, nil) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := readOptimizer(path, tinyLearner(t)); err == nil || !strings.Contains(err.Error(), "adam.exp_avg.0") {
+		t.Errorf("error %v, want one naming the unknown tensor", err)
+	}
+}
+
+func TestCompareNumbered(t *testing.T) {
+	keys := []string{"momentum_buffer.10", "limit.1", "momentum_buffer.2", "momentum_buffer.1", "limit.0"}
+	slices.SortFunc(keys, compareNumbered)
+	want := []string{"limit.0", "limit.1", "momentum_buffer.1", "momentum_buffer.2", "momentum_buffer.10"}
+	if !slices.Equal(keys, want) {
+		t.Errorf("sorted %v, want %v", keys, want)
+	}
+}
