@@ -35,7 +35,7 @@ func runEval(args []string, stdout io.Writer) error {
 	dir := fs.String("data-dir", "", `data folder (default: Debian's Fashion-MNIST folder for fashion-mnist when installed, else "data")`)
 	var factor float64
 	fs.Float64Var(&factor, "imbalance-factor", 100, "imbalance factor of the training split, which decides the many/medium/few classes (default: the run's, else 100)")
-	fs.Var(rateValue{&factor}, "imbanlance_rate", "official spelling (sic): 1/imbalance-factor")
+	fs.Var(rateValue{&factor}, "imbanlance_rate", "official spelling (sic): the `ratio` 1/imbalance-factor")
 	seed := fs.Uint64("seed", glmc.DefaultConfig().Seed, "seed of the training split (default: the run's)")
 	workers := fs.Int("workers", 2, "goroutines preparing batches")
 	asJSON := fs.Bool("json", false, "print one JSON object")

@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 )
 
 // command is one sub-command of glmc.
@@ -56,6 +57,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := cmd.run(args[1:], stdout); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			var h helpError
+			if errors.As(err, &h) {
+				fmt.Fprint(stderr, h.usage)
+			}
 			return 0
 		}
 		// Usage errors name the command; other errors already carry the
@@ -76,13 +81,23 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
+// helpError carries the flag list that -h asked for; run prints it.
+type helpError struct{ usage string }
+
+func (helpError) Error() string { return flag.ErrHelp.Error() }
+func (helpError) Unwrap() error { return flag.ErrHelp }
+
 // parseFlags parses args with fs, which must use flag.ContinueOnError,
 // and rejects positional arguments that no command takes.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	fs.SetOutput(io.Discard) // errors are reported once, by run
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err
+			var b strings.Builder
+			fmt.Fprintf(&b, "usage: glmc %s [flags]\n", fs.Name())
+			fs.SetOutput(&b)
+			fs.PrintDefaults()
+			return helpError{b.String()}
 		}
 		return usageError{err}
 	}

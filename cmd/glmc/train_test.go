@@ -261,6 +261,14 @@ func TestTrainOfficialSpellings(t *testing.T) {
 	}
 }
 
+func TestTrainHelp(t *testing.T) {
+	code, stdout, stderr := runCapture("train", "-h")
+	if code != 0 || stdout != "" || !strings.HasPrefix(stderr, "usage: glmc train [flags]") ||
+		!strings.Contains(stderr, "-imbanlance_rate ratio") || !strings.Contains(stderr, "-label-weighting float") {
+		t.Errorf("glmc train -h: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
 // TestTrainResumeTakesSavedFlags resumes with nothing but --out and
 // --resume, and with flags that agree with the saved run.
 func TestTrainResumeTakesSavedFlags(t *testing.T) {
