@@ -283,7 +283,8 @@ func NewTrainer(cfg Config, train, test *data.Dataset, opts Options) (*Trainer, 
 // loader.
 func (t *Trainer) newLoaders(info data.Info, test *data.Dataset) error {
 	cfg := t.cfg
-	views, err := 1, error(nil)
+	views := 1
+	var err error
 	if cfg.Method == MethodGLMC {
 		views = 2
 		if t.learn.Weights, err = LabelWeights(t.state.TrainCounts, cfg.LabelWeighting); err != nil {
@@ -443,34 +444,24 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochRecord, error) {
 
 	steps := t.uniform.NumBatches()
 	perSample := 1 // images through the network per training sample
-	if t.cfg.Method == MethodGLMC {
-		perSample = 2
-	}
-	bar := t.newBar(epoch, steps*t.cfg.BatchSize*perSample)
-	var lossSum float64
-	var samples int
 	loaders := []*data.Loader{t.uniform}
 	if t.cfg.Method == MethodGLMC {
+		perSample = 2
 		loaders = append(loaders, t.weighted)
 	}
+	bar := t.newBar(epoch, t.train.Len()*perSample)
+	var lossSum float64
+	var samples int
 	for batches := range data.Zip(epoch, t.state.Step, loaders...) {
+		step := batches[0].Index
 		if err := ctx.Err(); err != nil {
-			return rec, fmt.Errorf("glmc: epoch %d stopped at step %d: %w (%s)", epoch+1, batches[0].Index+1, err, t.kept())
+			return rec, fmt.Errorf("glmc: epoch %d stopped at step %d: %w (%s)", epoch+1, step+1, err, t.kept())
 		}
-		u := batches[0]
-		var loss float32
-		var err error
-		if t.cfg.Method == MethodGLMC {
-			var terms Terms
-			terms, err = t.learn.GLMCStep(PairOf(u, batches[1]), Draw(t.cfg.Seed, epoch, u.Index, t.train.Height, t.train.Width), rec.Alpha)
-			loss = terms.Total.Value.Data[0]
-		} else {
-			loss, err = t.learn.CEStep(u.Views[0], u.Labels)
-		}
+		loss, err := t.step(epoch, batches, rec.Alpha)
 		if err != nil {
-			return rec, fmt.Errorf("glmc: epoch %d, step %d of %d: %w; the run stops (%s)", epoch+1, u.Index+1, steps, err, t.kept())
+			return rec, fmt.Errorf("glmc: epoch %d, step %d of %d: %w; the run stops (%s)", epoch+1, step+1, steps, err, t.kept())
 		}
-		n := len(u.Labels)
+		n := len(batches[0].Labels)
 		lossSum += float64(loss) * float64(n)
 		samples += n
 		if bar != nil {
@@ -498,6 +489,18 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochRecord, error) {
 			rec.Epoch, t.cfg.Epochs, rec.LR, rec.Loss, rec.Top1, rec.Top5, rec.Many, rec.Medium, rec.Few, rec.Seconds, rec.ImgPerS)
 	}
 	return rec, nil
+}
+
+// step runs the method's step on the batches data.Zip yielded for it
+// (uniform, then class-weighted for GLMC) and returns the loss.
+func (t *Trainer) step(epoch int, batches []*data.Batch, alpha float64) (float32, error) {
+	u := batches[0]
+	if t.cfg.Method == MethodCE {
+		return t.learn.CEStep(u.Views[0], u.Labels)
+	}
+	d := Draw(t.cfg.Seed, epoch, u.Index, t.train.Height, t.train.Width)
+	terms, err := t.learn.GLMCStep(PairOf(u, batches[1]), d, alpha)
+	return terms.Total.Value.Data[0], err
 }
 
 // kept says what the run folder holds after a failed epoch.
