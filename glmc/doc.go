@@ -1,7 +1,7 @@
 // Package glmc is the GLMC method (Global and Local Mixture Consistency
 // cumulative learning, Du et al., CVPR 2023) as the official code
 // (ynu-yangpeng/GLMC, GLMC-2023/) does it: the pieces of one training
-// step and the evaluation metrics.
+// step, the trainer of whole runs and the evaluation metrics.
 //
 // # One step
 //
@@ -30,8 +30,22 @@
 // cross-entropy averaged over the batch, sg stop-gradient, and the cosines
 // are averaged over the batch and summed over the two directions (no ½).
 //
+// Learner.GLMCStep does all of that and the SGD update; Learner.CEStep is
+// the plain cross-entropy baseline.
+//
+// # Training
+//
+// Trainer runs a whole run from a Config (the flags of `glmc train`;
+// DefaultConfig is the paper's CIFAR-10-LT recipe): the two loaders, the
+// official warm-up and cosine learning rate, an evaluation after every
+// epoch, and a run folder with MetricsFile, checkpoints written atomically
+// (LastFile, BestFile) and the Summary. Every random choice derives from
+// (seed, epoch, step, sample), so a run is bit-identical for any number
+// of threads, and a resumed one bit-identical to one that never stopped.
+//
 // # Evaluation
 //
+// Evaluate scores a model's fc_cb logits on a test loader. Its
 // Accumulator collects top-1, top-5 and per-class accuracy batch by batch,
 // and the many/medium/few-shot means of the per-class accuracies (more than
 // 100, 21 to 100, at most 20 training images), as the official validate.

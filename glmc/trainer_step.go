@@ -47,6 +47,7 @@ func PairOf(uniform, weighted *data.Batch) Pair {
 // step changed nothing.
 type NonFiniteLossError struct{ Loss float32 }
 
+// Error says what the loss was and what usually helps.
 func (e NonFiniteLossError) Error() string {
 	return fmt.Sprintf("loss is %v (diverged: a lower --lr may help)", e.Loss)
 }
