@@ -69,7 +69,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "glmc %s: %v\n", args[0], err)
 			return 2
 		}
-		fmt.Fprintf(stderr, "glmc: %v\n", err)
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "glmc: ") { // package glmc's errors carry it already
+			msg = "glmc: " + msg
+		}
+		fmt.Fprintln(stderr, msg)
 		return 1
 	}
 	return 0
