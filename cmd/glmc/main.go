@@ -31,7 +31,7 @@ type command struct {
 
 var commands = map[string]command{
 	"version": {"print the build, the SIMD kernel in use and the CPU features seen", runVersion},
-	"bench":   {"measure kernels (GFLOP/s) as JSON lines comparable with the PyTorch reference", runBench},
+	"bench":   {"measure kernels and model steps as JSON lines comparable with the PyTorch reference", runBench},
 	"data":    {"download a dataset, or print the long-tailed split that train would use", runData},
 	"train":   {"train a long-tailed classifier with GLMC (or the cross-entropy baseline), resumable", runTrain},
 	"eval":    {"evaluate a checkpoint (glmc safetensors or official .pth.tar) on a test split", runEval},
