@@ -66,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		// Usage errors name the command; other errors already carry the
 		// context of the package that failed (e.g. "data: ...").
 		if errors.As(err, new(usageError)) {
-			fmt.Fprintf(stderr, "glmc %s: %v\n", args[0], err)
+			fmt.Fprintf(stderr, "glmc %s: %s\n", args[0], strings.TrimPrefix(err.Error(), "glmc: "))
 			return 2
 		}
 		msg := err.Error()

@@ -215,7 +215,7 @@ func TestTrainBadInput(t *testing.T) {
 				before = runcheck.MustFiles(t, c.dir)
 			}
 			code, stdout, stderr := runCapture(c.args...)
-			if code != c.code || !strings.Contains(stderr, c.inStderr) || strings.Count(stderr, "\n") != 1 {
+			if code != c.code || !strings.Contains(stderr, c.inStderr) || strings.Count(stderr, "\n") != 1 || strings.Contains(stderr, ": glmc: ") {
 				t.Errorf("glmc %s: exit %d, stderr %q; want exit %d and one line containing %q", strings.Join(c.args, " "), code, stderr, c.code, c.inStderr)
 			}
 			if strings.Contains(stdout, "last epoch") {
