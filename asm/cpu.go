@@ -11,19 +11,24 @@ import (
 )
 
 // impl is one complete set of kernels for an instruction set. Every field is
-// filled: an instruction set without a faster vector primitive reuses the
-// generic one.
+// filled.
 type impl struct {
 	name   string // value of GLMC_SIMD that selects it
 	gemm   gemmKernel
-	axpy   func(alpha float32, x, y []float32)
-	scale  func(alpha float32, x []float32)
-	dot    func(x, y []float32) float32
-	sum    func(x []float32) float32
-	add    func(dst, x, y []float32)
-	mul    func(dst, x, y []float32)
-	relu   func(dst, x []float32)
+	vec    vecOps
 	usable func() bool // whether this CPU and OS run it
+}
+
+// vecOps are the vector primitives of one implementation, with the
+// contracts of the exported functions in vec.go.
+type vecOps struct {
+	axpy  func(alpha float32, x, y []float32)
+	scale func(alpha float32, x []float32)
+	dot   func(x, y []float32) float32
+	sum   func(x []float32) float32
+	add   func(dst, x, y []float32)
+	mul   func(dst, x, y []float32)
+	relu  func(dst, x []float32)
 }
 
 // impls lists the implementations compiled into this binary, slowest first.

@@ -14,13 +14,7 @@ var avx2Impl = impl{
 	name: "avx2",
 	gemm: gemmKernel{name: "sgemmKernel4x24AVX2", mr: 4, nr: 24, micro: sgemmKernel4x24AVX2,
 		packB: packB24AVX2, transpose4: transpose4x8AVX2, transpose8: transpose8x8AVX2},
-	axpy:   axpyBulk,
-	scale:  scaleBulk,
-	dot:    dotBulk,
-	sum:    sumBulk,
-	add:    addBulk,
-	mul:    mulBulk,
-	relu:   reluBulk,
+	vec:    bulkOps,
 	usable: func() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA },
 }
 
@@ -38,11 +32,13 @@ var avx512Impl = func() impl {
 // simd holds the AVX2 vector-primitive bodies for the *Bulk wrappers.
 var simd = vecBodies{
 	width: 8,
-	axpy:  axpyAVX2,
-	scale: scaleAVX2,
-	dot:   dotAVX2,
-	sum:   sumAVX2,
-	add:   addAVX2,
-	mul:   mulAVX2,
-	relu:  reluAVX2,
+	vecOps: vecOps{
+		axpy:  axpyAVX2,
+		scale: scaleAVX2,
+		dot:   dotAVX2,
+		sum:   sumAVX2,
+		add:   addAVX2,
+		mul:   mulAVX2,
+		relu:  reluAVX2,
+	},
 }

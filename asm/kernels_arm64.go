@@ -14,13 +14,7 @@ var neonImpl = impl{
 	name: "neon",
 	gemm: gemmKernel{name: "sgemmKernel8x12NEON", mr: 8, nr: 12, micro: sgemmKernel8x12NEON,
 		packB: packBGeneric(12), transpose4: transposeGeneric(4), transpose8: transposeGeneric(8)},
-	axpy:   axpyBulk,
-	scale:  scaleBulk,
-	dot:    dotBulk,
-	sum:    sumBulk,
-	add:    addBulk,
-	mul:    mulBulk,
-	relu:   reluBulk,
+	vec:    bulkOps,
 	usable: func() bool { return cpu.ARM64.HasASIMD },
 }
 
@@ -126,11 +120,13 @@ func reduce32(s *[8][4]float32) float32 {
 // simd holds the NEON vector-primitive bodies for the *Bulk wrappers.
 var simd = vecBodies{
 	width: 4,
-	axpy:  axpyNEON,
-	scale: scaleNEON,
-	dot:   dotNEON,
-	sum:   sumNEON,
-	add:   addNEON,
-	mul:   mulNEON,
-	relu:  reluNEON,
+	vecOps: vecOps{
+		axpy:  axpyNEON,
+		scale: scaleNEON,
+		dot:   dotNEON,
+		sum:   sumNEON,
+		add:   addNEON,
+		mul:   mulNEON,
+		relu:  reluNEON,
+	},
 }

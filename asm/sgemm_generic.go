@@ -8,13 +8,15 @@ var genericImpl = impl{
 	name: "generic",
 	gemm: gemmKernel{name: "sgemmKernel4x4Generic", mr: 4, nr: 4, micro: sgemmKernel4x4Generic,
 		packB: packBGeneric(4), transpose4: transposeGeneric(4), transpose8: transposeGeneric(8)},
-	axpy:   axpyGeneric,
-	scale:  scaleGeneric,
-	dot:    dotGeneric,
-	sum:    sumGeneric,
-	add:    addGeneric,
-	mul:    mulGeneric,
-	relu:   reluGeneric,
+	vec: vecOps{
+		axpy:  axpyGeneric,
+		scale: scaleGeneric,
+		dot:   dotGeneric,
+		sum:   sumGeneric,
+		add:   addGeneric,
+		mul:   mulGeneric,
+		relu:  reluGeneric,
+	},
 	usable: always,
 }
 

@@ -12,7 +12,7 @@ import "fmt"
 //	}
 func Axpy(alpha float32, x, y []float32) {
 	sameLen("Axpy", len(x), len(y))
-	active.axpy(alpha, x, y)
+	active.vec.axpy(alpha, x, y)
 }
 
 // Scale multiplies x by alpha in place. Scale is:
@@ -20,7 +20,7 @@ func Axpy(alpha float32, x, y []float32) {
 //	for i := range x {
 //		x[i] *= alpha
 //	}
-func Scale(alpha float32, x []float32) { active.scale(alpha, x) }
+func Scale(alpha float32, x []float32) { active.vec.scale(alpha, x) }
 
 // Dot returns the inner product of x and y, summed in a fixed order for a
 // given implementation. Dot is:
@@ -30,7 +30,7 @@ func Scale(alpha float32, x []float32) { active.scale(alpha, x) }
 //	}
 func Dot(x, y []float32) float32 {
 	sameLen("Dot", len(x), len(y))
-	return active.dot(x, y)
+	return active.vec.dot(x, y)
 }
 
 // Sum returns the sum of x, in a fixed order for a given implementation.
@@ -39,7 +39,7 @@ func Dot(x, y []float32) float32 {
 //	for _, v := range x {
 //		s += v
 //	}
-func Sum(x []float32) float32 { return active.sum(x) }
+func Sum(x []float32) float32 { return active.vec.sum(x) }
 
 // Add sets dst to x + y; dst may be x or y. Add is:
 //
@@ -49,7 +49,7 @@ func Sum(x []float32) float32 { return active.sum(x) }
 func Add(dst, x, y []float32) {
 	sameLen("Add", len(dst), len(x))
 	sameLen("Add", len(dst), len(y))
-	active.add(dst, x, y)
+	active.vec.add(dst, x, y)
 }
 
 // Mul sets dst to the element-wise product x·y; dst may be x or y. Mul is:
@@ -60,7 +60,7 @@ func Add(dst, x, y []float32) {
 func Mul(dst, x, y []float32) {
 	sameLen("Mul", len(dst), len(x))
 	sameLen("Mul", len(dst), len(y))
-	active.mul(dst, x, y)
+	active.vec.mul(dst, x, y)
 }
 
 // Relu sets dst to max(x, 0); dst may be x. NaN stays NaN, as in PyTorch.
@@ -71,7 +71,7 @@ func Mul(dst, x, y []float32) {
 //	}
 func Relu(dst, x []float32) {
 	sameLen("Relu", len(dst), len(x))
-	active.relu(dst, x)
+	active.vec.relu(dst, x)
 }
 
 func sameLen(op string, a, b int) {

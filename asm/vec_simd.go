@@ -7,13 +7,18 @@ package asm
 // must be a multiple of width.
 type vecBodies struct {
 	width int
-	axpy  func(alpha float32, x, y []float32)
-	scale func(alpha float32, x []float32)
-	dot   func(x, y []float32) float32
-	sum   func(x []float32) float32
-	add   func(dst, x, y []float32)
-	mul   func(dst, x, y []float32)
-	relu  func(dst, x []float32)
+	vecOps
+}
+
+// bulkOps are the vector primitives of the assembly implementations.
+var bulkOps = vecOps{
+	axpy:  axpyBulk,
+	scale: scaleBulk,
+	dot:   dotBulk,
+	sum:   sumBulk,
+	add:   addBulk,
+	mul:   mulBulk,
+	relu:  reluBulk,
 }
 
 // The *Bulk functions run the architecture's loop (simd) over the longest
