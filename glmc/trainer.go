@@ -29,13 +29,26 @@ const (
 
 // Learning-rate schedules, by their --schedule names.
 const (
-	// ScheduleWarmupCosine is what the official Trainer trains with
-	// (paco_adjust_learning_rate: optim.WarmupCosine).
-	ScheduleWarmupCosine = "warmup-cosine"
-	// ScheduleCosine is cosine annealing from the first epoch
-	// (optim.Cosine to 0), which the official code builds but overrides.
+	// ScheduleCosine is the official CIFAR schedule: cosine annealing from
+	// the first epoch to 0 (optim.Cosine), stepped after each epoch.
 	ScheduleCosine = "cosine"
+	// SchedulePaco is the official ImageNet-LT and iNaturalist schedule:
+	// a linear warm-up then a cosine decay, set after each epoch
+	// (optim.Paco).
+	SchedulePaco = "paco"
 )
+
+// DefaultSchedule is the schedule the official Trainer.py trains dataset
+// with: SchedulePaco for ImageNet-LT and iNaturalist 2018 (by this
+// project's names or the official ones), ScheduleCosine for everything
+// else, CIFAR included.
+func DefaultSchedule(dataset string) string {
+	switch dataset {
+	case "imagenet-lt", "inat2018", "ImageNet-LT", "iNaturelist2018":
+		return SchedulePaco
+	}
+	return ScheduleCosine
+}
 
 // Config is everything that decides the numbers a run produces: the flags
 // of `glmc train` apart from where files go and how many goroutines work.
@@ -51,9 +64,9 @@ type Config struct {
 	BatchSize       int     `json:"batch_size"`
 	LR              float64 `json:"lr"` // peak learning rate
 	Momentum        float64 `json:"momentum"`
-	WeightDecay     float64 `json:"weight_decay"` // coupled L2 on every parameter, batch norm included
-	Schedule        string  `json:"schedule"`     // ScheduleWarmupCosine or ScheduleCosine
-	WarmupEpochs    int     `json:"warmup_epochs"`
+	WeightDecay     float64 `json:"weight_decay"`  // coupled L2 on every parameter, batch norm included
+	Schedule        string  `json:"schedule"`      // ScheduleCosine or SchedulePaco (DefaultSchedule gives the dataset's)
+	WarmupEpochs    int     `json:"warmup_epochs"` // warm-up of SchedulePaco
 	// LabelWeighting is τ of the re-balanced soft labels (LabelWeights),
 	// ResampleWeighting q of the class-weighted sampler (class weights
 	// n_c^−q), ContrastWeight γ of the consistency term.
@@ -72,13 +85,14 @@ type Config struct {
 // DefaultConfig is the paper's CIFAR-10-LT recipe at imbalance factor 100,
 // as the official README runs it: ResNet-32 at the official width 64, 200
 // epochs of batch 64, SGD with lr 0.01, momentum 0.9 and weight decay
-// 5e-3 under the official warm-up and cosine schedule, τ = 1.2, q = 0,
-// γ = 1, seed 3407.
+// 5e-3 under the official CIFAR schedule (cosine annealing, no warm-up),
+// τ = 1.2, q = 0, γ = 1, seed 3407. A Config for another dataset takes
+// that dataset's DefaultSchedule.
 func DefaultConfig() Config {
 	return Config{
 		Dataset: "cifar10", ImbalanceFactor: 100, Arch: "resnet32", Width: nn.DefaultWidth, Method: MethodGLMC,
 		Epochs: 200, BatchSize: 64, LR: 0.01, Momentum: 0.9, WeightDecay: 5e-3,
-		Schedule: ScheduleWarmupCosine, WarmupEpochs: 10,
+		Schedule: ScheduleCosine, WarmupEpochs: 10,
 		LabelWeighting: 1.2, ResampleWeighting: 0, ContrastWeight: 1, Seed: 3407,
 	}
 }
@@ -122,9 +136,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("glmc: --epochs %d: want at least 1", c.Epochs)
 	case c.BatchSize < 1:
 		return fmt.Errorf("glmc: --batch-size %d: want at least 1", c.BatchSize)
-	case c.Schedule != ScheduleWarmupCosine && c.Schedule != ScheduleCosine:
-		return fmt.Errorf("glmc: --schedule %q: want %s or %s", c.Schedule, ScheduleWarmupCosine, ScheduleCosine)
-	case c.Schedule == ScheduleWarmupCosine && c.WarmupEpochs < 1:
+	case c.Schedule != ScheduleCosine && c.Schedule != SchedulePaco:
+		return fmt.Errorf("glmc: --schedule %q: want %s or %s", c.Schedule, ScheduleCosine, SchedulePaco)
+	case c.Schedule == SchedulePaco && c.WarmupEpochs < 1:
 		return fmt.Errorf("glmc: --warmup-epochs %d: want at least 1", c.WarmupEpochs)
 	case c.Seed > math.MaxUint32:
 		return fmt.Errorf("glmc: --seed %d: the long-tailed split takes numpy seeds, 0..%d", c.Seed, uint64(math.MaxUint32))
@@ -132,12 +146,13 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// schedule returns the learning-rate schedule of c.
-func (c Config) schedule() optim.Schedule {
-	if c.Schedule == ScheduleCosine {
-		return optim.Cosine{Base: c.LR, Epochs: c.Epochs}
+// LRSchedule returns the learning-rate schedule of a valid c: the rate
+// each epoch trains at.
+func (c Config) LRSchedule() optim.Schedule {
+	if c.Schedule == SchedulePaco {
+		return optim.Paco{Base: c.LR, Warmup: c.WarmupEpochs, Epochs: c.Epochs}
 	}
-	return optim.WarmupCosine{Base: c.LR, Warmup: c.WarmupEpochs, Epochs: c.Epochs}
+	return optim.Cosine{Base: c.LR, Epochs: c.Epochs}
 }
 
 // Options are the settings of a Trainer that do not change its numbers.
@@ -435,7 +450,7 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochRecord, error) {
 	}
 	start := time.Now()
 	epoch := t.state.Epoch
-	rec := EpochRecord{Epoch: epoch + 1, LR: t.cfg.schedule().LR(epoch), Alpha: 1}
+	rec := EpochRecord{Epoch: epoch + 1, LR: t.cfg.LRSchedule().LR(epoch), Alpha: 1}
 	if t.cfg.Method == MethodGLMC {
 		rec.Alpha = Alpha(epoch, t.cfg.Epochs)
 	}

@@ -38,7 +38,7 @@ func tinyConfig() glmc.Config {
 	cfg := glmc.DefaultConfig()
 	cfg.Dataset, cfg.ImbalanceFactor, cfg.Seed = "synthetic", 10, 1
 	cfg.Width, cfg.Blocks = 4, []int{1, 1, 1}
-	cfg.Epochs, cfg.BatchSize, cfg.LR, cfg.WarmupEpochs = 3, 16, 0.05, 1
+	cfg.Epochs, cfg.BatchSize, cfg.LR = 3, 16, 0.05
 	return cfg
 }
 
@@ -73,7 +73,7 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *glmc.Config) { c.Epochs = 0 }, "--epochs"},
 		{func(c *glmc.Config) { c.BatchSize = 0 }, "--batch-size"},
 		{func(c *glmc.Config) { c.Schedule = "step" }, "--schedule"},
-		{func(c *glmc.Config) { c.WarmupEpochs = 0 }, "--warmup-epochs"},
+		{func(c *glmc.Config) { c.Schedule, c.WarmupEpochs = glmc.SchedulePaco, 0 }, "--warmup-epochs"},
 		{func(c *glmc.Config) { c.Seed = 1 << 32 }, "--seed"},
 	} {
 		cfg := glmc.DefaultConfig()
@@ -148,10 +148,10 @@ func TestTrainerFiles(t *testing.T) {
 			t.Errorf("implausible record %+v", r)
 		}
 	}
-	// The official warm-up: epoch e (0-based) runs at lr·(e+1)/warmup up to
-	// e = warmup; α = 1 − (e/epochs)².
-	if recs[0].LR != 0.05 || recs[1].LR != 0.1 || recs[0].Alpha != 1 || recs[1].Alpha != 0.75 {
-		t.Errorf("lr %v, %v and α %v, %v; want 0.05, 0.1 and 1, 0.75", recs[0].LR, recs[1].LR, recs[0].Alpha, recs[1].Alpha)
+	// The official CIFAR schedule: epoch e (0-based) of E runs at
+	// lr·(1 + cos(π·e/E))/2; α = 1 − (e/E)².
+	if recs[0].LR != 0.05 || math.Abs(recs[1].LR-0.025) > 1e-15 || recs[0].Alpha != 1 || recs[1].Alpha != 0.75 {
+		t.Errorf("lr %v, %v and α %v, %v; want 0.05, 0.025 and 1, 0.75", recs[0].LR, recs[1].LR, recs[0].Alpha, recs[1].Alpha)
 	}
 	best := recs[0]
 	if recs[1].Top1 > best.Top1 {

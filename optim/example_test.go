@@ -8,9 +8,9 @@ import (
 	"github.com/glmc/glmc/tensor"
 )
 
-// The official recipe on a tiny least-squares problem: SGD with momentum
-// 0.9 and weight decay on every parameter, the rate set from the
-// warm-up + cosine schedule at the start of each epoch.
+// The official CIFAR recipe on a tiny least-squares problem: SGD with
+// momentum 0.9 and weight decay on every parameter, the rate set from the
+// cosine schedule at the start of each epoch.
 func Example() {
 	x := autograd.Const(tensor.FromSlice([]float32{1, 2, 3, 4, 5, 6}, 3, 2))
 	y := autograd.Const(tensor.FromSlice([]float32{1, 2, 3}, 3, 1))
@@ -26,7 +26,7 @@ func Example() {
 		panic(err)
 	}
 	fmt.Printf("loss %.4f\n", loss().Item())
-	sched := optim.WarmupCosine{Base: opt.LR(), Warmup: 10, Epochs: 50}
+	sched := optim.Cosine{Base: opt.LR(), Epochs: 50}
 	for epoch := range sched.Epochs {
 		opt.SetLR(sched.LR(epoch))
 		for range 4 { // batches
@@ -41,18 +41,22 @@ func Example() {
 	// loss 0.0000
 }
 
-func ExampleWarmupCosine() {
-	s := optim.WarmupCosine{Base: 0.01, Warmup: 10, Epochs: 200}
-	for _, e := range []int{0, 9, 10, 11, 100, 199} {
+// The official ImageNet-LT schedule: lr 0.1 over 135 epochs. Epoch 0 runs
+// at the base rate before the first call of paco_adjust_learning_rate,
+// which then restarts the warm-up at 0.01.
+func ExamplePaco() {
+	s := optim.Paco{Base: 0.1, Warmup: 10, Epochs: 135}
+	for _, e := range []int{0, 1, 10, 11, 12, 70, 134} {
 		fmt.Printf("epoch %3d: %.6f\n", e, s.LR(e))
 	}
 	// Output:
-	// epoch   0: 0.001000
-	// epoch   9: 0.010000
-	// epoch  10: 0.011000
-	// epoch  11: 0.009997
-	// epoch 100: 0.005370
-	// epoch 199: 0.000001
+	// epoch   0: 0.100000
+	// epoch   1: 0.010000
+	// epoch  10: 0.100000
+	// epoch  11: 0.110000
+	// epoch  12: 0.099938
+	// epoch  70: 0.053737
+	// epoch 134: 0.000062
 }
 
 func ExampleSGD_State() {

@@ -30,35 +30,47 @@ func expectRates(t *testing.T, name string, s Schedule, base float64, want []flo
 	t.Logf("%s: %d epochs, max|ours − torch| = %.3g", name, len(want), worst)
 }
 
-// TestSchedulesMatchPyTorch checks both schedules over the official 200
-// epochs against torch's CosineAnnealingLR and the official
-// paco_adjust_learning_rate, and Cosine against the per-step rates of the
-// SGD fixture (CosineAnnealingLR with T_max 5).
+// TestSchedulesMatchPyTorch checks both schedules against the rates the
+// official train loop (GLMC-2023/Trainer.py, simulated with torch by
+// tools/golden/gen_nn.py) trains each epoch at: CIFAR's 200 epochs under
+// CosineAnnealingLR stepped after each epoch, ImageNet-LT's 135 under
+// paco_adjust_learning_rate called after each epoch; and Cosine against
+// the per-step rates of the SGD fixture (CosineAnnealingLR with T_max 5).
 func TestSchedulesMatchPyTorch(t *testing.T) {
 	f := golden.MustLoad(t, nnGolden+"schedules.safetensors")
-	var epochs, warmup int
-	var base float64
-	for key, v := range map[string]any{"epochs": &epochs, "warmup": &warmup, "lr": &base} {
+	var warmup int
+	var cifar, imagenet struct {
+		Epochs int     `json:"epochs"`
+		LR     float64 `json:"lr"`
+	}
+	for key, v := range map[string]any{"warmup": &warmup, "cifar": &cifar, "imagenet_lt": &imagenet} {
 		if err := f.MetaJSON(key, v); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_, cosine, err := f.Float64("cosine.lr")
-	if err != nil {
-		t.Fatal(err)
+	for _, c := range []struct {
+		name   string
+		rates  string
+		epochs int
+		base   float64
+		s      Schedule
+	}{
+		{"CIFAR Cosine", "cifar.lr", cifar.Epochs, cifar.LR, Cosine{Base: cifar.LR, Epochs: cifar.Epochs}},
+		{"ImageNet-LT Paco", "imagenet_lt.lr", imagenet.Epochs, imagenet.LR, Paco{Base: imagenet.LR, Warmup: warmup, Epochs: imagenet.Epochs}},
+	} {
+		_, want, err := f.Float64(c.rates)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(want) != c.epochs {
+			t.Fatalf("%s: fixture has %d rates for %d epochs", c.name, len(want), c.epochs)
+		}
+		expectRates(t, c.name, c.s, c.base, want)
 	}
-	_, warm, err := f.Float64("warmup_cosine.lr")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(cosine) != epochs || len(warm) != epochs {
-		t.Fatalf("fixture has %d and %d rates for %d epochs", len(cosine), len(warm), epochs)
-	}
-	expectRates(t, "Cosine", Cosine{Base: base, Epochs: epochs}, base, cosine)
-	expectRates(t, "WarmupCosine", WarmupCosine{Base: base, Warmup: warmup, Epochs: epochs}, base, warm)
 
 	sgd := golden.MustLoad(t, nnGolden+"sgd.safetensors")
 	var tmax int
+	var base float64
 	if err := sgd.MetaJSON("t_max", &tmax); err != nil {
 		t.Fatal(err)
 	}
@@ -72,20 +84,22 @@ func TestSchedulesMatchPyTorch(t *testing.T) {
 	expectRates(t, "Cosine T_max 5", Cosine{Base: base, Epochs: tmax}, base, steps)
 }
 
-// TestWarmupCosineOfficialQuirks pins the values that a "cleaner" warm-up
-// would change: epoch 10 runs at 1.1·lr and the cosine restarts from
-// (e−9)/(E−9).
-func TestWarmupCosineOfficialQuirks(t *testing.T) {
-	s := WarmupCosine{Base: 0.01, Warmup: 10, Epochs: 200}
+// TestPacoOfficialTiming pins the values that a "cleaner" schedule would
+// change: epoch 0 runs at the base rate (the optimiser's initial lr, before
+// the first paco call), epoch 1 restarts the warm-up at lr/10, epoch 11
+// reaches 1.1·lr, and the cosine starts from (e−9)/(E−9) one epoch late.
+func TestPacoOfficialTiming(t *testing.T) {
+	s := Paco{Base: 0.1, Warmup: 10, Epochs: 135}
 	for _, c := range []struct {
 		epoch int
 		want  float64
 	}{
-		{0, 0.001},
-		{9, 0.01},
-		{10, 0.011},
-		{11, 0.01 * 0.5 * (1 + math.Cos(math.Pi*2/191))},
-		{199, 0.01 * 0.5 * (1 + math.Cos(math.Pi*190/191))},
+		{0, 0.1},
+		{1, 0.01},
+		{10, 0.1},
+		{11, 0.11},
+		{12, 0.1 * 0.5 * (1 + math.Cos(math.Pi*2/126))},
+		{134, 0.1 * 0.5 * (1 + math.Cos(math.Pi*124/126))},
 	} {
 		if got := s.LR(c.epoch); math.Abs(got-c.want) > 1e-15 {
 			t.Errorf("epoch %d: %.17g, want %.17g", c.epoch, got, c.want)
@@ -107,10 +121,10 @@ func TestCosineMin(t *testing.T) {
 
 func TestSchedulePanics(t *testing.T) {
 	for name, f := range map[string]func(){
-		"Cosine without epochs":       func() { Cosine{Base: 1}.LR(0) },
-		"Cosine at a negative epoch":  func() { Cosine{Base: 1, Epochs: 3}.LR(-1) },
-		"WarmupCosine without warmup": func() { WarmupCosine{Base: 1, Epochs: 3}.LR(0) },
-		"WarmupCosine without epochs": func() { WarmupCosine{Base: 1, Warmup: 1}.LR(0) },
+		"Cosine without epochs":      func() { Cosine{Base: 1}.LR(0) },
+		"Cosine at a negative epoch": func() { Cosine{Base: 1, Epochs: 3}.LR(-1) },
+		"Paco without warmup":        func() { Paco{Base: 1, Epochs: 3}.LR(0) },
+		"Paco without epochs":        func() { Paco{Base: 1, Warmup: 1}.LR(0) },
 	} {
 		func() {
 			defer func() {

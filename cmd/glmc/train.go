@@ -87,8 +87,8 @@ func parseTrain(args []string) (trainRequest, error) {
 	fs.Float64Var(&cfg.LR, "lr", def.LR, "peak learning rate")
 	fs.Float64Var(&cfg.Momentum, "momentum", def.Momentum, "SGD momentum")
 	fs.Float64Var(&cfg.WeightDecay, "weight-decay", def.WeightDecay, "weight decay (on every parameter)")
-	fs.StringVar(&cfg.Schedule, "schedule", def.Schedule, "learning-rate schedule: warmup-cosine (the official code's) or cosine")
-	fs.IntVar(&cfg.WarmupEpochs, "warmup-epochs", def.WarmupEpochs, "epochs of linear warm-up of the warmup-cosine schedule")
+	fs.StringVar(&cfg.Schedule, "schedule", "", "learning-rate schedule: cosine (the official CIFAR one) or paco (the official ImageNet-LT/iNaturalist one: warm-up then cosine) (default: the dataset's official one)")
+	fs.IntVar(&cfg.WarmupEpochs, "warmup-epochs", def.WarmupEpochs, "epochs of linear warm-up of the paco schedule")
 	fs.Float64Var(&cfg.LabelWeighting, "label-weighting", def.LabelWeighting, "τ: label weights n_c^-τ of the re-balanced soft labels")
 	fs.Float64Var(&cfg.ResampleWeighting, "resample-weighting", def.ResampleWeighting, "q: class weights n_c^-q of the re-balanced sampler")
 	fs.Float64Var(&cfg.ContrastWeight, "contrast-weight", def.ContrastWeight, "γ: weight of the mixture-consistency term")
@@ -109,6 +109,9 @@ func parseTrain(args []string) (trainRequest, error) {
 	set, err := setFlags(fs)
 	if err != nil {
 		return req, err
+	}
+	if !set["schedule"] {
+		cfg.Schedule = glmc.DefaultSchedule(cfg.Dataset)
 	}
 	if req.opts.Dir == "" {
 		req.opts.Dir = filepath.Join("runs", fmt.Sprintf("%s-if%g-%s", cfg.Dataset, cfg.ImbalanceFactor, cfg.Method))

@@ -260,6 +260,34 @@ func TestTrainOfficialSpellings(t *testing.T) {
 	}
 }
 
+// TestTrainDefaultSchedule: without --schedule a run takes its dataset's
+// official schedule (cosine for every dataset glmc reads today); the flag
+// overrides it.
+func TestTrainDefaultSchedule(t *testing.T) {
+	for _, c := range []struct {
+		args string
+		want string
+	}{
+		{"--dataset cifar10", glmc.ScheduleCosine},
+		{"--dataset cifar100 --imbalance-factor 10", glmc.ScheduleCosine},
+		{"--dataset fashion-mnist", glmc.ScheduleCosine},
+		{"--dataset cifar10 --schedule paco", glmc.SchedulePaco},
+		{"--dataset synthetic --schedule paco --warmup-epochs 2", glmc.SchedulePaco},
+	} {
+		req, err := parseTrain(strings.Fields(c.args))
+		if err != nil {
+			t.Fatalf("%s: %v", c.args, err)
+		}
+		if req.cfg.Schedule != c.want {
+			t.Errorf("%s: schedule %q, want %q", c.args, req.cfg.Schedule, c.want)
+		}
+	}
+	if _, err := parseTrain(strings.Fields("--dataset cifar10 --schedule warmup-cosine")); err == nil ||
+		!strings.Contains(err.Error(), `--schedule "warmup-cosine": want cosine or paco`) {
+		t.Errorf("--schedule warmup-cosine: error %v, want one naming the flag and its values", err)
+	}
+}
+
 func TestTrainHelp(t *testing.T) {
 	code, stdout, stderr := runCapture("train", "-h")
 	if code != 0 || stdout != "" || !strings.HasPrefix(stderr, "usage: glmc train [flags]") ||

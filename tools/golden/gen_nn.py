@@ -574,31 +574,48 @@ def sgd_fixture(model, x, target, target_w):
     return sgd_run(model, torch.float32, x, target, target_w, False, SGD_CONFIG["steps"])[0]
 
 
-def warmup_cosine(epoch, base_lr, epochs, warmup):
-    """The lr of epoch (0-based) under the official Trainer.paco_adjust_learning_rate."""
+def paco_adjust_learning_rate(opt, epoch, base_lr, epochs, warmup):
+    """GLMC-2023/Trainer.py paco_adjust_learning_rate: sets the optimiser's
+    rate from the epoch that has just ended."""
     if epoch <= warmup:
-        return base_lr / warmup * (epoch + 1)
-    return base_lr * 0.5 * (1.0 + math.cos(math.pi * (epoch - warmup + 1) / (epochs - warmup + 1)))
+        lr = base_lr / warmup * (epoch + 1)
+    else:
+        lr = base_lr * 0.5 * (1.0 + math.cos(math.pi * (epoch - warmup + 1) / (epochs - warmup + 1)))
+    for group in opt.param_groups:
+        group["lr"] = lr
+
+
+def official_rates(epochs, base_lr, after_epoch):
+    """The rate each epoch trains at in GLMC-2023/Trainer.py's train loop:
+    read at the epoch's start, then after_epoch(opt, sched, epoch) runs
+    where the Trainer adjusts the rate, after training and validation."""
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=base_lr, momentum=0.9, weight_decay=5e-3)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)  # built for every dataset
+    rates = []
+    for epoch in range(epochs):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        after_epoch(opt, sched, epoch)
+    return torch.tensor(rates, dtype=torch.float64)
 
 
 def schedule_fixture():
-    """The per-epoch lrs of CosineAnnealingLR(T_max=epochs) and of the official
-    warmup+cosine rule over 200 epochs at lr 0.01."""
-    epochs, base_lr, warmup = 200, 0.01, 10
-    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=base_lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    cosine = []
-    for _ in range(epochs):
-        cosine.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
-    tensors = {"cosine.lr": torch.tensor(cosine, dtype=torch.float64),
-               "warmup_cosine.lr": torch.tensor([warmup_cosine(e, base_lr, epochs, warmup) for e in range(epochs)],
-                                                dtype=torch.float64)}
-    save("schedules", tensors, epochs=epochs, lr=base_lr, warmup=warmup,
-         cosine="torch CosineAnnealingLR(T_max=epochs, eta_min=0), lr of epoch e = entry e",
-         warmup_cosine="official Trainer.paco_adjust_learning_rate: e <= warmup: lr*(e+1)/warmup; "
-                       "else lr*0.5*(1+cos(pi*(e-warmup+1)/(epochs-warmup+1)))")
+    """The per-epoch rates of the official train loop: CIFAR (200 epochs at
+    lr 0.01, train_scheduler.step() after each epoch) and ImageNet-LT (135
+    epochs at lr 0.1, paco_adjust_learning_rate(epoch) after each epoch)."""
+    warmup = 10
+    cifar = dict(epochs=200, lr=0.01)
+    imagenet = dict(epochs=135, lr=0.1)
+    tensors = {
+        "cifar.lr": official_rates(cifar["epochs"], cifar["lr"], lambda opt, sched, epoch: sched.step()),
+        "imagenet_lt.lr": official_rates(
+            imagenet["epochs"], imagenet["lr"],
+            lambda opt, sched, epoch: paco_adjust_learning_rate(opt, epoch, imagenet["lr"], imagenet["epochs"], warmup)),
+    }
+    save("schedules", tensors, cifar=cifar, imagenet_lt=imagenet, warmup=warmup,
+         cifar_rule="Trainer.train: CosineAnnealingLR(T_max=epochs).step() after each epoch; entry e = lr epoch e trains at",
+         imagenet_lt_rule="Trainer.train: paco_adjust_learning_rate(epoch) after each epoch's validation; "
+                          "entry e = lr epoch e trains at")
 
 
 class MaxNormPGD:
