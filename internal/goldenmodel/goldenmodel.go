@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/glmc/glmc/autograd"
 	"github.com/glmc/glmc/internal/golden"
 	"github.com/glmc/glmc/nn"
 	"github.com/glmc/glmc/tensor"
@@ -96,4 +97,23 @@ func Expect(t testing.TB, f *golden.File, name string, v *tensor.Tensor) {
 		return
 	}
 	f.Expect(t, name, v.Shape, v.Data)
+}
+
+// Loss is the loss of gen_nn.py's model fixtures on the outputs of
+// Model.Heads, with f's target and target_w tensors and its alpha and
+// gamma metadata: α·CE(fc, target) + (1−α)·CE(fc_cb, target_w) −
+// γ·mean cos(p, sg(z)), the three kinds of GLMC term on one forward.
+func Loss(t testing.TB, f *golden.File, out nn.Outputs) *autograd.Var {
+	t.Helper()
+	var alpha, gamma float32
+	for key, dst := range map[string]any{"alpha": &alpha, "gamma": &gamma} {
+		if err := f.MetaJSON(key, dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ce := autograd.Add(
+		autograd.MulScalar(autograd.CrossEntropy(out.FC, autograd.Const(Tensor(t, f, "target"))), alpha),
+		autograd.MulScalar(autograd.CrossEntropy(out.FCCB, autograd.Const(Tensor(t, f, "target_w"))), 1-alpha))
+	cos := autograd.Mean(autograd.CosineSimilarity(out.P, autograd.Detach(out.Z), 1, 1e-8))
+	return autograd.Sub(ce, autograd.MulScalar(cos, gamma))
 }
