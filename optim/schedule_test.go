@@ -30,11 +30,11 @@ func expectRates(t *testing.T, name string, s Schedule, base float64, want []flo
 	t.Logf("%s: %d epochs, max|ours − torch| = %.3g", name, len(want), worst)
 }
 
-// TestGoldenSchedules checks both schedules over the official 200
+// TestSchedulesMatchPyTorch checks both schedules over the official 200
 // epochs against torch's CosineAnnealingLR and the official
 // paco_adjust_learning_rate, and Cosine against the per-step rates of the
 // SGD fixture (CosineAnnealingLR with T_max 5).
-func TestGoldenSchedules(t *testing.T) {
+func TestSchedulesMatchPyTorch(t *testing.T) {
 	f := golden.MustLoad(t, nnGolden+"schedules.safetensors")
 	var epochs, warmup int
 	var base float64
