@@ -3,9 +3,11 @@
 # the NEON kernels are tested on amd64 hosts: every test, with NEON active
 # (the default there), then the vector and GEMM tests again with the generic
 # kernels forced and with the purego build, which are the other two paths an
-# arm64 build can take. Before that it runs vet for arm64, which checks the
-# .s argument frames against the Go declarations. (tools/test.sh already
-# cross-builds every release target.)
+# arm64 build can take; then nn's PyTorch parity tests (TestGolden*) with
+# NEON, so that layers and whole models match PyTorch on arm64 too. Before
+# that it runs vet for arm64, which checks the .s argument frames against
+# the Go declarations. (tools/test.sh already cross-builds every release
+# target.)
 #
 # Installs qemu-user-static (Debian/Ubuntu) if qemu-aarch64-static is
 # missing. -short keeps the whole script to about a minute under emulation.
@@ -35,3 +37,6 @@ GLMC_SIMD=generic $run ./asm/...
 
 echo "== arm64: asm tests under qemu (-tags purego)"
 $run -tags purego ./asm/...
+
+echo "== arm64: nn parity tests with PyTorch under qemu (kernel: neon)"
+$run -run '^TestGolden' ./nn

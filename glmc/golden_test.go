@@ -9,7 +9,9 @@ import (
 	"github.com/glmc/glmc/autograd"
 	"github.com/glmc/glmc/glmc"
 	"github.com/glmc/glmc/internal/golden"
+	"github.com/glmc/glmc/internal/goldenmodel"
 	"github.com/glmc/glmc/nn"
+	"github.com/glmc/glmc/optim"
 	"github.com/glmc/glmc/tensor"
 )
 
@@ -61,18 +63,12 @@ func metaFloat(t *testing.T, f *golden.File, key string) float64 {
 	return v
 }
 
-func fixtureTensor(t *testing.T, f *golden.File, name string) *tensor.Tensor {
-	t.Helper()
-	shape, data := f.MustTensor(t, name)
-	return tensor.FromSlice(data, shape...)
-}
-
 // expectExact requires ours to equal the fixture's tensor bit for bit:
 // mixing and label arithmetic is a handful of float32 roundings that this
 // package performs in PyTorch's order, so any difference is a bug.
 func expectExact(t *testing.T, f *golden.File, name string, ours *tensor.Tensor) {
 	t.Helper()
-	want := fixtureTensor(t, f, name)
+	want := goldenmodel.Tensor(t, f, name)
 	if !slices.Equal(ours.Shape, want.Shape) {
 		t.Errorf("%s: shape %v, torch %v", name, ours.Shape, want.Shape)
 		return
@@ -108,7 +104,7 @@ func stepDraws(t *testing.T, f *golden.File) glmc.Draws {
 	t.Helper()
 	b, centre := ints(t, f, "box"), ints(t, f, "centre")
 	d := glmc.Draws{Lambda: scalar64(t, f, "lambda"), Box: glmc.Box{R0: b[0], C0: b[1], R1: b[2], C1: b[3]}}
-	x := fixtureTensor(t, f, "x2")
+	x := goldenmodel.Tensor(t, f, "x2")
 	if got := glmc.CutBox(x.Shape[2], x.Shape[3], d.Lambda, centre[0], centre[1]); got != d.Box {
 		t.Fatalf("CutBox from the fixture's centre %v: %+v, official %+v", centre, got, d.Box)
 	}
@@ -118,8 +114,8 @@ func stepDraws(t *testing.T, f *golden.File) glmc.Draws {
 func TestGoldenMixing(t *testing.T) {
 	f := loadStep(t)
 	d := stepDraws(t, f)
-	x1, x2 := fixtureTensor(t, f, "x1"), fixtureTensor(t, f, "x2")
-	xr1, xr2 := fixtureTensor(t, f, "xr1"), fixtureTensor(t, f, "xr2")
+	x1, x2 := goldenmodel.Tensor(t, f, "x1"), goldenmodel.Tensor(t, f, "x2")
+	xr1, xr2 := goldenmodel.Tensor(t, f, "xr1"), goldenmodel.Tensor(t, f, "xr2")
 	expectExact(t, f, "mix_x", glmc.MixUp(x1, xr1, d.Lambda))
 	expectExact(t, f, "cut_x", glmc.CutMix(x2, xr2, d.Box))
 
@@ -149,7 +145,7 @@ func TestGoldenMixing(t *testing.T) {
 func headsOf(t *testing.T, f *golden.File, prefix, pass string) nn.Outputs {
 	t.Helper()
 	leaf := func(head string) *autograd.Var {
-		return autograd.Param(fixtureTensor(t, f, prefix+"out"+pass+"."+head))
+		return autograd.Param(goldenmodel.Tensor(t, f, prefix+"out"+pass+"."+head))
 	}
 	return nn.Outputs{FC: leaf("fc"), FCCB: leaf("fc_cb"), Z: leaf("z"), P: leaf("p")}
 }
@@ -189,7 +185,7 @@ func TestGoldenLossOnHeads(t *testing.T) {
 	for _, prefix := range []string{"", "heads."} {
 		t.Run("prefix="+prefix, func(t *testing.T) {
 			mix, cut := headsOf(t, f, prefix, "1"), headsOf(t, f, prefix, "2")
-			terms := glmc.Loss(mix, cut, fixtureTensor(t, f, "mixup_y"), fixtureTensor(t, f, "mixup_y_w"),
+			terms := glmc.Loss(mix, cut, goldenmodel.Tensor(t, f, "mixup_y"), goldenmodel.Tensor(t, f, "mixup_y_w"),
 				stepAlpha(t, f), metaFloat(t, f, "gamma"))
 			checkTerms(t, f, prefix, terms)
 			terms.Total.Backward()
@@ -211,101 +207,109 @@ func TestGoldenLossOnHeads(t *testing.T) {
 	}
 }
 
-// stepModel builds the fixture's width-4 resnet32 with its initial state.
-func stepModel(t *testing.T, f *golden.File) *nn.Model {
+// stepLearner is the Learner of the fixture's step: its width-4 resnet32
+// with the init.* state, torch.optim.SGD's settings from the metadata of
+// f (the step's own fixture: lr, momentum, weight_decay), the label
+// weights of LabelWeights and γ. The official Trainer projects nothing.
+func stepLearner(t *testing.T, step, f *golden.File) *glmc.Learner {
 	t.Helper()
-	cfg := nn.Config{Arch: "resnet32"}
-	for key, dst := range map[string]any{
-		"classes": &cfg.NumClasses, "nf": &cfg.Width, "hidden": &cfg.HeadWidth, "blocks": &cfg.Blocks,
-	} {
+	m := goldenmodel.Model(t, step, "init.")
+	var o optim.Options
+	for key, dst := range map[string]any{"lr": &o.LR, "momentum": &o.Momentum, "weight_decay": &o.WeightDecay} {
 		if err := f.MetaJSON(key, dst); err != nil {
 			t.Fatal(err)
 		}
 	}
-	m, err := nn.NewModel(cfg, tensor.NewRNG(1))
+	opt, err := optim.NewSGD(m.Parameters(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The model's own state dict names what to take from init.*; the
-	// batch counters start at 0 in both.
-	s := nn.StateOf(m)
-	if got, want := len(s.Names), len(f.Names("init.")); got != want {
-		t.Fatalf("the model has %d state entries, the fixture %d", got, want)
-	}
-	for _, name := range s.Names {
-		if st := s.Tensors[name]; st.Float != nil {
-			var shape []int
-			shape, st.Float = f.MustTensor(t, "init."+name)
-			if !slices.Equal(shape, st.Shape) {
-				t.Fatalf("%s: shape %v, torch %v", name, st.Shape, shape)
-			}
-		}
-	}
-	if err := nn.LoadState(m, s); err != nil {
+	w, err := glmc.LabelWeights(ints(t, step, "counts"), metaFloat(t, step, "tau"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	return m
+	return &glmc.Learner{Model: m, Opt: opt, Weights: w, Gamma: metaFloat(t, step, "gamma")}
 }
 
-// TestGoldenStep is the parity of one full GLMC step with the official
-// formulation in PyTorch: from the fixture's batches, λ and box, the mixed
-// batches and labels, both training-mode passes through nn's resnet32, the
-// loss terms, every parameter gradient and the running statistics after
-// both passes.
-func TestGoldenStep(t *testing.T) {
-	f := loadStep(t)
-	d := stepDraws(t, f)
-	var tau float64
-	if err := f.MetaJSON("tau", &tau); err != nil {
-		t.Fatal(err)
-	}
-	weights, err := glmc.LabelWeights(ints(t, f, "counts"), tau)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mixX := glmc.MixUp(fixtureTensor(t, f, "x1"), fixtureTensor(t, f, "xr1"), d.Lambda)
-	cutX := glmc.CutMix(fixtureTensor(t, f, "x2"), fixtureTensor(t, f, "xr2"), d.Box)
-	target, targetW := glmc.SoftLabels(ints(t, f, "y"), ints(t, f, "yr"), weights, d.Lambda)
-	f.Expect(t, "mix_x", mixX.Shape, mixX.Data)
-	f.Expect(t, "cut_x", cutX.Shape, cutX.Data)
-	f.Expect(t, "mixup_y", target.Shape, target.Data)
-	f.Expect(t, "mixup_y_w", targetW.Shape, targetW.Data)
-
-	m := stepModel(t, f)
-	mix := m.Heads(autograd.Const(mixX))
-	cut := m.Heads(autograd.Const(cutX))
-	for i, out := range []nn.Outputs{mix, cut} {
-		pass := strconv.Itoa(i + 1)
-		for _, h := range []struct {
-			name string
-			v    *autograd.Var
-		}{{"fc", out.FC}, {"fc_cb", out.FCCB}, {"z", out.Z}, {"p", out.P}} {
-			f.Expect(t, "out"+pass+"."+h.name, h.v.Shape(), h.v.Value.Data)
-		}
-	}
-	terms := glmc.Loss(mix, cut, target, targetW, stepAlpha(t, f), metaFloat(t, f, "gamma"))
-	checkTerms(t, f, "", terms)
-	terms.Total.Backward()
-
+// checkUpdate compares what a step left in the model with the fixture f:
+// the gradient of every parameter (grad.<name>; a parameter PyTorch gave
+// none must have none), its value after the SGD update (after.<name>; a
+// parameter without a gradient keeps its init.<name> of the step fixture
+// bit for bit, no weight decay either) and the running statistics and
+// batch counters (stats.<name>).
+func checkUpdate(t *testing.T, step, f *golden.File, m *nn.Model) {
+	t.Helper()
 	params := nn.NamedParameters(m)
-	if want := len(f.Names("grad.")); len(params) != want {
-		t.Errorf("%d parameters, torch has %d gradients", len(params), want)
+	if got, want := len(f.Names("grad.")), len(f.Names("after.")); got != want || got == 0 {
+		t.Fatalf("%s: %d gradients and %d updated parameters", f.Path(), got, want)
 	}
 	for _, p := range params {
-		if p.Param.Grad == nil {
-			t.Errorf("grad.%s: no gradient", p.Name)
+		if _, _, err := f.Shape("grad." + p.Name); err != nil {
+			if p.Param.Grad != nil {
+				t.Errorf("%s: a gradient, PyTorch has none", p.Name)
+			}
+			_, init := step.MustTensor(t, "init."+p.Name)
+			if !slices.Equal(p.Param.Value.Data, init) {
+				t.Errorf("%s changed, PyTorch's step leaves it alone (no gradient)", p.Name)
+			}
 			continue
 		}
-		f.Expect(t, "grad."+p.Name, p.Param.Grad.Shape, p.Param.Grad.Data)
+		goldenmodel.Expect(t, f, "grad."+p.Name, p.Param.Grad)
+		goldenmodel.Expect(t, f, "after."+p.Name, p.Param.Value)
 	}
+	stats := goldenmodel.State(t, f, "stats.")
 	for _, e := range nn.StateDict(m) {
 		switch {
 		case e.Buffer != nil:
-			f.Expect(t, "stats."+e.Name, e.Buffer.Shape, e.Buffer.Data)
+			goldenmodel.Expect(t, f, "stats."+e.Name, e.Buffer)
 		case e.Count != nil:
-			if want := ints(t, f, "stats."+e.Name)[0]; *e.Count != int64(want) {
-				t.Errorf("stats.%s = %d, torch %d (one count per training forward)", e.Name, *e.Count, want)
+			if want := stats.Tensors[e.Name]; want == nil || *e.Count != want.Int[0] {
+				t.Errorf("stats.%s = %d, torch %v (one count per training forward)", e.Name, *e.Count, want)
 			}
 		}
 	}
+}
+
+// TestGoldenStep is the parity of one full GLMC step, as Learner.GLMCStep
+// takes it in training, with the official Trainer in PyTorch: from the
+// fixture's four views, labels, λ and box, the loss terms, every parameter
+// gradient, the parameters after the SGD update and the running statistics
+// after both passes.
+func TestGoldenStep(t *testing.T) {
+	f := loadStep(t)
+	l := stepLearner(t, f, f)
+	p := glmc.Pair{X1: goldenmodel.Tensor(t, f, "x1"), X2: goldenmodel.Tensor(t, f, "x2"),
+		XR1: goldenmodel.Tensor(t, f, "xr1"), XR2: goldenmodel.Tensor(t, f, "xr2"), Y: ints(t, f, "y"), YR: ints(t, f, "yr")}
+	terms, err := l.GLMCStep(p, stepDraws(t, f), stepAlpha(t, f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTerms(t, f, "", terms)
+	checkUpdate(t, f, f, l.Model)
+}
+
+// ceFixture is one step of the cross-entropy baseline from the initial
+// state of stepFixture on its x1 and y, computed by PyTorch; written by
+// the same script.
+const ceFixture = "testdata/ce_step.safetensors"
+
+// TestGoldenCEStep is the parity of Learner.CEStep with PyTorch: the
+// loss, the gradients (none for fc and the contrast heads, which the
+// baseline's fc_cb logits do not reach), the SGD update and the running
+// statistics.
+func TestGoldenCEStep(t *testing.T) {
+	step := loadStep(t)
+	f := golden.MustLoad(t, ceFixture)
+	for key, want := range map[string]string{"init": "glmc_step.safetensors", "x": "x1", "y": "y"} {
+		if got, _ := f.Meta(key); got != want {
+			t.Fatalf("%s: metadata %s = %q, this test feeds %q", ceFixture, key, got, want)
+		}
+	}
+	l := stepLearner(t, step, f)
+	loss, err := l.CEStep(goldenmodel.Tensor(t, step, "x1"), ints(t, step, "y"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Expect(t, "loss", nil, []float32{loss})
+	checkUpdate(t, step, f, l.Model)
 }

@@ -221,3 +221,15 @@ func TestThreadsBitIdentical(t *testing.T) {
 		}
 	}
 }
+
+// glmcLoss is a GLMC-shaped loss that reaches all four heads, for tests
+// and benchmarks that need gradients everywhere: α·CE(fc, target) +
+// (1−α)·CE(fc_cb, target_w) − γ·mean cos(p, sg(z)), α = 0.75, γ = 2.
+func glmcLoss(out Outputs, target, targetW *tensor.Tensor) *autograd.Var {
+	const alpha, gamma = 0.75, 2
+	ce := autograd.Add(
+		autograd.MulScalar(autograd.CrossEntropy(out.FC, autograd.Const(target)), alpha),
+		autograd.MulScalar(autograd.CrossEntropy(out.FCCB, autograd.Const(targetW)), 1-alpha))
+	cos := autograd.Mean(autograd.CosineSimilarity(out.P, autograd.Detach(out.Z), 1, 1e-8))
+	return autograd.Sub(ce, autograd.MulScalar(cos, gamma))
+}

@@ -1,4 +1,4 @@
-package nn
+package nn_test
 
 import (
 	"fmt"
@@ -7,7 +7,8 @@ import (
 
 	"github.com/glmc/glmc/autograd"
 	"github.com/glmc/glmc/internal/golden"
-	"github.com/glmc/glmc/tensor"
+	"github.com/glmc/glmc/internal/goldenmodel"
+	"github.com/glmc/glmc/nn"
 )
 
 // goldenDir holds the PyTorch fixtures written by tools/golden/gen_nn.py.
@@ -18,36 +19,19 @@ func loadFixture(t testing.TB, name string) *golden.File {
 	return golden.MustLoad(t, filepath.Join(goldenDir, name+".safetensors"))
 }
 
-// fixtureTensor returns the F32 tensor name of f.
-func fixtureTensor(t testing.TB, f *golden.File, name string) *tensor.Tensor {
-	t.Helper()
-	shape, data := f.MustTensor(t, name)
-	return tensor.FromSlice(data, shape...)
-}
-
-// expect compares v with the fixture tensor name at the parity tolerance.
-func expect(t testing.TB, f *golden.File, name string, v *tensor.Tensor) {
-	t.Helper()
-	if v == nil {
-		t.Errorf("%s: no value (gradient never arrived)", name)
-		return
-	}
-	f.Expect(t, name, v.Shape, v.Data)
-}
-
 // layerCase runs the forward of one fixture case on params made from its
 // tensors, back-propagates its gy and checks y and every grad_<input>.
 func layerCase(t *testing.T, f *golden.File, prefix string, inputs []string, forward func(in map[string]*autograd.Var) *autograd.Var) {
 	t.Helper()
 	vars := map[string]*autograd.Var{}
 	for _, name := range inputs {
-		vars[name] = autograd.Param(fixtureTensor(t, f, prefix+name))
+		vars[name] = autograd.Param(goldenmodel.Tensor(t, f, prefix+name))
 	}
 	y := forward(vars)
-	expect(t, f, prefix+"y", y.Value)
-	y.BackwardWith(fixtureTensor(t, f, prefix+"gy"))
+	goldenmodel.Expect(t, f, prefix+"y", y.Value)
+	y.BackwardWith(goldenmodel.Tensor(t, f, prefix+"gy"))
 	for _, name := range inputs {
-		expect(t, f, prefix+"grad_"+name, vars[name].Grad)
+		goldenmodel.Expect(t, f, prefix+"grad_"+name, vars[name].Grad)
 	}
 }
 
@@ -64,7 +48,7 @@ func fixtureCases[T any](t *testing.T, f *golden.File) []T {
 	return cases
 }
 
-func TestConv2dGolden(t *testing.T) {
+func TestGoldenConv2d(t *testing.T) {
 	f := loadFixture(t, "conv2d")
 	type convCase struct {
 		Name                  string
@@ -79,32 +63,32 @@ func TestConv2dGolden(t *testing.T) {
 				inputs = append(inputs, "bias")
 			}
 			layerCase(t, f, c.Name+".", inputs, func(in map[string]*autograd.Var) *autograd.Var {
-				conv := &Conv2d{Stride: c.Stride, Padding: c.Padding, Weight: in["weight"], Bias: in["bias"]}
+				conv := &nn.Conv2d{Stride: c.Stride, Padding: c.Padding, Weight: in["weight"], Bias: in["bias"]}
 				return conv.Forward(in["x"])
 			})
 		})
 	}
 }
 
-func TestBatchNorm2dGolden(t *testing.T) {
+func TestGoldenBatchNorm2d(t *testing.T) {
 	f := loadFixture(t, "batchnorm2d")
 	type bnCase struct{ Name string }
 	for _, c := range fixtureCases[bnCase](t, f) {
 		t.Run(c.Name, func(t *testing.T) {
 			p := c.Name + "."
-			var bn *BatchNorm2d
+			var bn *nn.BatchNorm2d
 			layerCase(t, f, p, []string{"x", "weight", "bias"}, func(in map[string]*autograd.Var) *autograd.Var {
-				bn = NewBatchNorm2d(in["weight"].Value.Numel())
+				bn = nn.NewBatchNorm2d(in["weight"].Value.Numel())
 				bn.Weight, bn.Bias = in["weight"], in["bias"]
 				return bn.Forward(in["x"])
 			})
 			// The fixture's running statistics come from training forwards
 			// on x, x1 and x2 of a fresh module; this one has seen x.
 			for _, name := range []string{"x1", "x2"} {
-				bn.Forward(autograd.Const(fixtureTensor(t, f, p+name)))
+				bn.Forward(autograd.Const(goldenmodel.Tensor(t, f, p+name)))
 			}
-			expect(t, f, p+"running_mean", bn.RunningMean)
-			expect(t, f, p+"running_var", bn.RunningVar)
+			goldenmodel.Expect(t, f, p+"running_mean", bn.RunningMean)
+			goldenmodel.Expect(t, f, p+"running_var", bn.RunningVar)
 			_, count, err := f.Int64(p + "num_batches_tracked")
 			if err != nil {
 				t.Fatal(err)
@@ -113,35 +97,35 @@ func TestBatchNorm2dGolden(t *testing.T) {
 				t.Errorf("num_batches_tracked = %d, torch %d", bn.NumBatchesTracked, count[0])
 			}
 			bn.Train(false)
-			expect(t, f, p+"y_eval", bn.Forward(autograd.Const(fixtureTensor(t, f, p+"x"))).Value)
+			goldenmodel.Expect(t, f, p+"y_eval", bn.Forward(autograd.Const(goldenmodel.Tensor(t, f, p+"x"))).Value)
 		})
 	}
 }
 
-func TestLinearGolden(t *testing.T) {
+func TestGoldenLinear(t *testing.T) {
 	f := loadFixture(t, "linear")
 	type linCase struct{ Name string }
 	for _, c := range fixtureCases[linCase](t, f) {
 		t.Run(c.Name, func(t *testing.T) {
 			layerCase(t, f, c.Name+".", []string{"x", "weight", "bias"}, func(in map[string]*autograd.Var) *autograd.Var {
-				return (&Linear{Weight: in["weight"], Bias: in["bias"]}).Forward(in["x"])
+				return (&nn.Linear{Weight: in["weight"], Bias: in["bias"]}).Forward(in["x"])
 			})
 		})
 	}
 }
 
-func TestStatelessLayersGolden(t *testing.T) {
+func TestGoldenStatelessLayers(t *testing.T) {
 	type anyCase struct {
 		Name   string
 		Planes int
 	}
 	layers := []struct {
 		fixture string
-		module  func(c anyCase) Module
+		module  func(c anyCase) nn.Module
 	}{
-		{"relu", func(anyCase) Module { return ReLU{} }},
-		{"avgpool", func(anyCase) Module { return GlobalAvgPool{} }},
-		{"shortcut_a", func(c anyCase) Module { return ShortcutA{Pad: c.Planes / 4} }},
+		{"relu", func(anyCase) nn.Module { return nn.ReLU{} }},
+		{"avgpool", func(anyCase) nn.Module { return nn.GlobalAvgPool{} }},
+		{"shortcut_a", func(c anyCase) nn.Module { return nn.ShortcutA{Pad: c.Planes / 4} }},
 	}
 	for _, l := range layers {
 		f := loadFixture(t, l.fixture)

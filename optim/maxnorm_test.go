@@ -11,11 +11,11 @@ import (
 	"github.com/glmc/glmc/tensor"
 )
 
-// TestMaxNormMatchesPyTorch projects the fixture's [weight, bias] twice,
+// TestGoldenMaxNorm projects the fixture's [weight, bias] twice,
 // with a perturbation between the calls, as MaxNorm_via_PGD.PGD does: the
 // first call sets the limit, the second must reuse it, and the bias never
 // changes.
-func TestMaxNormMatchesPyTorch(t *testing.T) {
+func TestGoldenMaxNorm(t *testing.T) {
 	f := golden.MustLoad(t, nnGolden+"maxnorm.safetensors")
 	var thresh float64
 	if err := f.MetaJSON("thresh", &thresh); err != nil {

@@ -39,12 +39,12 @@ type fixtureCase struct {
 	}
 }
 
-// TestSGDMatchesPyTorch replays torch.optim.SGD on the fixture's given
+// TestGoldenSGD replays torch.optim.SGD on the fixture's given
 // gradients: plain, weight decay, momentum, dampening, Nesterov, two
 // groups with their own rates, and a parameter without a gradient on the
 // first step. Every parameter after every step and the final momentum
 // buffers must match.
-func TestSGDMatchesPyTorch(t *testing.T) {
+func TestGoldenSGD(t *testing.T) {
 	f := golden.MustLoad(t, sgdFixture)
 	var cases []fixtureCase
 	if err := f.MetaJSON("cases", &cases); err != nil {

@@ -29,13 +29,30 @@ CGO_ENABLED=0 go build -tags purego -o /dev/null ./...
 step "tests (best SIMD path)"
 go test -count=1 ./...
 
-step "tests with every lower SIMD path forced"
-for simd in $(go run ./cmd/glmc version | sed -n 's/^kernel: .*(available: \(.*\))$/\1/p' | tr -d ','); do
+# The PyTorch parity tests of nn, optim and glmc (all named TestGolden*)
+# run on every kernel path: a kernel bug shows as a difference from
+# PyTorch, not only from the generic kernel.
+golden=(-run '^TestGolden' ./nn ./optim ./glmc)
+
+step "tests with every SIMD path forced"
+# A failing or changed `glmc version` must fail here, not leave the loop
+# empty: the assignment stops the script (set -e) if the command fails,
+# and generic, compiled on every platform, must be listed.
+version=$(go run ./cmd/glmc version)
+simds=$(sed -n 's/^kernel: .*(available: \(.*\))$/\1/p' <<<"$version" | tr -d ',')
+if [[ " $simds " != *" generic "* ]]; then
+	printf 'glmc version lists no generic kernel (available: "%s"); its output was:\n%s\n' "$simds" "$version"
+	exit 1
+fi
+for simd in $simds; do
+	echo "-- GLMC_SIMD=$simd"
 	GLMC_SIMD=$simd go test -count=1 -short ./asm ./tensor ./autograd/...
+	GLMC_SIMD=$simd go test -count=1 -short "${golden[@]}"
 done
 
 step "purego build tag"
 go test -count=1 -short -tags purego ./asm ./tensor
+go test -count=1 -short -tags purego "${golden[@]}"
 
 step "race detector"
 go test -count=1 -short -race ./...

@@ -80,49 +80,75 @@ func TestTrainResumeAfterKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains three epochs twice")
 	}
-	whole, killed := filepath.Join(t.TempDir(), "whole"), filepath.Join(t.TempDir(), "killed")
+	whole := filepath.Join(t.TempDir(), "whole")
 	run := withArgs(tinyTrain, "--epochs", "3")
 	if out, err := glmcCommand(t, nil, withArgs(run, "--out", whole)...).CombinedOutput(); err != nil {
 		t.Fatalf("uninterrupted run: %v\n%s", err, out)
 	}
-
-	cmd := glmcCommand(t, nil, withArgs(run, "--out", killed)...)
-	var output bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &output, &output
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// last.json is written right after the first checkpoint; the second
-	// epoch starts then. Killing a third of an epoch's time later lands
-	// inside it (checked below from the folder).
-	state := filepath.Join(killed, glmc.LastStateFile)
-	for {
-		if _, err := os.Stat(state); err == nil {
-			break
-		}
-		if time.Since(start) > 2*time.Minute {
-			cmd.Process.Kill()
-			t.Fatalf("no first checkpoint after two minutes:\n%s", output.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	time.Sleep(time.Since(start) / 3)
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no chance to clean up
-		t.Fatal(err)
-	}
-	cmd.Wait()
-	st, err := glmc.ReadState(filepath.Join(killed, glmc.LastFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Epoch != 1 {
-		t.Logf("the kill landed after epoch %d, not inside epoch 2 (a slow machine?)", st.Epoch)
-	}
+	killed := killInSecondEpoch(t, run)
 	if out, err := glmcCommand(t, nil, "train", "--out", killed, "--resume").CombinedOutput(); err != nil {
 		t.Fatalf("resumed run: %v\n%s", err, out)
 	}
 	runcheck.ExpectSame(t, whole, killed)
+}
+
+// killInSecondEpoch starts glmc with args in a new folder, SIGKILLs it
+// inside its second epoch and returns the folder. The kill comes a delay
+// after epoch 1's checkpoint appears (last.json, its last file), when
+// epoch 2 is under way; it landed inside epoch 2 if the folder still holds
+// epoch 1 alone: LastFile at epoch 1 and one line of metrics (epoch 2's
+// checkpoint starts with its metrics line). A kill that came too late
+// (a slow or busy machine) is retried in a fresh folder with half the
+// delay; the test fails if none of the tries lands.
+func killInSecondEpoch(t *testing.T, args []string) string {
+	t.Helper()
+	const tries = 4
+	var delay time.Duration // the first try: a third of the time to the first checkpoint
+	for try := 1; try <= tries; try++ {
+		dir := filepath.Join(t.TempDir(), "killed")
+		cmd := glmcCommand(t, nil, withArgs(args, "--out", dir)...)
+		var output bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &output, &output
+		start := time.Now()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, err := os.Stat(filepath.Join(dir, glmc.LastStateFile)); err == nil {
+				break
+			}
+			if time.Since(start) > 2*time.Minute {
+				cmd.Process.Kill()
+				t.Fatalf("no first checkpoint after two minutes:\n%s", output.String())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if delay == 0 {
+			delay = time.Since(start) / 3
+		}
+		time.Sleep(delay)
+		if err := cmd.Process.Kill(); err != nil { // SIGKILL: no chance to clean up
+			t.Fatal(err)
+		}
+		cmd.Wait()
+		st, err := glmc.ReadState(filepath.Join(dir, glmc.LastFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		metrics, err := os.ReadFile(filepath.Join(dir, glmc.MetricsFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := bytes.Count(metrics, []byte("\n"))
+		if st.Epoch == 1 && lines == 1 {
+			t.Logf("try %d: killed %v into epoch 2", try, delay)
+			return dir
+		}
+		t.Logf("try %d: the kill %v after epoch 1's checkpoint came too late: checkpoint of epoch %d, %d metrics lines", try, delay, st.Epoch, lines)
+		delay /= 2
+	}
+	t.Fatalf("no kill in %d tries landed inside epoch 2", tries)
+	return ""
 }
 
 // sharedRun is the folder of finishedRun, removed by TestMain.

@@ -9,9 +9,12 @@ It rewrites glmc/testdata/glmc_step.safetensors: a width-4 resnet32
 (ResNet_modify, heads to 128, 10 classes) goes through one step of the
 official GLMC recipe (GLMC-2023/Trainer.py and utils/util.py) on fixed
 batches, with lambda and the CutMix box drawn as the official code draws
-them (numpy: lam = beta(1, 1), then the box centre, row then column). The
-model, the file format and the float32-vs-float64 check are gen_nn.py's.
-glmc/testdata/README.md lists every tensor.
+them (numpy: lam = beta(1, 1), then the box centre, row then column), up to
+and including the Trainer's torch.optim.SGD update. It also rewrites
+glmc/testdata/ce_step.safetensors: one step of the plain cross-entropy
+baseline from the same initial model on the uniform batch's first view.
+The model, the file format and the float32-vs-float64 check are
+gen_nn.py's. glmc/testdata/README.md lists every tensor.
 """
 
 import copy
@@ -44,6 +47,11 @@ STEP = dict(tau=1.2, gamma=2, epoch=37, epochs=50)
 # np.random.RandomState(5) gives lam = 0.6126 and a box clipped at column 0
 # whose row extent stops one short of the border (rows 11..31, columns 0..17).
 DRAW_SEED = 5
+# The Trainer's optimizer: torch.optim.SGD with momentum 0.9 and weight
+# decay 5e-3 (dampening 0, no Nesterov). The lr is 10x the official default
+# so that the update, and any error in it, stands well above the parity
+# tolerance of the parameters.
+SGD = dict(lr=0.1, momentum=0.9, weight_decay=5e-3)
 
 # rand_bbox cases (h, w, lam, row, col): lam at and next to 0 and 1, a side
 # that is an odd integer in real arithmetic but not in float64
@@ -133,6 +141,30 @@ def glmc_loss(heads, mixup_y, cutmix_y, mixup_y_w, cutmix_y_w, alpha):
 # ------------------------------------------------- the fixture
 
 
+def sgd_step(m):
+    """The Trainer's optimizer step on the gradients m holds; returns the
+    parameters after it as after.<name>, for those that have a gradient
+    (torch.optim.SGD skips the others, so they keep their init.* values)."""
+    torch.optim.SGD(m.parameters(), **SGD).step()
+    return OrderedDict((f"after.{k}", p.detach().clone()) for k, p in m.named_parameters() if p.grad is not None)
+
+
+def ce_step(model, x, y, dtype):
+    """One step of the cross-entropy baseline: the fc_cb logits of x in
+    training mode (the official model(x)), F.cross_entropy against y (equal
+    to the soft-label CE of the one-hot labels), backward, SGD step. fc and
+    the two contrast heads get no gradient (grad None, so no grad.* or
+    after.* entry) and the step leaves them alone: no weight decay either."""
+    m = copy.deepcopy(model).to(dtype).train()
+    loss = F.cross_entropy(m(x.to(dtype)), torch.tensor(y))
+    loss.backward()
+    out = OrderedDict(loss=loss.detach())
+    out.update((f"grad.{k}", p.grad.clone()) for k, p in m.named_parameters() if p.grad is not None)
+    out.update(sgd_step(m))
+    out.update((f"stats.{k}", b.clone()) for k, b in m.named_buffers())
+    return out
+
+
 def random_heads_case(gen, labels, alpha):
     """The loss alone on random head outputs (as leaves), where unlike at
     the model's initialisation the z of the two passes differ widely, so
@@ -205,8 +237,9 @@ def main():
         # the model's business, not the loss's).
         for i, h in enumerate(heads, 1):
             out.update((f"grad_out{i}.{k}", h[k].grad) for k in ("fc", "fc_cb", "p"))
-        out.update((f"grad.{k}", p.grad) for k, p in m.named_parameters())
+        out.update((f"grad.{k}", p.grad.clone()) for k, p in m.named_parameters())
         out.update((f"stats.{k}", b.clone()) for k, b in m.named_buffers())
+        out.update(sgd_step(m))
         return out
 
     tensors = OrderedDict((f"init.{k}", v.clone()) for k, v in model.state_dict().items())
@@ -223,15 +256,23 @@ def main():
     gen_nn.OUT = OUT  # gen_nn.save writes, and checks, <OUT>/<name>.safetensors
     os.makedirs(OUT, exist_ok=True)
     path = gen_nn.save(
-        "glmc_step", tensors, **MODEL, **STEP, alpha=alpha, draw_seed=DRAW_SEED,
+        "glmc_step", tensors, **MODEL, **STEP, **SGD, alpha=alpha, draw_seed=DRAW_SEED,
         procedure="lam, centre, box from numpy RandomState(draw_seed): beta(1,1), randint(H), randint(W); "
                   "GLMC_mixed(x1, x2, xr1, xr2, onehot(y), onehot(yr), weights*onehot(y), weights*onehot(yr)) "
                   "-> mix_x, cut_x, mixup_y, cutmix_y, mixup_y_w, cutmix_y_w; init.* -> train-mode forward of "
                   "mix_x (out1.*) then of cut_x (out2.*); loss terms, loss = alpha*(loss_mix+loss_cut) + "
                   "(1-alpha)*(loss_mix_w+loss_cut_w) + gamma*contrastive, contrastive = simsiam(p1, z2) + "
                   "simsiam(p2, z1); backward -> grad_out*, grad.*; buffers after both forwards -> stats.*; "
+                  "torch.optim.SGD(lr, momentum, weight_decay).step() -> after.*; "
                   "the same loss on random heads.out* with the step's labels -> heads.*")
     print(f"{os.path.getsize(path):9d}  {os.path.relpath(path, ROOT)}  lambda {lam:.4f} box {box}")
+    ce = gen_nn.twice("ce_step", lambda dtype: ce_step(model, views["x1"], Y, dtype))
+    path = gen_nn.save(
+        "ce_step", ce, init="glmc_step.safetensors", x="x1", y="y", **SGD,
+        procedure="init.* of glmc_step -> train-mode fc_cb logits of its x1; loss = F.cross_entropy(logits, y); "
+                  "backward -> grad.*; torch.optim.SGD(lr, momentum, weight_decay).step() -> after.*; "
+                  "buffers after the forward -> stats.*")
+    print(f"{os.path.getsize(path):9d}  {os.path.relpath(path, ROOT)}")
     return 0
 
 
