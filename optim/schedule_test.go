@@ -30,13 +30,13 @@ func expectRates(t *testing.T, name string, s Schedule, base float64, want []flo
 	t.Logf("%s: %d epochs, max|ours − torch| = %.3g", name, len(want), worst)
 }
 
-// TestSchedulesMatchPyTorch checks both schedules against the rates the
+// TestGoldenSchedules checks both schedules against the rates the
 // official train loop (GLMC-2023/Trainer.py, simulated with torch by
 // tools/golden/gen_nn.py) trains each epoch at: CIFAR's 200 epochs under
 // CosineAnnealingLR stepped after each epoch, ImageNet-LT's 135 under
 // paco_adjust_learning_rate called after each epoch; and Cosine against
 // the per-step rates of the SGD fixture (CosineAnnealingLR with T_max 5).
-func TestSchedulesMatchPyTorch(t *testing.T) {
+func TestGoldenSchedules(t *testing.T) {
 	f := golden.MustLoad(t, nnGolden+"schedules.safetensors")
 	var warmup int
 	var cifar, imagenet struct {
