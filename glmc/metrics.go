@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/glmc/glmc/autograd"
+	"github.com/glmc/glmc/data"
+	"github.com/glmc/glmc/nn"
 	"github.com/glmc/glmc/tensor"
 )
 
@@ -185,4 +188,24 @@ func (a *Accumulator) Reset() {
 	clear(a.seen)
 	clear(a.hit1)
 	clear(a.hit5)
+}
+
+// Evaluate scores the fc_cb logits of m in eval mode on every batch of
+// loader (its epoch 0), without recording gradients; trainCounts (one per
+// class) decide the many/medium/few groups. It leaves m in eval mode.
+func Evaluate(m *nn.Model, loader *data.Loader, trainCounts []int) (Result, error) {
+	acc, err := NewAccumulator(trainCounts)
+	if err != nil {
+		return Result{}, err
+	}
+	m.Train(false)
+	autograd.NoGrad(m.Parameters(), func() {
+		for b := range loader.Batches(0, 0) {
+			if err = acc.Add(m.Forward(autograd.Const(b.Views[0])).Value, b.Labels); err != nil {
+				err = fmt.Errorf("%w (evaluation batch %d)", err, b.Index)
+				return
+			}
+		}
+	})
+	return acc.Result(), err
 }
