@@ -112,7 +112,7 @@ func runEval(args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s (%s, width %d) on %s (%d test images; groups from the IF %g split):\n",
 		*checkpoint, m.Config.Arch, m.Config.Width, *dataset, res.Samples, factor)
-	fmt.Fprintf(stdout, "top-1 %.2f  top-5 %.2f  many %.2f (%d classes)  medium %.2f (%d)  few %.2f (%d)\n",
+	fmt.Fprintf(stdout, "top-1 %.2f  top-5 %.2f  many %s (%d classes)  medium %s (%d)  few %s (%d)\n",
 		res.Top1, res.Top5, res.Many, res.ManyClasses, res.Medium, res.MediumClasses, res.Few, res.FewClasses)
 	tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "class\ttrain images\ttest images\ttop-1\t")
