@@ -182,7 +182,7 @@ func TestResultJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &fields); err != nil {
 		t.Fatal(err)
 	}
-	// The names `glmc eval --json` promises (DESIGN.md).
+	// The names `glmc eval --json` promises (docs/formats.md).
 	for _, key := range []string{"top1", "top5", "many", "medium", "few", "per_class"} {
 		if _, ok := fields[key]; !ok {
 			t.Errorf("JSON %s has no %q", b, key)
