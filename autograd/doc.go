@@ -45,6 +45,30 @@
 // needed). The package gradcheck compares such rules with finite
 // differences.
 //
+// # Reading order
+//
+// The tests are written to be read; to learn how the package works, and
+// reverse-mode differentiation with it, take them in this order:
+//
+//  1. This comment, then var.go (Var, Param, Const) and backward.go (the
+//     topological sort and the accumulating pass).
+//  2. The examples in example_test.go: Example (the gradient of a
+//     least-squares loss), ExampleDetach, ExampleNoGrad, ExampleCustom.
+//  3. backward_test.go: a Var used twice, a shared subgraph, stop-gradient,
+//     no-grad evaluation, released intermediates, a seeded backward pass,
+//     ties of Maximum.
+//  4. The package gradcheck (its comment explains the finite differences)
+//     and gradCases in ops_test.go, the table of every op against them
+//     (TestGradients); TestEveryOpHasGradcheckCase in coverage_test.go
+//     fails when an exported op has no case there.
+//  5. TestMLPLearnsXOR in mlp_test.go: a two-layer perceptron learns XOR
+//     with nothing but these ops and a plain gradient-descent loop, until
+//     all four points are classified right, to the same bits every run.
+//  6. The fused ops of package nn, whose backward rules are hand-written
+//     loops recorded with Custom: FunctionalConv2d (nn/conv.go), batch norm
+//     (nn/batchnorm.go), Linear, ReLU and the pooling in nn/layers.go, and
+//     their finite-difference tests in nn/gradcheck_test.go.
+//
 // # Concurrency
 //
 // A single graph must be used from one goroutine at a time. Backward writes

@@ -133,10 +133,12 @@ func gradCases() []gradCase {
 	for _, m := range matmuls {
 		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
 			sa, sb := swapLast(m.a, tr[0]), swapLast(m.b, tr[1])
-			cs = append(cs, binaryCase(fmt.Sprintf("MatMul/%v,%v/trans%v", sa, sb, tr), randn(6, sa...), randn(7, sb...),
+			cs = append(cs, binaryCase(fmt.Sprintf("MatMulT/%v,%v/trans%v", sa, sb, tr), randn(6, sa...), randn(7, sb...),
 				func(a, b *autograd.Var) *autograd.Var { return autograd.MatMulT(a, b, tr[0], tr[1]) }))
 		}
 	}
+
+	cs = append(cs, binaryCase("MatMul", randn(6, 3, 4), randn(7, 4, 5), autograd.MatMul))
 
 	for axis := -1; axis < 3; axis++ {
 		z := tensor.MulScalar(randn(8, 2, 3, 4), 2)

@@ -1,9 +1,14 @@
 package glmc
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 
+	"github.com/glmc/glmc/autograd"
+	"github.com/glmc/glmc/data"
+	"github.com/glmc/glmc/nn"
 	"github.com/glmc/glmc/tensor"
 )
 
@@ -123,6 +128,49 @@ func (a *Accumulator) Add(logits *tensor.Tensor, labels []int) error {
 	return nil
 }
 
+// GroupAccuracy is the class-balanced top-1 accuracy of a many, medium or
+// few group, or none for a group without an evaluated class (few at
+// imbalance factor 10, say). None is JSON null and prints as "–": a 0
+// would read as every class of the group wrong.
+type GroupAccuracy struct {
+	Percent float64 // the mean, 0 when !Valid
+	Valid   bool    // whether the group had a class to average
+}
+
+// noGroup is how a GroupAccuracy without a group prints.
+const noGroup = "–"
+
+// String is the percentage with two decimals, or "–" for none.
+func (g GroupAccuracy) String() string {
+	if !g.Valid {
+		return noGroup
+	}
+	return strconv.FormatFloat(g.Percent, 'f', 2, 64)
+}
+
+// MarshalJSON writes the percentage, or null for none.
+func (g GroupAccuracy) MarshalJSON() ([]byte, error) {
+	if !g.Valid {
+		return []byte("null"), nil
+	}
+	return json.Marshal(g.Percent)
+}
+
+// UnmarshalJSON reads a percentage or null. Files written before null
+// existed hold 0 for an empty group, which reads as a valid 0.
+func (g *GroupAccuracy) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*g = GroupAccuracy{}
+		return nil
+	}
+	var v float64
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("glmc: group accuracy %s: want a number or null", b)
+	}
+	*g = GroupAccuracy{Percent: v, Valid: true}
+	return nil
+}
+
 // Result is the metrics of everything added so far. Accuracies are
 // percentages. The JSON names are those of `glmc eval --json`.
 type Result struct {
@@ -135,10 +183,11 @@ type Result struct {
 	Support  []int     `json:"support"` // evaluated samples per class
 	// Many, Medium and Few are the means of PerClass over the classes of
 	// each group that have evaluated samples (the official validate's
-	// class-balanced averages), 0 for a group without such classes.
-	Many   float64 `json:"many"`
-	Medium float64 `json:"medium"`
-	Few    float64 `json:"few"`
+	// class-balanced averages), none (JSON null) for a group without such
+	// classes.
+	Many   GroupAccuracy `json:"many"`
+	Medium GroupAccuracy `json:"medium"`
+	Few    GroupAccuracy `json:"few"`
 	// ManyClasses, MediumClasses and FewClasses count the classes behind
 	// each of those means.
 	ManyClasses   int `json:"many_classes"`
@@ -146,8 +195,8 @@ type Result struct {
 	FewClasses    int `json:"few_classes"`
 }
 
-// Result returns the metrics so far. With no samples at all every
-// accuracy is 0.
+// Result returns the metrics so far. With no samples at all Top1 and Top5
+// are 0 and every group is none.
 func (a *Accumulator) Result() Result {
 	r := Result{PerClass: make([]float64, len(a.seen)), Support: append([]int(nil), a.seen...)}
 	var hit1, hit5 int
@@ -169,10 +218,10 @@ func (a *Accumulator) Result() Result {
 		r.Top1 = 100 * float64(hit1) / float64(r.Samples)
 		r.Top5 = 100 * float64(hit5) / float64(r.Samples)
 	}
-	var means [3]float64
+	var means [3]GroupAccuracy
 	for s, k := range groups {
 		if k > 0 {
-			means[s] = sums[s] / float64(k)
+			means[s] = GroupAccuracy{Percent: sums[s] / float64(k), Valid: true}
 		}
 	}
 	r.Many, r.Medium, r.Few = means[Many], means[Medium], means[Few]
@@ -185,4 +234,24 @@ func (a *Accumulator) Reset() {
 	clear(a.seen)
 	clear(a.hit1)
 	clear(a.hit5)
+}
+
+// Evaluate scores the fc_cb logits of m in eval mode on every batch of
+// loader (its epoch 0), without recording gradients; trainCounts (one per
+// class) decide the many/medium/few groups. It leaves m in eval mode.
+func Evaluate(m *nn.Model, loader *data.Loader, trainCounts []int) (Result, error) {
+	acc, err := NewAccumulator(trainCounts)
+	if err != nil {
+		return Result{}, err
+	}
+	m.Train(false)
+	autograd.NoGrad(m.Parameters(), func() {
+		for b := range loader.Batches(0, 0) {
+			if err = acc.Add(m.Forward(autograd.Const(b.Views[0])).Value, b.Labels); err != nil {
+				err = fmt.Errorf("%w (evaluation batch %d)", err, b.Index)
+				return
+			}
+		}
+	})
+	return acc.Result(), err
 }

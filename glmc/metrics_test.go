@@ -106,7 +106,10 @@ func TestAccumulatorGroupsAndStreaming(t *testing.T) {
 		Samples: 12, Top1: 100 * 6.0 / 12, Top5: 100,
 		PerClass: []float64{75, 50, 100, 100.0 / 3, 0, 0},
 		Support:  []int{4, 2, 1, 3, 2, 0},
-		Many:     62.5, Medium: (100 + 100.0/3) / 2, Few: 0,
+		Many:     glmc.GroupAccuracy{Percent: 62.5, Valid: true},
+		Medium:   glmc.GroupAccuracy{Percent: (100 + 100.0/3) / 2, Valid: true},
+		// Every sample of the few class wrong: a valid 0, not none.
+		Few:         glmc.GroupAccuracy{Percent: 0, Valid: true},
 		ManyClasses: 2, MediumClasses: 2, FewClasses: 1,
 	}
 	if !reflect.DeepEqual(r, want) {
@@ -179,11 +182,77 @@ func TestResultJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &fields); err != nil {
 		t.Fatal(err)
 	}
-	// The names `glmc eval --json` promises (DESIGN.md).
+	// The names `glmc eval --json` promises (docs/formats.md).
 	for _, key := range []string{"top1", "top5", "many", "medium", "few", "per_class"} {
 		if _, ok := fields[key]; !ok {
 			t.Errorf("JSON %s has no %q", b, key)
 		}
+	}
+}
+
+// TestEmptyGroups evaluates splits without a few (or many) class: those
+// groups are none, JSON null and "–", while a group whose classes are all
+// wrong is 0.
+func TestEmptyGroups(t *testing.T) {
+	// Two medium classes (class 1 always wrong) and one many class, no
+	// few class.
+	a := mustAccumulator(t, []int{500, 50, 30})
+	if err := a.Add(tensor.FromSlice([]float32{1, 0, 0, 1, 0, 0, 0, 0, 1}, 3, 3), []int{0, 1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	r := a.Result()
+	if want := (glmc.GroupAccuracy{Percent: 50, Valid: true}); r.Medium != want || r.Few.Valid || r.FewClasses != 0 {
+		t.Errorf("medium %+v, few %+v (%d classes); want 50 and none", r.Medium, r.Few, r.FewClasses)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"many":100,"medium":50,"few":null`) {
+		t.Errorf("JSON %s, want many 100, medium 50, few null", b)
+	}
+
+	// A class seen in training but not evaluated does not make a group.
+	a = mustAccumulator(t, []int{5, 500})
+	if err := a.Add(tensor.FromSlice([]float32{0, 1}, 1, 2), []int{1}); err != nil {
+		t.Fatal(err)
+	}
+	if r := a.Result(); r.Few.Valid || r.FewClasses != 0 {
+		t.Errorf("few %+v over %d classes, want none", r.Few, r.FewClasses)
+	}
+	// Nothing evaluated: no group at all.
+	a.Reset()
+	if r := a.Result(); r.Many.Valid {
+		t.Errorf("after Reset: many %+v, want none", r.Many)
+	}
+}
+
+func TestGroupAccuracyJSONAndString(t *testing.T) {
+	for _, c := range []struct {
+		g      glmc.GroupAccuracy
+		json   string
+		String string
+	}{
+		{glmc.GroupAccuracy{}, "null", "–"},
+		{glmc.GroupAccuracy{Percent: 0, Valid: true}, "0", "0.00"},
+		{glmc.GroupAccuracy{Percent: 100.0 / 3, Valid: true}, "33.333333333333336", "33.33"},
+	} {
+		b, err := json.Marshal(c.g)
+		if err != nil || string(b) != c.json {
+			t.Errorf("Marshal(%+v) = %s, %v; want %s", c.g, b, err, c.json)
+		}
+		var back glmc.GroupAccuracy
+		if err := json.Unmarshal(b, &back); err != nil || back != c.g {
+			t.Errorf("Unmarshal(%s) = %+v, %v; want %+v", b, back, err, c.g)
+		}
+		if s := c.g.String(); s != c.String {
+			t.Errorf("%+v prints %q, want %q", c.g, s, c.String)
+		}
+	}
+	// A field that is not a number or null is an error naming it.
+	var g glmc.GroupAccuracy
+	if err := json.Unmarshal([]byte(`"12"`), &g); err == nil || !strings.Contains(err.Error(), `"12"`) {
+		t.Errorf(`Unmarshal("12"): error %v, want one quoting the value`, err)
 	}
 }
 
@@ -207,6 +276,6 @@ func ExampleAccumulator() {
 		}
 	}
 	r := acc.Result()
-	fmt.Printf("top1 %.1f many %.1f medium %.1f few %.1f per class %v\n", r.Top1, r.Many, r.Medium, r.Few, r.PerClass)
-	// Output: top1 75.0 many 100.0 medium 100.0 few 50.0 per class [100 100 50]
+	fmt.Printf("top1 %.1f many %v medium %v few %v per class %v\n", r.Top1, r.Many, r.Medium, r.Few, r.PerClass)
+	// Output: top1 75.0 many 100.00 medium 100.00 few 50.00 per class [100 100 50]
 }

@@ -170,15 +170,16 @@ type Options struct {
 // ImgPerS are the timing fields: everything else is the same in every run
 // of the same Config on the same SIMD path.
 type EpochRecord struct {
-	Epoch  int     `json:"epoch"`
-	LR     float64 `json:"lr"`
-	Alpha  float64 `json:"alpha"` // GLMC's cumulative coefficient α of the epoch (1 for ce)
-	Loss   float64 `json:"loss"`  // mean training loss, weighted by batch size
-	Top1   float64 `json:"top1"`  // evaluation on the test split with fc_cb, percentages
-	Top5   float64 `json:"top5"`
-	Many   float64 `json:"many"`
-	Medium float64 `json:"medium"`
-	Few    float64 `json:"few"`
+	Epoch int     `json:"epoch"`
+	LR    float64 `json:"lr"`
+	Alpha float64 `json:"alpha"` // GLMC's cumulative coefficient α of the epoch (1 for ce)
+	Loss  float64 `json:"loss"`  // mean training loss, weighted by batch size
+	Top1  float64 `json:"top1"`  // evaluation on the test split with fc_cb, percentages
+	Top5  float64 `json:"top5"`
+	// Many, Medium and Few are null for a group without classes.
+	Many   GroupAccuracy `json:"many"`
+	Medium GroupAccuracy `json:"medium"`
+	Few    GroupAccuracy `json:"few"`
 	// PerClass is the top-1 accuracy of each class.
 	PerClass []float64 `json:"per_class"`
 	Seconds  float64   `json:"seconds"`   // wall time of the epoch's training and evaluation
@@ -199,12 +200,12 @@ type Summary struct {
 
 // EpochSummary is the evaluation of one epoch.
 type EpochSummary struct {
-	Epoch  int     `json:"epoch"`
-	Top1   float64 `json:"top1"`
-	Top5   float64 `json:"top5"`
-	Many   float64 `json:"many"`
-	Medium float64 `json:"medium"`
-	Few    float64 `json:"few"`
+	Epoch  int           `json:"epoch"`
+	Top1   float64       `json:"top1"`
+	Top5   float64       `json:"top5"`
+	Many   GroupAccuracy `json:"many"` // null for a group without classes
+	Medium GroupAccuracy `json:"medium"`
+	Few    GroupAccuracy `json:"few"`
 }
 
 func summaryOf(r EpochRecord) EpochSummary {
@@ -213,7 +214,7 @@ func summaryOf(r EpochRecord) EpochSummary {
 
 // String is the summary as the last line `glmc train` prints.
 func (s Summary) String() string {
-	return fmt.Sprintf("last epoch %d: top-1 %.2f%%; best epoch %d: top-1 %.2f%% (many %.2f, medium %.2f, few %.2f)",
+	return fmt.Sprintf("last epoch %d: top-1 %.2f%%; best epoch %d: top-1 %.2f%% (many %s, medium %s, few %s)",
 		s.Last.Epoch, s.Last.Top1, s.Best.Epoch, s.Best.Top1, s.Best.Many, s.Best.Medium, s.Best.Few)
 }
 
@@ -500,7 +501,7 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochRecord, error) {
 		return rec, err
 	}
 	if t.opts.Log != nil {
-		fmt.Fprintf(t.opts.Log, "epoch %d/%d  lr %.5f  loss %.4f  top-1 %.2f  top-5 %.2f  many %.2f  medium %.2f  few %.2f  %.1fs  %.1f img/s\n",
+		fmt.Fprintf(t.opts.Log, "epoch %d/%d  lr %.5f  loss %.4f  top-1 %.2f  top-5 %.2f  many %s  medium %s  few %s  %.1fs  %.1f img/s\n",
 			rec.Epoch, t.cfg.Epochs, rec.LR, rec.Loss, rec.Top1, rec.Top5, rec.Many, rec.Medium, rec.Few, rec.Seconds, rec.ImgPerS)
 	}
 	return rec, nil

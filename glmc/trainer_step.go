@@ -94,23 +94,3 @@ func (l *Learner) update(loss *autograd.Var) error {
 	}
 	return nil
 }
-
-// Evaluate scores the fc_cb logits of m in eval mode on every batch of
-// loader (its epoch 0), without recording gradients; trainCounts (one per
-// class) decide the many/medium/few groups. It leaves m in eval mode.
-func Evaluate(m *nn.Model, loader *data.Loader, trainCounts []int) (Result, error) {
-	acc, err := NewAccumulator(trainCounts)
-	if err != nil {
-		return Result{}, err
-	}
-	m.Train(false)
-	autograd.NoGrad(m.Parameters(), func() {
-		for b := range loader.Batches(0, 0) {
-			if err = acc.Add(m.Forward(autograd.Const(b.Views[0])).Value, b.Labels); err != nil {
-				err = fmt.Errorf("%w (evaluation batch %d)", err, b.Index)
-				return
-			}
-		}
-	})
-	return acc.Result(), err
-}

@@ -36,7 +36,7 @@ func NewConv2d(rng *tensor.RNG, in, out, kernel, stride, padding int, bias bool)
 
 // Forward convolves x (N, IC, H, W) into (N, OC, OH, OW).
 func (c *Conv2d) Forward(x *autograd.Var) *autograd.Var {
-	return Conv2D(x, c.Weight, c.Bias, c.Stride, c.Padding)
+	return FunctionalConv2d(x, c.Weight, c.Bias, c.Stride, c.Padding)
 }
 
 // Train does nothing: a convolution has no mode.
@@ -53,17 +53,18 @@ func (c *Conv2d) Visit(prefix string, fn func(Entry)) {
 // Parameters returns the weight and the bias (if any).
 func (c *Conv2d) Parameters() []*autograd.Var { return parameters(c) }
 
-// Conv2D is torch.nn.functional.conv2d(x, w, b, stride, padding): x (N, IC,
-// H, W), w (OC, IC, KH, KW), b (OC) or nil, result (N, OC, OH, OW) with
+// FunctionalConv2d is torch.nn.functional.conv2d(x, w, b, stride,
+// padding), the operation behind the Conv2d module: x (N, IC, H, W), w
+// (OC, IC, KH, KW), b (OC) or nil, result (N, OC, OH, OW) with
 // OH = (H + 2·padding − KH)/stride + 1 (floor), likewise OW. It panics on
 // inconsistent shapes.
-func Conv2D(x, w, b *autograd.Var, stride, padding int) *autograd.Var {
+func FunctionalConv2d(x, w, b *autograd.Var, stride, padding int) *autograd.Var {
 	s := newConvShape(x.Shape(), w.Shape(), stride, padding)
 	inputs := []*autograd.Var{x, w}
 	var bias []float32
 	if b != nil {
 		if b.Value.Dim() != 1 || b.Value.Shape[0] != s.oc {
-			panic(fmt.Sprintf("nn: Conv2D: bias of shape %v for %d output channels", b.Shape(), s.oc))
+			panic(fmt.Sprintf("nn: FunctionalConv2d: bias of shape %v for %d output channels", b.Shape(), s.oc))
 		}
 		bias = b.Value.Data
 		inputs = append(inputs, b)
@@ -104,12 +105,12 @@ type convShape struct {
 
 func newConvShape(x, w []int, stride, pad int) convShape {
 	if len(x) != 4 || len(w) != 4 || x[1] != w[1] || stride <= 0 || pad < 0 {
-		panic(fmt.Sprintf("nn: Conv2D: input %v, weight %v, stride %d, padding %d: want (N, C, H, W), (OC, C, KH, KW), stride > 0, padding >= 0",
+		panic(fmt.Sprintf("nn: FunctionalConv2d: input %v, weight %v, stride %d, padding %d: want (N, C, H, W), (OC, C, KH, KW), stride > 0, padding >= 0",
 			x, w, stride, pad))
 	}
 	s := convShape{n: x[0], c: x[1], h: x[2], w: x[3], oc: w[0], kh: w[2], kw: w[3], stride: stride, pad: pad}
 	if s.h+2*pad < s.kh || s.w+2*pad < s.kw || s.kh == 0 || s.kw == 0 {
-		panic(fmt.Sprintf("nn: Conv2D: kernel %dx%d larger than the padded %dx%d input", s.kh, s.kw, s.h+2*pad, s.w+2*pad))
+		panic(fmt.Sprintf("nn: FunctionalConv2d: kernel %dx%d larger than the padded %dx%d input", s.kh, s.kw, s.h+2*pad, s.w+2*pad))
 	}
 	s.oh = (s.h+2*pad-s.kh)/stride + 1
 	s.ow = (s.w+2*pad-s.kw)/stride + 1

@@ -43,10 +43,10 @@ func ExampleStateDict() {
 	// projection_head.0.bias [256]
 }
 
-func ExampleConv2D() {
+func ExampleFunctionalConv2d() {
 	x := autograd.Param(tensor.Ones(1, 1, 3, 3))
 	w := autograd.Param(tensor.Ones(1, 1, 3, 3))
-	y := nn.Conv2D(x, w, nil, 1, 1) // 3×3 box filter with zero padding
+	y := nn.FunctionalConv2d(x, w, nil, 1, 1) // 3×3 box filter with zero padding
 	fmt.Println(y.Value.Data)
 	autograd.Sum(y).Backward()
 	fmt.Println(w.Grad.Data)

@@ -37,7 +37,7 @@ func TestConv2dGradcheck(t *testing.T) {
 				if len(in) == 3 {
 					b = in[2]
 				}
-				return Conv2D(in[0], in[1], b, c.stride, c.pad)
+				return FunctionalConv2d(in[0], in[1], b, c.stride, c.pad)
 			}, inputs, gradcheck.Options{MaxElems: 60})
 			if err != nil {
 				t.Error(err)
@@ -49,7 +49,7 @@ func TestConv2dGradcheck(t *testing.T) {
 func TestConv2dEmptyBatch(t *testing.T) {
 	x := autograd.Param(tensor.New(0, 2, 5, 5))
 	w := autograd.Param(tensor.Ones(3, 2, 3, 3))
-	y := Conv2D(x, w, nil, 1, 1)
+	y := FunctionalConv2d(x, w, nil, 1, 1)
 	if !slices.Equal(y.Shape(), []int{0, 3, 5, 5}) {
 		t.Fatalf("shape %v", y.Shape())
 	}

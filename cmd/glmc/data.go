@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/glmc/glmc/data"
+	"github.com/glmc/glmc/glmc"
 )
 
 // runData is `glmc data download|stats`.
@@ -81,7 +82,7 @@ func dataDownload(dataset, dir string, opt data.DownloadOptions, stdout io.Write
 	return nil
 }
 
-// dataStatsJSON is the stable `data stats --json` record (DESIGN.md).
+// dataStatsJSON is the stable `data stats --json` record (docs/formats.md).
 type dataStatsJSON struct {
 	Dataset         string   `json:"dataset"`
 	ImbalanceFactor float64  `json:"imbalance_factor"`
@@ -109,19 +110,7 @@ func dataStats(dataset, dir string, factor float64, seed uint64, asJSON bool, st
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "class\tname\ttrain\ttest\tgroup")
 	for c, name := range rec.Classes {
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\n", c, name, rec.TrainCounts[c], rec.TestCounts[c], shotGroup(rec.TrainCounts[c]))
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\n", c, name, rec.TrainCounts[c], rec.TestCounts[c], glmc.ShotOf(rec.TrainCounts[c]))
 	}
 	return tw.Flush()
-}
-
-// shotGroup names the many/medium/few-shot group of a class by its number
-// of training images, with the paper's thresholds.
-func shotGroup(n int) string {
-	switch {
-	case n > 100:
-		return "many"
-	case n > 20:
-		return "medium"
-	}
-	return "few"
 }

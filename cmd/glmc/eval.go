@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 
@@ -24,76 +25,42 @@ type evalReport struct {
 	glmc.Result
 }
 
+// evalRequest is a parsed `glmc eval` command line.
+type evalRequest struct {
+	checkpoint string  // glmc safetensors or official .pth/.pth.tar
+	dataset    string  // a data.Names() entry
+	dataDir    string  // "" for the default folder
+	factor     float64 // imbalance factor of the training split: it decides the many/medium/few classes
+	seed       uint64  // seed of the training split
+	workers    int
+	json       bool
+}
+
 // runEval is `glmc eval`: the test-split metrics of a checkpoint, native
 // (safetensors) or official (.pth/.pth.tar). The model is read off the
-// checkpoint's tensor shapes; for a checkpoint of `glmc train` the
-// dataset, imbalance factor and seed default to its run's.
+// checkpoint's tensor shapes.
 func runEval(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
-	checkpoint := fs.String("checkpoint", "", "model to evaluate: a glmc safetensors file or an official PyTorch .pth/.pth.tar")
-	dataset := fs.String("dataset", "", "dataset: "+strings.Join(data.Names(), ", ")+" (default: the run's, for glmc checkpoints)")
-	dir := fs.String("data-dir", "", `data folder (default: Debian's Fashion-MNIST folder for fashion-mnist when installed, else "data")`)
-	var factor float64
-	fs.Float64Var(&factor, "imbalance-factor", 100, "imbalance factor of the training split, which decides the many/medium/few classes (default: the run's, else 100)")
-	fs.Var(rateValue{&factor}, "imbanlance_rate", "official spelling (sic): the `ratio` 1/imbalance-factor")
-	seed := fs.Uint64("seed", glmc.DefaultConfig().Seed, "seed of the training split (default: the run's)")
-	workers := fs.Int("workers", 2, "goroutines preparing batches")
-	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	switch {
-	case *checkpoint == "":
-		return usageError{fmt.Errorf("--checkpoint is required")}
-	case set["imbalance-factor"] && set["imbanlance_rate"]:
-		return usageError{fmt.Errorf("--imbalance-factor and --imbanlance_rate are the same setting: give one")}
-	case *workers < 1:
-		return usageError{fmt.Errorf("--workers %d: want at least 1", *workers)}
-	}
-	st, err := glmc.ReadState(*checkpoint)
+	req, err := parseEval(args)
 	if err != nil {
 		return err
 	}
-	if st != nil {
-		if *dataset == "" {
-			*dataset = st.Config.Dataset
-		}
-		if !set["imbalance-factor"] && !set["imbanlance_rate"] {
-			factor = st.Config.ImbalanceFactor
-		}
-		if !set["seed"] {
-			*seed = st.Config.Seed
-		}
-	}
-	if *dataset == "" {
-		return usageError{fmt.Errorf("--dataset is required for a checkpoint not written by glmc train: want one of %s", strings.Join(data.Names(), ", "))}
-	}
-	info, err := data.Lookup(*dataset)
-	if err != nil {
-		return usageError{err}
-	}
-	if !(factor >= 1) {
-		return usageError{fmt.Errorf("--imbalance-factor %v: want a value ≥ 1", factor)}
-	}
-
-	m, err := nn.LoadModel(*checkpoint, nn.Config{})
+	info, _ := data.Lookup(req.dataset) // parseEval checked the name
+	m, err := nn.LoadModel(req.checkpoint, nn.Config{})
 	if err != nil {
 		return err
 	}
 	if got := m.Config.NumClasses; got != info.Classes {
-		return fmt.Errorf("eval: %s has %d classes (fc_cb.weight), %s has %d", *checkpoint, got, *dataset, info.Classes)
+		return fmt.Errorf("eval: %s has %d classes (fc_cb.weight), %s has %d", req.checkpoint, got, req.dataset, info.Classes)
 	}
 	if got := m.Config.InChannels; got != info.Channels {
-		return fmt.Errorf("eval: %s takes %d-channel images (conv1), %s has %d", *checkpoint, got, *dataset, info.Channels)
+		return fmt.Errorf("eval: %s takes %d-channel images (conv1), %s has %d", req.checkpoint, got, req.dataset, info.Channels)
 	}
-	train, test, err := data.LoadLongTailed(*dataset, *dir, factor, *seed)
+	train, test, err := data.LoadLongTailed(req.dataset, req.dataDir, req.factor, req.seed)
 	if err != nil {
 		return err
 	}
 	loader, err := data.NewLoader(data.LoaderConfig{Dataset: test, Sampler: data.SequentialSampler{N: test.Len()},
-		BatchSize: 256, Transform: data.EvalTransform(info), Workers: *workers})
+		BatchSize: 256, Transform: data.EvalTransform(info), Workers: req.workers})
 	if err != nil {
 		return err
 	}
@@ -101,9 +68,9 @@ func runEval(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		b, err := json.Marshal(evalReport{Checkpoint: *checkpoint, Arch: m.Config.Arch, Width: m.Config.Width,
-			Dataset: *dataset, ImbalanceFactor: factor, Result: res})
+	if req.json {
+		b, err := json.Marshal(evalReport{Checkpoint: req.checkpoint, Arch: m.Config.Arch, Width: m.Config.Width,
+			Dataset: req.dataset, ImbalanceFactor: req.factor, Result: res})
 		if err != nil {
 			return err
 		}
@@ -111,8 +78,8 @@ func runEval(args []string, stdout io.Writer) error {
 		return nil
 	}
 	fmt.Fprintf(stdout, "%s (%s, width %d) on %s (%d test images; groups from the IF %g split):\n",
-		*checkpoint, m.Config.Arch, m.Config.Width, *dataset, res.Samples, factor)
-	fmt.Fprintf(stdout, "top-1 %.2f  top-5 %.2f  many %.2f (%d classes)  medium %.2f (%d)  few %.2f (%d)\n",
+		req.checkpoint, m.Config.Arch, m.Config.Width, req.dataset, res.Samples, req.factor)
+	fmt.Fprintf(stdout, "top-1 %.2f  top-5 %.2f  many %s (%d classes)  medium %s (%d)  few %s (%d)\n",
 		res.Top1, res.Top5, res.Many, res.ManyClasses, res.Medium, res.MediumClasses, res.Few, res.FewClasses)
 	tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "class\ttrain images\ttest images\ttop-1\t")
@@ -121,4 +88,63 @@ func runEval(args []string, stdout io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t\n", train.Classes[c], counts[c], res.Support[c], acc)
 	}
 	return tw.Flush()
+}
+
+// parseEval parses and checks the flags of `glmc eval`. For a checkpoint
+// of `glmc train` the dataset, imbalance factor and seed not given default
+// to its run's, so that the groups are those of the training split.
+func parseEval(args []string) (evalRequest, error) {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	def := glmc.DefaultConfig()
+	req := evalRequest{factor: def.ImbalanceFactor, seed: def.Seed}
+	fs.StringVar(&req.checkpoint, "checkpoint", "", "model to evaluate: a glmc safetensors file or an official PyTorch .pth/.pth.tar")
+	fs.StringVar(&req.dataset, "dataset", "", "dataset: "+strings.Join(data.Names(), ", ")+" (default: the run's, for glmc checkpoints)")
+	fs.StringVar(&req.dataDir, "data-dir", "", `data folder (default: Debian's Fashion-MNIST folder for fashion-mnist when installed, else "data")`)
+	fs.Float64Var(&req.factor, "imbalance-factor", req.factor, "imbalance factor of the training split, which decides the many/medium/few classes (default: the run's, else 100)")
+	fs.Var(rateValue{&req.factor}, "imbanlance_rate", "official spelling (sic): the `ratio` 1/imbalance-factor")
+	fs.Uint64Var(&req.seed, "seed", req.seed, "seed of the training split (default: the run's)")
+	fs.IntVar(&req.workers, "workers", 2, "goroutines preparing batches")
+	fs.Var(fs.Lookup("workers").Value, "j", "official spelling of --workers")
+	fs.BoolVar(&req.json, "json", false, "print one JSON object")
+	if err := parseFlags(fs, args); err != nil {
+		return req, err
+	}
+	set, err := setFlags(fs)
+	if err != nil {
+		return req, err
+	}
+	switch {
+	case req.checkpoint == "":
+		return req, usageError{fmt.Errorf("--checkpoint is required")}
+	case req.workers < 1:
+		return req, usageError{fmt.Errorf("--workers %d: want at least 1", req.workers)}
+	}
+	st, err := glmc.ReadState(req.checkpoint)
+	if err != nil {
+		return req, err
+	}
+	if st != nil {
+		if !set["dataset"] {
+			req.dataset = st.Config.Dataset
+		}
+		if !set["imbalance-factor"] {
+			req.factor = st.Config.ImbalanceFactor
+		}
+		if !set["seed"] {
+			req.seed = st.Config.Seed
+		}
+	}
+	if req.dataset == "" {
+		return req, usageError{fmt.Errorf("--dataset is required for a checkpoint not written by glmc train: want one of %s", strings.Join(data.Names(), ", "))}
+	}
+	if _, err := data.Lookup(req.dataset); err != nil {
+		return req, usageError{err}
+	}
+	if !(req.factor >= 1) || math.IsInf(req.factor, 0) {
+		return req, usageError{fmt.Errorf("--imbalance-factor %v: want a finite value ≥ 1", req.factor)}
+	}
+	if req.seed > math.MaxUint32 {
+		return req, usageError{fmt.Errorf("--seed %d: the long-tailed split takes numpy seeds, 0..%d", req.seed, uint64(math.MaxUint32))}
+	}
+	return req, nil
 }
