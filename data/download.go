@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/glmc/glmc/internal/atomicfile"
 	"github.com/schollz/progressbar/v3"
 )
 
@@ -113,7 +114,7 @@ func fileMD5(path string) (string, error) {
 }
 
 // fetch downloads the archive to path through a temporary file.
-func fetch(ctx context.Context, a archive, path string, opt DownloadOptions) (err error) {
+func fetch(ctx context.Context, a archive, path string, opt DownloadOptions) error {
 	base := opt.BaseURL
 	if base == "" {
 		base = DefaultBaseURL
@@ -136,47 +137,39 @@ func fetch(ctx context.Context, a archive, path string, opt DownloadOptions) (er
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("data: download %s: HTTP %s; %s", url, resp.Status, offline)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), a.file+".part-*")
+	// The archive is kept only when its MD5 matches: the check fails the
+	// atomic write, which then removes its temporary file.
+	err = atomicfile.Write(path, func(w io.Writer) error {
+		h := md5.New()
+		sink := io.MultiWriter(w, h)
+		if opt.Progress != nil {
+			bar := progressbar.NewOptions64(resp.ContentLength,
+				progressbar.OptionSetWriter(opt.Progress),
+				progressbar.OptionSetDescription(a.file),
+				progressbar.OptionShowBytes(true),
+				progressbar.OptionShowTotalBytes(true),
+				progressbar.OptionShowCount(),
+				progressbar.OptionSetWidth(30),
+				progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionOnCompletion(func() { fmt.Fprintln(opt.Progress) }),
+			)
+			defer bar.Exit()
+			sink = io.MultiWriter(sink, bar)
+		}
+		n, err := io.Copy(sink, resp.Body)
+		if err != nil || (resp.ContentLength >= 0 && n != resp.ContentLength) {
+			if err == nil {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("download %s: transfer cut short after %d of %d bytes: %w; %s", url, n, resp.ContentLength, err, offline)
+		}
+		if sum := hex.EncodeToString(h.Sum(nil)); sum != a.md5 {
+			return fmt.Errorf("download %s: MD5 %s, want the published %s (corrupt transfer or wrong file); nothing kept", url, sum, a.md5)
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("data: download: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	h := md5.New()
-	var sink io.Writer = io.MultiWriter(tmp, h)
-	if opt.Progress != nil {
-		bar := progressbar.NewOptions64(resp.ContentLength,
-			progressbar.OptionSetWriter(opt.Progress),
-			progressbar.OptionSetDescription(a.file),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionShowTotalBytes(true),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(opt.Progress) }),
-		)
-		defer bar.Exit()
-		sink = io.MultiWriter(sink, bar)
-	}
-	n, err := io.Copy(sink, resp.Body)
-	if err != nil || (resp.ContentLength >= 0 && n != resp.ContentLength) {
-		if err == nil {
-			err = io.ErrUnexpectedEOF
-		}
-		return fmt.Errorf("data: download %s: transfer cut short after %d of %d bytes: %w; %s", url, n, resp.ContentLength, err, offline)
-	}
-	if sum := hex.EncodeToString(h.Sum(nil)); sum != a.md5 {
-		return fmt.Errorf("data: download %s: MD5 %s, want the published %s (corrupt transfer or wrong file); nothing kept", url, sum, a.md5)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("data: download: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("data: download: %w", err)
+		return fmt.Errorf("data: %w", err)
 	}
 	return nil
 }

@@ -1,18 +1,16 @@
 package glmc
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/glmc/glmc/internal/atomicfile"
 	"github.com/glmc/glmc/nn"
 	"github.com/glmc/glmc/tensor"
 )
@@ -206,64 +204,13 @@ func readOptimizer(path string, l *Learner) error {
 	return nil
 }
 
-// writeFileAtomic replaces path with what write produces, so that path
-// holds its old bytes or all the new ones whatever happens: the bytes go
-// to a temporary file in the same folder, which is flushed to disk and
-// renamed over path, and then the folder is flushed so that the rename
-// itself survives a crash. On an error the temporary file is removed and
-// path is as it was.
+// writeFileAtomic replaces path with what write produces (see
+// atomicfile.Write).
 func writeFileAtomic(path string, write func(io.Writer) error) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	if err := atomicfile.Write(path, write); err != nil {
 		return fmt.Errorf("glmc: %w", err)
 	}
-	err = func() error {
-		bw := bufio.NewWriter(f)
-		if err := write(bw); err != nil {
-			return err
-		}
-		if err := bw.Flush(); err != nil {
-			return err
-		}
-		// CreateTemp makes the file private (0600); run files are as
-		// readable as any other output.
-		if err := f.Chmod(0o644); err != nil {
-			return err
-		}
-		return f.Sync()
-	}()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("glmc: writing %s: %w", path, err)
-	}
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("glmc: writing %s: flushing the folder: %w", path, err)
-	}
 	return nil
-}
-
-// syncDir flushes the entries of a folder to disk. Windows cannot open a
-// folder for syncing; NTFS journals the rename itself.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		d.Close()
-		return err
-	}
-	return d.Close()
 }
 
 // readMetrics returns the records of a run folder's MetricsFile for the

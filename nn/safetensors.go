@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
+
+	"github.com/glmc/glmc/internal/atomicfile"
 )
 
 // Safetensors files (the format of the safetensors library): an 8-byte
@@ -101,27 +101,10 @@ func nonNil(shape []int) []int {
 	return shape
 }
 
-// SaveSafetensors writes s to path atomically: the file is written beside
-// it under a temporary name and renamed when complete, so a crash never
-// leaves a half-written file under path.
+// SaveSafetensors writes s to path atomically (see atomicfile.Write), so
+// a crash never leaves a half-written file under path.
 func SaveSafetensors(path string, s *State, meta map[string]string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("nn: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	if err := WriteSafetensors(tmp, s, meta); err != nil {
-		tmp.Close()
-		return fmt.Errorf("%w (writing %s)", err, path)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("nn: %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("nn: %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.Write(path, func(w io.Writer) error { return WriteSafetensors(w, s, meta) }); err != nil {
 		return fmt.Errorf("nn: %w", err)
 	}
 	return nil
