@@ -3,12 +3,12 @@ package nn
 import (
 	"archive/zip"
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"path"
 	"strings"
 
+	"github.com/glmc/glmc/internal/safetensors"
 	"github.com/nlpodyssey/gopickle/pickle"
 	"github.com/nlpodyssey/gopickle/types"
 )
@@ -186,24 +186,24 @@ type torchLoader struct {
 }
 
 // storageClass is one of torch's typed storage classes (torch.FloatStorage,
-// ...): the dtype of the values in a data/<key> entry.
+// ...): the dtype of the values in a data/<key> entry, named as in
+// safetensors.
 type storageClass struct {
 	name  string
-	size  int  // bytes per element
-	float bool // decoded to float32, else to int64
+	dtype string
 }
 
 var storageClasses = map[string]storageClass{
-	"FloatStorage":    {"FloatStorage", 4, true},
-	"DoubleStorage":   {"DoubleStorage", 8, true},
-	"HalfStorage":     {"HalfStorage", 2, true},
-	"BFloat16Storage": {"BFloat16Storage", 2, true},
-	"LongStorage":     {"LongStorage", 8, false},
-	"IntStorage":      {"IntStorage", 4, false},
-	"ShortStorage":    {"ShortStorage", 2, false},
-	"CharStorage":     {"CharStorage", 1, false},
-	"ByteStorage":     {"ByteStorage", 1, false},
-	"BoolStorage":     {"BoolStorage", 1, false},
+	"FloatStorage":    {"FloatStorage", "F32"},
+	"DoubleStorage":   {"DoubleStorage", "F64"},
+	"HalfStorage":     {"HalfStorage", "F16"},
+	"BFloat16Storage": {"BFloat16Storage", "BF16"},
+	"LongStorage":     {"LongStorage", "I64"},
+	"IntStorage":      {"IntStorage", "I32"},
+	"ShortStorage":    {"ShortStorage", "I16"},
+	"CharStorage":     {"CharStorage", "I8"},
+	"ByteStorage":     {"ByteStorage", "U8"},
+	"BoolStorage":     {"BoolStorage", "BOOL"},
 }
 
 // torchStorage is a decoded storage.
@@ -274,11 +274,12 @@ func (ld *torchLoader) persistentLoad(id any) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("storage %q: no entry %s/data/%s", key, ld.dir, key)
 	}
-	if uint64(count) > f.UncompressedSize64/uint64(class.size) {
+	size, _ := safetensors.DTypeSize(class.dtype)
+	if uint64(count) > f.UncompressedSize64/uint64(size) {
 		return nil, fmt.Errorf("storage %q: entry %s has %d bytes, too few for %d %s values (truncated file?)",
 			key, f.Name, f.UncompressedSize64, count, class.name)
 	}
-	want := int64(count) * int64(class.size)
+	want := int64(count) * int64(size)
 	raw, err := readEntry(f, want)
 	if err != nil {
 		return nil, err
@@ -286,33 +287,13 @@ func (ld *torchLoader) persistentLoad(id any) (any, error) {
 	if int64(len(raw)) < want {
 		return nil, fmt.Errorf("storage %q: entry %s holds %d bytes, want %d (truncated file?)", key, f.Name, len(raw), want)
 	}
-	s := decodeStorage(class, raw[:want])
+	v, err := stateTensor(safetensors.Tensor{Name: key, DType: class.dtype, Data: raw[:want]})
+	if err != nil {
+		return nil, err
+	}
+	s := &torchStorage{float: v.Float, ints: v.Int}
 	ld.storages[key] = s
 	return s, nil
-}
-
-// decodeStorage converts the little-endian values of a storage entry.
-func decodeStorage(c storageClass, raw []byte) *torchStorage {
-	dtype := map[string]string{
-		"FloatStorage": "F32", "DoubleStorage": "F64", "HalfStorage": "F16", "BFloat16Storage": "BF16",
-		"LongStorage": "I64", "IntStorage": "I32",
-	}[c.name]
-	if dtype != "" {
-		t := decodeTensor(dtype, nil, raw)
-		return &torchStorage{float: t.Float, ints: t.Int}
-	}
-	s := &torchStorage{ints: make([]int64, len(raw)/c.size)}
-	for i := range s.ints {
-		switch c.name {
-		case "ShortStorage":
-			s.ints[i] = int64(int16(binary.LittleEndian.Uint16(raw[2*i:])))
-		case "CharStorage":
-			s.ints[i] = int64(int8(raw[i]))
-		default: // ByteStorage, BoolStorage
-			s.ints[i] = int64(raw[i])
-		}
-	}
-	return s
 }
 
 // maxElements bounds the element count of one tensor (8 GiB of float32).
