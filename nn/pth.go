@@ -8,8 +8,8 @@ import (
 	"path"
 	"strings"
 
+	"github.com/glmc/glmc/internal/pickle"
 	"github.com/glmc/glmc/internal/safetensors"
-	"github.com/nlpodyssey/gopickle/pickle"
 	"github.com/nlpodyssey/gopickle/types"
 )
 
@@ -19,10 +19,6 @@ import (
 // every tensor is a call of torch._utils._rebuild_tensor_v2 on a storage
 // given by persistent id ("storage", class, key, location, numel), and
 // data/<key>, the raw little-endian values of each storage.
-
-// maxPickle bounds the size of data.pkl; real state dicts pickle to well
-// under a megabyte (the tensors live in the other entries).
-const maxPickle = 256 << 20
 
 // ReadPyTorch decodes a checkpoint written by torch.save, held in b, and
 // returns its state dict: the "state_dict" entry of a saved dict (as the
@@ -59,7 +55,7 @@ func ReadPyTorch(b []byte) (*State, error) {
 			return nil, fmt.Errorf("pytorch checkpoint: byte order %q, only little-endian is supported", order)
 		}
 	}
-	raw, err := readEntry(pkl, maxPickle)
+	raw, err := readEntry(pkl, pickle.MaxBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -72,21 +68,8 @@ func ReadPyTorch(b []byte) (*State, error) {
 }
 
 // unpickle decodes data.pkl and returns the state dict it holds.
-func (ld *torchLoader) unpickle(raw []byte) (s *State, err error) {
-	if err := checkPickle(raw); err != nil {
-		return nil, err
-	}
-	// gopickle can panic on well-framed but malformed streams (say, a
-	// MARK-less TUPLE); such a file is corrupt, not a programming error.
-	defer func() {
-		if r := recover(); r != nil {
-			s, err = nil, fmt.Errorf("malformed pickle: %v", r)
-		}
-	}()
-	u := pickle.NewUnpickler(bytes.NewReader(raw))
-	u.FindClass = ld.findClass
-	u.PersistentLoad = ld.persistentLoad
-	obj, err := u.Load()
+func (ld *torchLoader) unpickle(raw []byte) (*State, error) {
+	obj, err := pickle.Load(raw, pickle.Options{FindClass: ld.findClass, PersistentLoad: ld.persistentLoad})
 	if err != nil {
 		return nil, err
 	}
@@ -374,65 +357,4 @@ func intTuple(v any) ([]int, bool) {
 		}
 	}
 	return out, true
-}
-
-// checkPickle walks the opcodes of a pickle and checks that every argument
-// lies inside b, before gopickle, which allocates whatever a length field
-// claims, sees it; a corrupt file then fails with an error instead of an
-// allocation of gigabytes.
-func checkPickle(b []byte) error {
-	for pos := 0; pos < len(b); {
-		op := b[pos]
-		at := pos
-		pos++
-		var need int // bytes of argument after the opcode
-		switch {
-		case strings.IndexByte("(.012NQRabd}elo]st)u\x81\x85\x86\x87\x88\x89\x8f\x90\x91\x92\x93\x94\x97\x98", op) >= 0:
-		case strings.IndexByte("FILPSVgpci", op) >= 0: // newline-terminated lines
-			lines := 1
-			if op == 'c' || op == 'i' {
-				lines = 2
-			}
-			for range lines {
-				nl := bytes.IndexByte(b[pos:], '\n')
-				if nl < 0 {
-					return fmt.Errorf("opcode %q at byte %d: unterminated line (truncated file?)", op, at)
-				}
-				pos += nl + 1
-			}
-		case strings.IndexByte("Khq\x80\x82", op) >= 0:
-			need = 1
-		case strings.IndexByte("M\x83", op) >= 0:
-			need = 2
-		case strings.IndexByte("Jjr\x84", op) >= 0:
-			need = 4
-		case strings.IndexByte("G\x95", op) >= 0:
-			need = 8
-		default:
-			width := map[byte]int{'U': 1, 'C': 1, 0x8a: 1, 0x8c: 1, 'T': 4, 'X': 4, 'B': 4, 0x8b: 4, 0x8d: 8, 0x8e: 8, 0x96: 8}[op]
-			if width == 0 {
-				return fmt.Errorf("unknown opcode 0x%02x at byte %d", op, at)
-			}
-			if len(b)-pos < width {
-				return fmt.Errorf("opcode 0x%02x at byte %d: length runs past the end (truncated file?)", op, at)
-			}
-			var n uint64
-			for i := width - 1; i >= 0; i-- {
-				n = n<<8 | uint64(b[pos+i])
-			}
-			pos += width
-			if n > uint64(len(b)-pos) {
-				return fmt.Errorf("opcode 0x%02x at byte %d claims %d bytes, %d are left (truncated file?)", op, at, n, len(b)-pos)
-			}
-			need = int(n)
-		}
-		if len(b)-pos < need {
-			return fmt.Errorf("opcode 0x%02x at byte %d runs past the end (truncated file?)", op, at)
-		}
-		pos += need
-		if op == '.' {
-			return nil
-		}
-	}
-	return fmt.Errorf("no STOP opcode (truncated file?)")
 }

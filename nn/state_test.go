@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/glmc/glmc/autograd"
+	"github.com/glmc/glmc/internal/pickle"
 	"github.com/glmc/glmc/tensor"
 )
 
@@ -262,7 +263,7 @@ func FuzzTorchPickle(f *testing.F) {
 	for _, e := range zr.File {
 		entries[e.Name] = e
 	}
-	raw, err := readEntry(entries["tiny.pth/data.pkl"], maxPickle)
+	raw, err := readEntry(entries["tiny.pth/data.pkl"], pickle.MaxBytes)
 	if err != nil {
 		f.Fatal(err)
 	}
