@@ -178,12 +178,17 @@ func fetch(ctx context.Context, a archive, path string, opt DownloadOptions) err
 // then renames its top folder want into dir. Entries that would land
 // outside the folder (absolute paths, ".."), links and special files are
 // refused: the official archives hold only folders and regular files.
-func unpack(path, dir, want string) (err error) {
+func unpack(path, dir, want string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("data: unpack: %w", err)
 	}
 	defer f.Close()
+	return extract(f, path, dir, want)
+}
+
+// extract is unpack of the archive path read from r.
+func extract(r io.Reader, path, dir, want string) error {
 	tmp, err := os.MkdirTemp(dir, ".unpack-*")
 	if err != nil {
 		return fmt.Errorf("data: unpack: %w", err)
@@ -192,7 +197,7 @@ func unpack(path, dir, want string) (err error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("data: unpack %s: "+format, append([]any{path}, args...)...)
 	}
-	zr, err := gzip.NewReader(f)
+	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return fail("not a gzip file: %v", err)
 	}

@@ -94,6 +94,11 @@ func ReadState(path string) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("glmc: %w", err)
 	}
+	return parseState(path, b)
+}
+
+// parseState is ReadState of the file path holding b.
+func parseState(path string, b []byte) (*State, error) {
 	if bytes.HasPrefix(b, []byte("PK")) { // a PyTorch zip archive
 		return nil, nil
 	}
@@ -134,9 +139,16 @@ func writeModel(path string, m *nn.Model, st *State) error {
 	})
 }
 
-// writeOptimizer writes the optimiser and MaxNorm state of l to path, in
-// parameter order so that equal states give equal bytes.
+// writeOptimizer writes the optimiser and MaxNorm state of l to path.
 func writeOptimizer(path string, l *Learner) error {
+	s := optimizerState(l)
+	return writeFileAtomic(path, func(w io.Writer) error { return nn.WriteSafetensors(w, s, nil) })
+}
+
+// optimizerState returns the optimiser and MaxNorm state of l as tensors
+// under sgdPrefix and maxNormPrefix, in parameter order so that equal
+// states give equal bytes.
+func optimizerState(l *Learner) *nn.State {
 	s := nn.NewState()
 	add := func(prefix string, state map[string]*tensor.Tensor) {
 		keys := make([]string, 0, len(state))
@@ -153,7 +165,7 @@ func writeOptimizer(path string, l *Learner) error {
 	if l.MaxNorm != nil {
 		add(maxNormPrefix, l.MaxNorm.State())
 	}
-	return writeFileAtomic(path, func(w io.Writer) error { return nn.WriteSafetensors(w, s, nil) })
+	return s
 }
 
 // compareNumbered orders keys "name.<i>" by name, then by the number i.
@@ -174,6 +186,11 @@ func readOptimizer(path string, l *Learner) error {
 	if err != nil {
 		return fmt.Errorf("glmc: optimiser state: %w", err)
 	}
+	return decodeOptimizer(path, b, l)
+}
+
+// decodeOptimizer is readOptimizer of the file path holding b.
+func decodeOptimizer(path string, b []byte, l *Learner) error {
 	s, _, err := nn.ReadSafetensors(b)
 	if err != nil {
 		return fmt.Errorf("glmc: %s: %w", path, err)
@@ -224,6 +241,11 @@ func readMetrics(path string, epochs int) ([]EpochRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("glmc: %w", err)
 	}
+	return parseMetrics(path, b, epochs)
+}
+
+// parseMetrics is readMetrics of the file path holding b.
+func parseMetrics(path string, b []byte, epochs int) ([]EpochRecord, error) {
 	var recs []EpochRecord
 	for i, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
 		if len(line) == 0 {

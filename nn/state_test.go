@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/glmc/glmc/autograd"
+	"github.com/glmc/glmc/internal/fuzzcorpus"
 	"github.com/glmc/glmc/internal/pickle"
 	"github.com/glmc/glmc/tensor"
 )
@@ -227,22 +228,29 @@ func TestReadPyTorchTiny(t *testing.T) {
 	}
 }
 
+// checkValues fails t unless every tensor of s has as many values as its
+// shape wants.
+func checkValues(t *testing.T, s *State) {
+	for _, name := range s.Names {
+		if st := s.Tensors[name]; len(st.Float)+len(st.Int) != numel(st.Shape) {
+			t.Fatalf("%s: %d values for shape %v", name, len(st.Float)+len(st.Int), st.Shape)
+		}
+	}
+}
+
 func FuzzReadPyTorch(f *testing.F) {
-	// A small seed: the mutator is slow on the 100 KB model checkpoints.
+	// Small seeds: the mutator is slow on the 100 KB model checkpoints.
 	b, err := os.ReadFile(tinyCheckpoint)
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(b)
+	fuzzcorpus.Check(f,
+		fuzzcorpus.Seed{Name: "tiny", Args: []any{b}},
+		fuzzcorpus.Seed{Name: "cut", Args: []any{b[:len(b)/2]}},
+	)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		s, err := ReadPyTorch(b)
-		if err != nil {
-			return
-		}
-		for _, name := range s.Names {
-			if st := s.Tensors[name]; len(st.Float)+len(st.Int) != numel(st.Shape) {
-				t.Fatalf("%s: %d values for shape %v", name, len(st.Float)+len(st.Int), st.Shape)
-			}
+		if s, err := ReadPyTorch(b); err == nil {
+			checkValues(t, s)
 		}
 	})
 }
@@ -267,17 +275,15 @@ func FuzzTorchPickle(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(raw)
+	fuzzcorpus.Check(f,
+		fuzzcorpus.Seed{Name: "data.pkl", Args: []any{raw}},
+		fuzzcorpus.Seed{Name: "after-stop", Args: []any{append(slices.Clone(raw), 'N')}},
+		fuzzcorpus.Seed{Name: "cut", Args: []any{raw[:len(raw)/2]}},
+	)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		ld := &torchLoader{dir: "tiny.pth", entries: entries, storages: map[string]*torchStorage{}}
-		s, err := ld.unpickle(raw)
-		if err != nil {
-			return
-		}
-		for _, name := range s.Names {
-			if st := s.Tensors[name]; len(st.Float)+len(st.Int) != numel(st.Shape) {
-				t.Fatalf("%s: %d values for shape %v", name, len(st.Float)+len(st.Int), st.Shape)
-			}
+		if s, err := ld.unpickle(raw); err == nil {
+			checkValues(t, s)
 		}
 	})
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/glmc/glmc/internal/fuzzcorpus"
 )
 
 // file assembles a safetensors file from a header text and data, with
@@ -253,8 +255,13 @@ func TestWriterRejects(t *testing.T) {
 // consistent: the tensors tile the data with the bytes their dtype and
 // shape need, and files of F32 and I64 tensors survive a write and a read.
 func FuzzParse(f *testing.F) {
-	f.Add(twoTensors(f))
-	f.Add(file(`{"__metadata__":{"format":"x"},"b":{"dtype":"BF16","shape":[1,1],"data_offsets":[0,2]}}`, -1, []byte{0x80, 0x3f}))
+	two := twoTensors(f)
+	fuzzcorpus.Check(f,
+		fuzzcorpus.Seed{Name: "f32-i64-metadata", Args: []any{two}},
+		fuzzcorpus.Seed{Name: "bf16", Args: []any{file(`{"__metadata__":{"format":"x"},"b":{"dtype":"BF16","shape":[1,1],"data_offsets":[0,2]}}`, -1, []byte{0x80, 0x3f})}},
+		fuzzcorpus.Seed{Name: "cut", Args: []any{two[:len(two)-3]}},
+		fuzzcorpus.Seed{Name: "overlap", Args: []any{file(`{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}`, -1, []byte{1, 2})}},
+	)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		file, err := Parse(b)
 		if err != nil {
