@@ -81,12 +81,10 @@ func TestOfficialArchs(t *testing.T) {
 	}
 }
 
-func TestSafetensorsRoundTrip(t *testing.T) {
-	f := loadFixture(t, "resnet18_small")
-	m := fixtureModel(t, f, "init.")
-	// A training forward gives non-trivial running statistics and counts.
-	autograd.NoGrad(m.Parameters(), func() { m.Forward(autograd.Const(fixtureTensor(t, f, "x"))) })
-	path := filepath.Join(t.TempDir(), "model.safetensors")
+// saveLoad saves m to path and loads it back with the configuration
+// inferred from the file.
+func saveLoad(t *testing.T, m *Model, path string) *Model {
+	t.Helper()
 	if err := SaveModel(path, m); err != nil {
 		t.Fatal(err)
 	}
@@ -94,6 +92,16 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return back
+}
+
+func TestSafetensorsRoundTrip(t *testing.T) {
+	f := loadFixture(t, "resnet18_small")
+	m := fixtureModel(t, f, "init.")
+	// A training forward gives non-trivial running statistics and counts.
+	autograd.NoGrad(m.Parameters(), func() { m.Forward(autograd.Const(fixtureTensor(t, f, "x"))) })
+	path := filepath.Join(t.TempDir(), "model.safetensors")
+	back := saveLoad(t, m, path)
 	want, got := StateOf(m), StateOf(back)
 	if !slices.Equal(want.Names, got.Names) {
 		t.Fatalf("names differ:\n%v\n%v", want.Names, got.Names)
@@ -323,17 +331,11 @@ func TestWriteTorchCheck(t *testing.T) {
 		m.Train(false)
 		logits := m.Forward(autograd.Const(x)).Value
 		base := filepath.Join(dir, cfg.Arch+"_w"+strconv.Itoa(cfg.Width))
-		if err := SaveModel(base+".safetensors", m); err != nil {
-			t.Fatal(err)
-		}
+		back := saveLoad(t, m, base+".safetensors")
 		companion := NewState()
 		companion.Add("x", &StateTensor{Shape: x.Shape, Float: x.Data})
 		companion.Add("logits", &StateTensor{Shape: logits.Shape, Float: logits.Data})
 		if err := SaveSafetensors(base+".logits.safetensors", companion, nil); err != nil {
-			t.Fatal(err)
-		}
-		back, err := LoadModel(base+".safetensors", Config{})
-		if err != nil {
 			t.Fatal(err)
 		}
 		if got := back.Forward(autograd.Const(x)).Value; !slices.Equal(got.Data, logits.Data) {
@@ -363,13 +365,7 @@ func TestInChannels(t *testing.T) {
 				t.Fatalf("logits of shape %v, want [2 10]", want.Shape)
 			}
 			path := filepath.Join(t.TempDir(), "grey.safetensors")
-			if err := SaveModel(path, m); err != nil {
-				t.Fatal(err)
-			}
-			loaded, err := LoadModel(path, Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			loaded := saveLoad(t, m, path)
 			if loaded.Config.InChannels != 1 {
 				t.Errorf("inferred %d input channels, want 1", loaded.Config.InChannels)
 			}

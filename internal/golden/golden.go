@@ -153,32 +153,28 @@ func (f *File) entry(name, dtype string) (safetensors.Tensor, error) {
 // Tensor returns the shape and a fresh copy of the data of the F32 tensor
 // name, row-major as in PyTorch.
 func (f *File) Tensor(name string) (shape []int, data []float32, err error) {
-	e, err := f.entry(name, "F32")
-	if err != nil {
-		return nil, nil, err
-	}
-	data, err = e.Float32s()
-	return slices.Clone(e.Shape), data, err
+	return decode(f, name, "F32", safetensors.Tensor.Float32s)
 }
 
 // Float64 returns the shape and data of the F64 tensor name (learning rates).
 func (f *File) Float64(name string) (shape []int, data []float64, err error) {
-	e, err := f.entry(name, "F64")
-	if err != nil {
-		return nil, nil, err
-	}
-	data, err = e.Float64s()
-	return slices.Clone(e.Shape), data, err
+	return decode(f, name, "F64", safetensors.Tensor.Float64s)
 }
 
 // Int64 returns the shape and data of the I64 tensor name
 // (num_batches_tracked).
 func (f *File) Int64(name string) (shape []int, data []int64, err error) {
-	e, err := f.entry(name, "I64")
+	return decode(f, name, "I64", safetensors.Tensor.Int64s)
+}
+
+// decode returns the shape and values of tensor name, which must be of
+// type dtype.
+func decode[T any](f *File, name, dtype string, values func(safetensors.Tensor) ([]T, error)) ([]int, []T, error) {
+	e, err := f.entry(name, dtype)
 	if err != nil {
 		return nil, nil, err
 	}
-	data, err = e.Int64s()
+	data, err := values(e)
 	return slices.Clone(e.Shape), data, err
 }
 

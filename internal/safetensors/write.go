@@ -103,26 +103,27 @@ func (w *Writer) start(dtype string, n int) error {
 
 // WriteFloat32s writes the values of the next tensor, which must be F32.
 func (w *Writer) WriteFloat32s(v []float32) error {
-	if err := w.start("F32", len(v)); err != nil {
-		return err
-	}
-	var b [4]byte
-	for _, x := range v {
-		binary.LittleEndian.PutUint32(b[:], math.Float32bits(x))
-		w.w.Write(b[:])
-	}
-	return nil
+	return writeValues(w, "F32", v, func(b []byte, x float32) []byte {
+		return binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	})
 }
 
 // WriteInt64s writes the values of the next tensor, which must be I64.
 func (w *Writer) WriteInt64s(v []int64) error {
-	if err := w.start("I64", len(v)); err != nil {
+	return writeValues(w, "I64", v, func(b []byte, x int64) []byte {
+		return binary.LittleEndian.AppendUint64(b, uint64(x))
+	})
+}
+
+// writeValues writes v, the values of the next tensor, of type dtype, each
+// encoded by put.
+func writeValues[T any](w *Writer, dtype string, v []T, put func([]byte, T) []byte) error {
+	if err := w.start(dtype, len(v)); err != nil {
 		return err
 	}
 	var b [8]byte
 	for _, x := range v {
-		binary.LittleEndian.PutUint64(b[:], uint64(x))
-		w.w.Write(b[:])
+		w.w.Write(put(b[:0], x))
 	}
 	return nil
 }
