@@ -87,6 +87,28 @@ func TestCheckRejects(t *testing.T) {
 	}
 }
 
+// TestCheckAccepts covers valid streams with opcodes that CPython's
+// pickler seldom or never writes.
+func TestCheckAccepts(t *testing.T) {
+	for name, b := range map[string]string{
+		"DUP then POP":                 "N20.",
+		"POP_MARK":                     "(NN1N.",
+		"INST":                         "(Nimod\ncls\n.",
+		"OBJ":                          "(cmod\ncls\no.",
+		"PERSID":                       "Pid\n.",
+		"BINPERSID":                    "NQ.",
+		"FRAME, MEMOIZE, BINGET":       "\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00N\x94h\x00\x86.",
+		"EXT1":                         "\x82\x01.",
+		"NEXT_BUFFER, READONLY_BUFFER": "\x97\x98.",
+		"PUT, GET":                     "Np0\n0g0\n.",
+		"LONG_BINPUT, LONG_BINGET":     "Nr\x00\x01\x00\x000j\x00\x01\x00\x00.",
+	} {
+		if err := Check([]byte(b)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
 // TestLoadRecovers feeds a stream that Check accepts (CPython reads it as
 // 0) but on which gopickle panics: Load must return an error.
 func TestLoadRecovers(t *testing.T) {

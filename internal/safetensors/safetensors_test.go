@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -134,6 +135,21 @@ func TestParseAccepts(t *testing.T) {
 		{"null metadata, padding", file(`{"__metadata__":null}   `, -1, nil), nil},
 		{"empty tensors keep header order", file(`{"z":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"y":{"dtype":"I8","shape":[0,3],"data_offsets":[0,0]}}`, -1, []byte{9}), []string{"z", "y", "a"}},
 	}
+	// More empty tensors than a sort handles by insertion (stable by
+	// chance), behind one that the sort must move to the front.
+	many := []string{"a"}
+	header := "{"
+	for i := range 30 {
+		name := "e" + strconv.Itoa(99-i)
+		many = append(many, name)
+		header += `"` + name + `":{"dtype":"F32","shape":[0],"data_offsets":[4,4]},`
+	}
+	header += `"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`
+	tests = append(tests, struct {
+		name  string
+		b     []byte
+		names []string
+	}{"30 empty tensors keep header order", file(header, -1, make([]byte, 4)), many})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f, err := Parse(tc.b)
