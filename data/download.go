@@ -239,20 +239,21 @@ func extract(r io.Reader, path, dir, want string) error {
 	if err := os.Rename(filepath.Join(tmp, want), filepath.Join(dir, want)); err != nil {
 		return fmt.Errorf("data: unpack: %w", err)
 	}
+	if err := atomicfile.SyncDir(dir); err != nil {
+		return fmt.Errorf("data: unpack: flushing %s: %w", dir, err)
+	}
 	return nil
 }
 
+// writeEntry writes the size bytes of r to target, flushed to disk (see
+// atomicfile.Write) so that the folder renamed into place after them never
+// holds empty or cut files after a crash.
 func writeEntry(target string, r io.Reader, size int64) error {
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return err
 	}
-	out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
+	return atomicfile.Write(target, func(w io.Writer) error {
+		_, err := io.CopyN(w, r, size)
 		return err
-	}
-	if _, err := io.CopyN(out, r, size); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	})
 }

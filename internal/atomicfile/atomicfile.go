@@ -52,15 +52,16 @@ func Write(path string, write func(io.Writer) error) error {
 		os.Remove(f.Name())
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := SyncDir(dir); err != nil {
 		return fmt.Errorf("writing %s: flushing the folder: %w", path, err)
 	}
 	return nil
 }
 
-// syncDir flushes the entries of a folder to disk. Windows cannot open a
-// folder for syncing; NTFS journals the rename itself.
-func syncDir(dir string) error {
+// SyncDir flushes the entries of a folder to disk, so that a rename into
+// it survives a crash. Windows cannot open a folder for syncing; NTFS
+// journals the rename itself.
+func SyncDir(dir string) error {
 	if runtime.GOOS == "windows" {
 		return nil
 	}
