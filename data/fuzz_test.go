@@ -24,6 +24,7 @@ func FuzzReadIDX(f *testing.F) {
 	)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		x, err := ReadIDX(bytes.NewReader(b))
+		fuzzcorpus.OneLine(t, err)
 		if err != nil {
 			return
 		}
@@ -50,6 +51,7 @@ func FuzzDecodeCIFARBinary(f *testing.F) {
 			bounds = []int{20, 100}
 		}
 		pixels, labels, err := decodeCIFARBinary(b, bounds, 0)
+		fuzzcorpus.OneLine(t, err)
 		if err != nil {
 			return
 		}
@@ -77,9 +79,11 @@ func FuzzDecodeCIFARPickle(f *testing.F) {
 		fuzzcorpus.Seed{Name: "long1-empty", Args: []any{[]byte("\x80\x02\x8a\x00.")}},
 		fuzzcorpus.Seed{Name: "binstring-2gib", Args: []any{[]byte("\x80\x02T\xff\xff\xff\x7f.")}},
 		fuzzcorpus.Seed{Name: "protocol-0", Args: []any{[]byte("(lp0\nI1\naI2\na.")}},
+		fuzzcorpus.Seed{Name: "label-newline", Args: []any{pickle2(pyDict{{"data", pyArray{[]int{1, 3072}, "u1", img[:cifarPixel]}}, {"labels", []any{"a\nb"}}})}},
 	)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		pixels, labels, err := decodeCIFARPickle(b, "labels", 10, 0)
+		fuzzcorpus.OneLine(t, err)
 		if err == nil {
 			if len(pixels) != len(labels)*cifarPixel {
 				t.Fatalf("accepted %d pixel bytes for %d labels", len(pixels), len(labels))
@@ -90,7 +94,8 @@ func FuzzDecodeCIFARPickle(f *testing.F) {
 				}
 			}
 		}
-		decodeCIFARMeta(b, "label_names")
+		_, err = decodeCIFARMeta(b, "label_names")
+		fuzzcorpus.OneLine(t, err)
 	})
 }
 
@@ -110,6 +115,7 @@ func FuzzUnpack(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		dir := t.TempDir()
 		err := extract(bytes.NewReader(b), "a.tar.gz", dir, "cifar")
+		fuzzcorpus.OneLine(t, err)
 		want := []string{"cifar"}
 		if err != nil {
 			want = nil

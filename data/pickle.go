@@ -50,7 +50,7 @@ func findNumpyClass(module, name string) (any, error) {
 
 func (npReconstruct) Call(args ...any) (any, error) {
 	if len(args) < 1 || args[0] != (npClass{"ndarray"}) {
-		return nil, fmt.Errorf("_reconstruct: want numpy.ndarray, got %v", args)
+		return nil, fmt.Errorf("_reconstruct: want numpy.ndarray, got %s", pickle.Brief(args))
 	}
 	return &ndarray{}, nil
 }
@@ -58,11 +58,11 @@ func (npReconstruct) Call(args ...any) (any, error) {
 // Call builds a dtype, as numpy.dtype(code, align, copy) does.
 func (c npClass) Call(args ...any) (any, error) {
 	if c.name != "dtype" || len(args) < 1 {
-		return nil, fmt.Errorf("cannot call numpy.%s with %v", c.name, args)
+		return nil, fmt.Errorf("cannot call numpy.%s with %s", c.name, pickle.Brief(args))
 	}
 	code, ok := pyString(args[0])
 	if !ok {
-		return nil, fmt.Errorf("numpy.dtype: type code %v is not a string", args[0])
+		return nil, fmt.Errorf("numpy.dtype: type code %s is not a string", pickle.Brief(args[0]))
 	}
 	return &npDtype{code: code}, nil
 }
@@ -85,18 +85,18 @@ func (a *ndarray) PySetState(state any) error {
 	}
 	shape, ok := f[0].(*types.Tuple)
 	if !ok {
-		return fmt.Errorf("ndarray state: shape %v is not a tuple", f[0])
+		return fmt.Errorf("ndarray state: shape %s is not a tuple", pickle.Brief(f[0]))
 	}
 	for _, d := range *shape {
 		n, ok := pyInt(d)
 		if !ok || n < 0 {
-			return fmt.Errorf("ndarray state: bad extent %v", d)
+			return fmt.Errorf("ndarray state: bad extent %s", pickle.Brief(d))
 		}
 		a.shape = append(a.shape, n)
 	}
 	dt, ok := f[1].(*npDtype)
 	if !ok {
-		return fmt.Errorf("ndarray state: dtype %v is not a numpy dtype", f[1])
+		return fmt.Errorf("ndarray state: dtype %s is not a numpy dtype", pickle.Brief(f[1]))
 	}
 	a.dtype = dt.code
 	if fortran, _ := f[2].(bool); fortran {

@@ -58,9 +58,10 @@ func FuzzReadState(f *testing.F) {
 	)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		st, err := parseState("last.safetensors", b)
+		fuzzcorpus.OneLine(t, err)
 		if err != nil {
-			if strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "last.safetensors") {
-				t.Fatalf("error %q: want one line naming the file", err)
+			if !strings.Contains(err.Error(), "last.safetensors") {
+				t.Fatalf("error %q does not name the file", err)
 			}
 			return
 		}
@@ -82,6 +83,7 @@ func FuzzStateFromMeta(f *testing.F) {
 	)
 	f.Fuzz(func(t *testing.T, raw string) {
 		st, err := stateFromMeta("last.safetensors", map[string]string{metaKey: raw})
+		fuzzcorpus.OneLine(t, err)
 		if err != nil {
 			return
 		}
@@ -135,7 +137,9 @@ func FuzzReadOptimizer(f *testing.F) {
 		fuzzcorpus.Seed{Name: "empty", Args: []any{checkpointBytes(f, nil)[:16]}},
 	)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if err := decodeOptimizer("optimizer.1.safetensors", b, l); err != nil {
+		err := decodeOptimizer("optimizer.1.safetensors", b, l)
+		fuzzcorpus.OneLine(t, err)
+		if err != nil {
 			return
 		}
 		// What was read is what the optimiser now holds.
@@ -163,6 +167,7 @@ func FuzzReadMetrics(f *testing.F) {
 	)
 	f.Fuzz(func(t *testing.T, b []byte, epochs int) {
 		recs, err := parseMetrics("metrics.jsonl", b, epochs)
+		fuzzcorpus.OneLine(t, err)
 		if err != nil {
 			return
 		}

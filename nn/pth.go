@@ -112,7 +112,7 @@ func stateFromPickle(obj any) (*State, error) {
 	for i, k := range d.keys {
 		name, ok := k.(string)
 		if !ok {
-			return nil, fmt.Errorf("pytorch checkpoint: state dict key %v is a %T, not a string", k, k)
+			return nil, fmt.Errorf("pytorch checkpoint: state dict key %s is a %T, not a string", pickle.Brief(k), k)
 		}
 		t, ok := d.values[i].(*StateTensor)
 		if !ok {
@@ -241,14 +241,14 @@ func (ld *torchLoader) findClass(module, name string) (any, error) {
 func (ld *torchLoader) persistentLoad(id any) (any, error) {
 	t, ok := id.(*types.Tuple)
 	if !ok || t.Len() < 5 {
-		return nil, fmt.Errorf("persistent id %v: want ('storage', class, key, location, numel)", id)
+		return nil, fmt.Errorf("persistent id %s: want ('storage', class, key, location, numel)", pickle.Brief(id))
 	}
 	kind, _ := t.Get(0).(string)
 	class, okClass := t.Get(1).(storageClass)
 	key, okKey := t.Get(2).(string)
 	count, okCount := t.Get(4).(int)
 	if kind != "storage" || !okClass || !okKey || !okCount || count < 0 {
-		return nil, fmt.Errorf("persistent id %v: want ('storage', a torch storage class, key, location, numel)", id)
+		return nil, fmt.Errorf("persistent id %s: want ('storage', a torch storage class, key, location, numel)", pickle.Brief(id))
 	}
 	if s, ok := ld.storages[key]; ok {
 		return s, nil
@@ -294,8 +294,8 @@ func rebuildTensor(args ...any) (any, error) {
 	size, okSize := intTuple(args[2])
 	stride, okStride := intTuple(args[3])
 	if !ok || !okOffset || !okSize || !okStride || len(size) != len(stride) || offset < 0 {
-		return nil, fmt.Errorf("_rebuild_tensor_v2(%T, %v, %v, %v): want a storage, an offset and equal-length size and stride tuples",
-			args[0], args[1], args[2], args[3])
+		return nil, fmt.Errorf("_rebuild_tensor_v2(%T, %s, %s, %s): want a storage, an offset and equal-length size and stride tuples",
+			args[0], pickle.Brief(args[1]), pickle.Brief(args[2]), pickle.Brief(args[3]))
 	}
 	// The view must stay inside the storage: last is the highest element
 	// it reaches, checked dimension by dimension without overflow.

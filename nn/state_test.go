@@ -257,7 +257,9 @@ func FuzzReadPyTorch(f *testing.F) {
 		fuzzcorpus.Seed{Name: "cut", Args: []any{b[:len(b)/2]}},
 	)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if s, err := ReadPyTorch(b); err == nil {
+		s, err := ReadPyTorch(b)
+		fuzzcorpus.OneLine(t, err)
+		if err == nil {
 			checkValues(t, s)
 		}
 	})
@@ -287,10 +289,13 @@ func FuzzTorchPickle(f *testing.F) {
 		fuzzcorpus.Seed{Name: "data.pkl", Args: []any{raw}},
 		fuzzcorpus.Seed{Name: "after-stop", Args: []any{append(slices.Clone(raw), 'N')}},
 		fuzzcorpus.Seed{Name: "cut", Args: []any{raw[:len(raw)/2]}},
+		fuzzcorpus.Seed{Name: "persistent-id-newline", Args: []any{[]byte("\x80\x02X\x03\x00\x00\x00a\nbQ.")}},
 	)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		ld := &torchLoader{dir: "tiny.pth", entries: entries, storages: map[string]*torchStorage{}}
-		if s, err := ld.unpickle(raw); err == nil {
+		s, err := ld.unpickle(raw)
+		fuzzcorpus.OneLine(t, err)
+		if err == nil {
 			checkValues(t, s)
 		}
 	})

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -51,6 +52,15 @@ func Check(f *testing.F, seeds ...Seed) {
 		if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, want) {
 			f.Fatalf("seed corpus file %s is missing or stale; rewrite it with: go test -run '^%s$' -update-corpus", path, f.Name())
 		}
+	}
+}
+
+// OneLine fails t when err spans more than one line: every error of
+// the project's readers is one line that names what was wrong.
+func OneLine(t testing.TB, err error) {
+	t.Helper()
+	if err != nil && strings.Contains(err.Error(), "\n") {
+		t.Fatalf("error of more than one line: %q", err)
 	}
 }
 

@@ -8,6 +8,7 @@ package pickle
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 
 	"github.com/nlpodyssey/gopickle/pickle"
 )
@@ -49,4 +50,15 @@ func Load(b []byte, opt Options) (v any, err error) {
 		return nil, fmt.Errorf("pickle: %w", err)
 	}
 	return v, nil
+}
+
+// Brief renders a decoded value for an error message: quoted, so that it
+// stays on one line whatever strings a corrupt file holds, and cut after
+// 60 bytes.
+func Brief(v any) string {
+	s := fmt.Sprint(v)
+	if len(s) > 60 {
+		s = s[:60] + "..."
+	}
+	return strconv.Quote(s)
 }

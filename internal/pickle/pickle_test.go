@@ -139,11 +139,28 @@ func FuzzLoad(f *testing.F) {
 	)
 	fuzzcorpus.Check(f, seeds...)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if _, err := Load(b, Options{}); err != nil {
+		_, err := Load(b, Options{})
+		fuzzcorpus.OneLine(t, err)
+		if err != nil {
 			return
 		}
 		if err := Check(b[:len(b)-1]); err == nil {
 			t.Fatalf("accepted both %q and its prefix", b)
 		}
 	})
+}
+
+func TestBrief(t *testing.T) {
+	for _, tc := range []struct {
+		v    any
+		want string
+	}{
+		{"a\nb", `"a\nb"`},
+		{7, `"7"`},
+		{strings.Repeat("x", 61), `"` + strings.Repeat("x", 60) + `..."`},
+	} {
+		if got := Brief(tc.v); got != tc.want {
+			t.Errorf("Brief(%#v) = %s, want %s", tc.v, got, tc.want)
+		}
+	}
 }

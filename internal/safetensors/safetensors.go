@@ -133,7 +133,6 @@ func parseEntry(name string, raw json.RawMessage, data []byte) (placed, error) {
 		dtype   string
 		shape   []int
 		offsets []int
-		seen    int
 	)
 	for _, fd := range fields {
 		var dst any
@@ -150,10 +149,10 @@ func parseEntry(name string, raw json.RawMessage, data []byte) (placed, error) {
 		if err := json.Unmarshal(fd.value, dst); err != nil {
 			return placed{}, fmt.Errorf("%s: %w", fd.key, err)
 		}
-		seen++
 	}
-	if seen != 3 || shape == nil || offsets == nil {
-		return placed{}, fmt.Errorf("want dtype, shape and data_offsets, got %s", raw)
+	// A missing or null field leaves its zero value.
+	if dtype == "" || shape == nil || offsets == nil {
+		return placed{}, fmt.Errorf("dtype %q, shape %v, data_offsets %v: want all three", dtype, shape, offsets)
 	}
 	size, ok := dtypeSizes[dtype]
 	if !ok {
@@ -230,7 +229,7 @@ func stringMap(b []byte) (map[string]string, error) {
 	m := make(map[string]string, len(fields))
 	for _, fd := range fields {
 		if len(fd.value) == 0 || fd.value[0] != '"' {
-			return nil, fmt.Errorf("key %q: value %.40s, want a string", fd.key, fd.value)
+			return nil, fmt.Errorf("key %q: value %.40q, want a string", fd.key, fd.value)
 		}
 		var s string
 		if err := json.Unmarshal(fd.value, &s); err != nil {

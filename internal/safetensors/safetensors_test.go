@@ -92,8 +92,8 @@ func TestParseRejects(t *testing.T) {
 		{"duplicate tensor", file(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, -1, f32x2), `key "a" appears twice`},
 		{"duplicate field", file(entry("a", `{"dtype":"F32","dtype":"F64","shape":[2],"data_offsets":[0,8]}`), -1, f32x2), `key "dtype" appears twice`},
 		{"unknown field", file(entry("a", `{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":1}`), -1, f32x2), `unknown field "x"`},
-		{"missing field", file(entry("a", `{"dtype":"F32","shape":[2]}`), -1, f32x2), "want dtype, shape and data_offsets"},
-		{"null shape", file(entry("a", `{"dtype":"F32","shape":null,"data_offsets":[0,8]}`), -1, f32x2), "want dtype, shape and data_offsets"},
+		{"missing field", file(entry("a", `{"dtype":"F32","shape":[2]}`), -1, f32x2), `dtype "F32", shape [2], data_offsets []: want all three`},
+		{"null shape", file(entry("a", `{"dtype":"F32","shape":null,"data_offsets":[0,8]}`), -1, f32x2), "want all three"},
 		{"shape not ints", file(entry("a", `{"dtype":"F32","shape":[1.5],"data_offsets":[0,8]}`), -1, f32x2), "shape"},
 		{"unknown dtype", file(entry("a", `{"dtype":"F12","shape":[2],"data_offsets":[0,8]}`), -1, f32x2), `dtype "F12", want one of BF16, BOOL`},
 		{"negative extent", file(entry("a", `{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}`), -1, f32x2), "negative extent"},
@@ -105,7 +105,7 @@ func TestParseRejects(t *testing.T) {
 		{"overlap", file(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, -1, f32x2), `tensor "b" starts at data byte 4, want 8 (overlap or gap)`},
 		{"gap", file(entry("a", `{"dtype":"F32","shape":[1],"data_offsets":[4,8]}`), -1, f32x2), "overlap or gap"},
 		{"data not covered", file(entry("a", `{"dtype":"F32","shape":[1],"data_offsets":[0,4]}`), -1, f32x2), "8 data bytes, the tensors cover 4"},
-		{"metadata not strings", file(`{"__metadata__":{"epoch":3}}`, -1, nil), `__metadata__: key "epoch": value 3, want a string`},
+		{"metadata not strings", file(`{"__metadata__":{"epoch":3}}`, -1, nil), `__metadata__: key "epoch": value "3", want a string`},
 		{"metadata not an object", file(`{"__metadata__":"x"}`, -1, nil), "__metadata__: want a JSON object"},
 		{"metadata duplicate key", file(`{"__metadata__":{"k":"a","k":"b"}}`, -1, nil), `key "k" appears twice`},
 		{"metadata twice", file(`{"__metadata__":{},"__metadata__":{}}`, -1, nil), `key "__metadata__" appears twice`},
@@ -280,6 +280,7 @@ func FuzzParse(f *testing.F) {
 	)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		file, err := Parse(b)
+		fuzzcorpus.OneLine(t, err)
 		if err != nil {
 			return
 		}
