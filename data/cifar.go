@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/glmc/glmc/internal/pickle"
 )
 
 // CIFAR images are 3×32×32; both layouts store each image as 1024 red, then
@@ -258,8 +260,11 @@ func decodeCIFARPickle(b []byte, labelKey string, classes, images int) ([]uint8,
 	labels := make([]int, n)
 	for i, it := range items {
 		y, ok := pyInt(it)
-		if !ok || y < 0 || y >= classes {
-			return nil, nil, fmt.Errorf("image %d: label %v, want 0..%d", i, it, classes-1)
+		if !ok {
+			return nil, nil, fmt.Errorf("image %d: label %s, want an integer 0..%d", i, pickle.Brief(it), classes-1)
+		}
+		if y < 0 || y >= classes {
+			return nil, nil, fmt.Errorf("image %d: label %d, want 0..%d", i, y, classes-1)
 		}
 		labels[i] = y
 	}

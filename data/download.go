@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/glmc/glmc/internal/atomicfile"
 	"github.com/schollz/progressbar/v3"
 )
 
@@ -113,7 +114,7 @@ func fileMD5(path string) (string, error) {
 }
 
 // fetch downloads the archive to path through a temporary file.
-func fetch(ctx context.Context, a archive, path string, opt DownloadOptions) (err error) {
+func fetch(ctx context.Context, a archive, path string, opt DownloadOptions) error {
 	base := opt.BaseURL
 	if base == "" {
 		base = DefaultBaseURL
@@ -136,47 +137,39 @@ func fetch(ctx context.Context, a archive, path string, opt DownloadOptions) (er
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("data: download %s: HTTP %s; %s", url, resp.Status, offline)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), a.file+".part-*")
+	// The archive is kept only when its MD5 matches: the check fails the
+	// atomic write, which then removes its temporary file.
+	err = atomicfile.Write(path, func(w io.Writer) error {
+		h := md5.New()
+		sink := io.MultiWriter(w, h)
+		if opt.Progress != nil {
+			bar := progressbar.NewOptions64(resp.ContentLength,
+				progressbar.OptionSetWriter(opt.Progress),
+				progressbar.OptionSetDescription(a.file),
+				progressbar.OptionShowBytes(true),
+				progressbar.OptionShowTotalBytes(true),
+				progressbar.OptionShowCount(),
+				progressbar.OptionSetWidth(30),
+				progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionOnCompletion(func() { fmt.Fprintln(opt.Progress) }),
+			)
+			defer bar.Exit()
+			sink = io.MultiWriter(sink, bar)
+		}
+		n, err := io.Copy(sink, resp.Body)
+		if err != nil || (resp.ContentLength >= 0 && n != resp.ContentLength) {
+			if err == nil {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("download %s: transfer cut short after %d of %d bytes: %w; %s", url, n, resp.ContentLength, err, offline)
+		}
+		if sum := hex.EncodeToString(h.Sum(nil)); sum != a.md5 {
+			return fmt.Errorf("download %s: MD5 %s, want the published %s (corrupt transfer or wrong file); nothing kept", url, sum, a.md5)
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("data: download: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	h := md5.New()
-	var sink io.Writer = io.MultiWriter(tmp, h)
-	if opt.Progress != nil {
-		bar := progressbar.NewOptions64(resp.ContentLength,
-			progressbar.OptionSetWriter(opt.Progress),
-			progressbar.OptionSetDescription(a.file),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionShowTotalBytes(true),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(opt.Progress) }),
-		)
-		defer bar.Exit()
-		sink = io.MultiWriter(sink, bar)
-	}
-	n, err := io.Copy(sink, resp.Body)
-	if err != nil || (resp.ContentLength >= 0 && n != resp.ContentLength) {
-		if err == nil {
-			err = io.ErrUnexpectedEOF
-		}
-		return fmt.Errorf("data: download %s: transfer cut short after %d of %d bytes: %w; %s", url, n, resp.ContentLength, err, offline)
-	}
-	if sum := hex.EncodeToString(h.Sum(nil)); sum != a.md5 {
-		return fmt.Errorf("data: download %s: MD5 %s, want the published %s (corrupt transfer or wrong file); nothing kept", url, sum, a.md5)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("data: download: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("data: download: %w", err)
+		return fmt.Errorf("data: %w", err)
 	}
 	return nil
 }
@@ -185,12 +178,17 @@ func fetch(ctx context.Context, a archive, path string, opt DownloadOptions) (er
 // then renames its top folder want into dir. Entries that would land
 // outside the folder (absolute paths, ".."), links and special files are
 // refused: the official archives hold only folders and regular files.
-func unpack(path, dir, want string) (err error) {
+func unpack(path, dir, want string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("data: unpack: %w", err)
 	}
 	defer f.Close()
+	return extract(f, path, dir, want)
+}
+
+// extract is unpack of the archive path read from r.
+func extract(r io.Reader, path, dir, want string) error {
 	tmp, err := os.MkdirTemp(dir, ".unpack-*")
 	if err != nil {
 		return fmt.Errorf("data: unpack: %w", err)
@@ -199,7 +197,7 @@ func unpack(path, dir, want string) (err error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("data: unpack %s: "+format, append([]any{path}, args...)...)
 	}
-	zr, err := gzip.NewReader(f)
+	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return fail("not a gzip file: %v", err)
 	}
@@ -241,20 +239,21 @@ func unpack(path, dir, want string) (err error) {
 	if err := os.Rename(filepath.Join(tmp, want), filepath.Join(dir, want)); err != nil {
 		return fmt.Errorf("data: unpack: %w", err)
 	}
+	if err := atomicfile.SyncDir(dir); err != nil {
+		return fmt.Errorf("data: unpack: flushing %s: %w", dir, err)
+	}
 	return nil
 }
 
+// writeEntry writes the size bytes of r to target, flushed to disk (see
+// atomicfile.Write) so that the folder renamed into place after them never
+// holds empty or cut files after a crash.
 func writeEntry(target string, r io.Reader, size int64) error {
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return err
 	}
-	out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
+	return atomicfile.Write(target, func(w io.Writer) error {
+		_, err := io.CopyN(w, r, size)
 		return err
-	}
-	if _, err := io.CopyN(out, r, size); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	})
 }

@@ -1,132 +1,21 @@
 package data
 
 import (
-	"bytes"
-	"encoding/binary"
 	"fmt"
 	"math/big"
 
-	"github.com/nlpodyssey/gopickle/pickle"
+	"github.com/glmc/glmc/internal/pickle"
 	"github.com/nlpodyssey/gopickle/types"
 )
 
 // The python CIFAR layout is a set of Python 2 pickles (protocol 2) of
-// dicts whose pixel array is a numpy ndarray. gopickle decodes the pickle
-// machine; the types below stand in for the three numpy callables such a
-// pickle names, so that no Python object model is needed.
+// dicts whose pixel array is a numpy ndarray. The types below stand in for
+// the three numpy callables such a pickle names, so that no Python object
+// model is needed.
 
-// unpickle decodes one whole pickle held in b. Before gopickle sees the
-// bytes, scanPickle walks the opcodes and checks every declared length
-// against what is left, so a corrupt or hostile file fails with a clear
-// error instead of asking for gigabytes, and bytes after STOP are refused.
-// gopickle can still panic on malformed streams that are well-framed (say,
-// a LONG1 of length 0); those panics become errors here.
-func unpickle(b []byte) (v any, err error) {
-	if err := scanPickle(b); err != nil {
-		return nil, err
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			v, err = nil, fmt.Errorf("malformed pickle: %v", r)
-		}
-	}()
-	u := pickle.NewUnpickler(bytes.NewReader(b))
-	u.FindClass = findNumpyClass
-	v, err = u.Load()
-	if err != nil {
-		return nil, fmt.Errorf("malformed pickle: %w", err)
-	}
-	return v, nil
-}
-
-// pickle argument kinds, as in Python's pickletools.
-const (
-	argNone  = iota
-	argFixed // n bytes
-	argLen   // an n-byte little-endian length, then that many bytes
-	argLine  // n newline-terminated lines
-	argFrame // an n-byte length of the opcodes that follow (protocol 4 FRAME)
-)
-
-type pickleArg struct{ kind, n int }
-
-// pickleOps lists every opcode of protocols 0–5 with the shape of its argument.
-var pickleOps = func() [256]*pickleArg {
-	var t [256]*pickleArg
-	set := func(ops string, a pickleArg) {
-		for i := 0; i < len(ops); i++ {
-			t[ops[i]] = &a
-		}
-	}
-	set("(.012NQRabd}elo]st)u\x81\x85\x86\x87\x88\x89\x8f\x90\x91\x92\x93\x94\x97\x98", pickleArg{argNone, 0})
-	set("FILPSVgp", pickleArg{argLine, 1})
-	set("ci", pickleArg{argLine, 2})
-	set("Khq\x80\x82", pickleArg{argFixed, 1})
-	set("M\x83", pickleArg{argFixed, 2})
-	set("Jjr\x84", pickleArg{argFixed, 4})
-	set("G", pickleArg{argFixed, 8})
-	set("\x95", pickleArg{argFrame, 8})
-	set("UC\x8a\x8c", pickleArg{argLen, 1})
-	set("TXB\x8b", pickleArg{argLen, 4})
-	set("\x8d\x8e\x96", pickleArg{argLen, 8})
-	return t
-}()
-
-// scanPickle checks that b is one well-framed pickle: known opcodes,
-// arguments inside the data, and STOP as the very last byte.
-func scanPickle(b []byte) error {
-	for pos := 0; pos < len(b); {
-		op := b[pos]
-		a := pickleOps[op]
-		if a == nil {
-			return fmt.Errorf("malformed pickle: unknown opcode 0x%02x at byte %d", op, pos)
-		}
-		at := pos
-		pos++
-		switch a.kind {
-		case argFixed:
-			pos += a.n
-		case argLen, argFrame:
-			if len(b)-pos < a.n {
-				pos = len(b) + 1
-				break
-			}
-			var n uint64
-			switch a.n {
-			case 1:
-				n = uint64(b[pos])
-			case 4:
-				n = uint64(binary.LittleEndian.Uint32(b[pos:]))
-			case 8:
-				n = binary.LittleEndian.Uint64(b[pos:])
-			}
-			pos += a.n
-			if n > uint64(len(b)-pos) {
-				return fmt.Errorf("malformed pickle: opcode 0x%02x at byte %d declares %d bytes, only %d left (truncated file?)", op, at, n, len(b)-pos)
-			}
-			if a.kind == argLen {
-				pos += int(n)
-			}
-		case argLine:
-			for range a.n {
-				nl := bytes.IndexByte(b[pos:], '\n')
-				if nl < 0 {
-					return fmt.Errorf("malformed pickle: opcode 0x%02x at byte %d: unterminated line (truncated file?)", op, at)
-				}
-				pos += nl + 1
-			}
-		}
-		if pos > len(b) {
-			return fmt.Errorf("malformed pickle: opcode 0x%02x at byte %d runs past the end (truncated file?)", op, at)
-		}
-		if op == '.' {
-			if pos != len(b) {
-				return fmt.Errorf("malformed pickle: %d bytes after STOP at byte %d", len(b)-pos, at)
-			}
-			return nil
-		}
-	}
-	return fmt.Errorf("malformed pickle: no STOP opcode (truncated file?)")
+// unpickle decodes one whole pickle held in b (see internal/pickle).
+func unpickle(b []byte) (any, error) {
+	return pickle.Load(b, pickle.Options{FindClass: findNumpyClass})
 }
 
 // ndarray is a numpy array rebuilt from its pickled state.
@@ -161,7 +50,7 @@ func findNumpyClass(module, name string) (any, error) {
 
 func (npReconstruct) Call(args ...any) (any, error) {
 	if len(args) < 1 || args[0] != (npClass{"ndarray"}) {
-		return nil, fmt.Errorf("_reconstruct: want numpy.ndarray, got %v", args)
+		return nil, fmt.Errorf("_reconstruct: want numpy.ndarray, got %s", pickle.Brief(args))
 	}
 	return &ndarray{}, nil
 }
@@ -169,11 +58,11 @@ func (npReconstruct) Call(args ...any) (any, error) {
 // Call builds a dtype, as numpy.dtype(code, align, copy) does.
 func (c npClass) Call(args ...any) (any, error) {
 	if c.name != "dtype" || len(args) < 1 {
-		return nil, fmt.Errorf("cannot call numpy.%s with %v", c.name, args)
+		return nil, fmt.Errorf("cannot call numpy.%s with %s", c.name, pickle.Brief(args))
 	}
 	code, ok := pyString(args[0])
 	if !ok {
-		return nil, fmt.Errorf("numpy.dtype: type code %v is not a string", args[0])
+		return nil, fmt.Errorf("numpy.dtype: type code %s is not a string", pickle.Brief(args[0]))
 	}
 	return &npDtype{code: code}, nil
 }
@@ -196,18 +85,18 @@ func (a *ndarray) PySetState(state any) error {
 	}
 	shape, ok := f[0].(*types.Tuple)
 	if !ok {
-		return fmt.Errorf("ndarray state: shape %v is not a tuple", f[0])
+		return fmt.Errorf("ndarray state: shape %s is not a tuple", pickle.Brief(f[0]))
 	}
 	for _, d := range *shape {
 		n, ok := pyInt(d)
 		if !ok || n < 0 {
-			return fmt.Errorf("ndarray state: bad extent %v", d)
+			return fmt.Errorf("ndarray state: bad extent %s", pickle.Brief(d))
 		}
 		a.shape = append(a.shape, n)
 	}
 	dt, ok := f[1].(*npDtype)
 	if !ok {
-		return fmt.Errorf("ndarray state: dtype %v is not a numpy dtype", f[1])
+		return fmt.Errorf("ndarray state: dtype %s is not a numpy dtype", pickle.Brief(f[1]))
 	}
 	a.dtype = dt.code
 	if fortran, _ := f[2].(bool); fortran {

@@ -1,18 +1,16 @@
 package glmc
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/glmc/glmc/internal/atomicfile"
 	"github.com/glmc/glmc/nn"
 	"github.com/glmc/glmc/tensor"
 )
@@ -96,6 +94,11 @@ func ReadState(path string) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("glmc: %w", err)
 	}
+	return parseState(path, b)
+}
+
+// parseState is ReadState of the file path holding b.
+func parseState(path string, b []byte) (*State, error) {
 	if bytes.HasPrefix(b, []byte("PK")) { // a PyTorch zip archive
 		return nil, nil
 	}
@@ -136,9 +139,16 @@ func writeModel(path string, m *nn.Model, st *State) error {
 	})
 }
 
-// writeOptimizer writes the optimiser and MaxNorm state of l to path, in
-// parameter order so that equal states give equal bytes.
+// writeOptimizer writes the optimiser and MaxNorm state of l to path.
 func writeOptimizer(path string, l *Learner) error {
+	s := optimizerState(l)
+	return writeFileAtomic(path, func(w io.Writer) error { return nn.WriteSafetensors(w, s, nil) })
+}
+
+// optimizerState returns the optimiser and MaxNorm state of l as tensors
+// under sgdPrefix and maxNormPrefix, in parameter order so that equal
+// states give equal bytes.
+func optimizerState(l *Learner) *nn.State {
 	s := nn.NewState()
 	add := func(prefix string, state map[string]*tensor.Tensor) {
 		keys := make([]string, 0, len(state))
@@ -155,7 +165,7 @@ func writeOptimizer(path string, l *Learner) error {
 	if l.MaxNorm != nil {
 		add(maxNormPrefix, l.MaxNorm.State())
 	}
-	return writeFileAtomic(path, func(w io.Writer) error { return nn.WriteSafetensors(w, s, nil) })
+	return s
 }
 
 // compareNumbered orders keys "name.<i>" by name, then by the number i.
@@ -176,6 +186,11 @@ func readOptimizer(path string, l *Learner) error {
 	if err != nil {
 		return fmt.Errorf("glmc: optimiser state: %w", err)
 	}
+	return decodeOptimizer(path, b, l)
+}
+
+// decodeOptimizer is readOptimizer of the file path holding b.
+func decodeOptimizer(path string, b []byte, l *Learner) error {
 	s, _, err := nn.ReadSafetensors(b)
 	if err != nil {
 		return fmt.Errorf("glmc: %s: %w", path, err)
@@ -206,64 +221,13 @@ func readOptimizer(path string, l *Learner) error {
 	return nil
 }
 
-// writeFileAtomic replaces path with what write produces, so that path
-// holds its old bytes or all the new ones whatever happens: the bytes go
-// to a temporary file in the same folder, which is flushed to disk and
-// renamed over path, and then the folder is flushed so that the rename
-// itself survives a crash. On an error the temporary file is removed and
-// path is as it was.
+// writeFileAtomic replaces path with what write produces (see
+// atomicfile.Write).
 func writeFileAtomic(path string, write func(io.Writer) error) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	if err := atomicfile.Write(path, write); err != nil {
 		return fmt.Errorf("glmc: %w", err)
 	}
-	err = func() error {
-		bw := bufio.NewWriter(f)
-		if err := write(bw); err != nil {
-			return err
-		}
-		if err := bw.Flush(); err != nil {
-			return err
-		}
-		// CreateTemp makes the file private (0600); run files are as
-		// readable as any other output.
-		if err := f.Chmod(0o644); err != nil {
-			return err
-		}
-		return f.Sync()
-	}()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("glmc: writing %s: %w", path, err)
-	}
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("glmc: writing %s: flushing the folder: %w", path, err)
-	}
 	return nil
-}
-
-// syncDir flushes the entries of a folder to disk. Windows cannot open a
-// folder for syncing; NTFS journals the rename itself.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		d.Close()
-		return err
-	}
-	return d.Close()
 }
 
 // readMetrics returns the records of a run folder's MetricsFile for the
@@ -277,6 +241,11 @@ func readMetrics(path string, epochs int) ([]EpochRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("glmc: %w", err)
 	}
+	return parseMetrics(path, b, epochs)
+}
+
+// parseMetrics is readMetrics of the file path holding b.
+func parseMetrics(path string, b []byte, epochs int) ([]EpochRecord, error) {
 	var recs []EpochRecord
 	for i, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
 		if len(line) == 0 {

@@ -1,7 +1,6 @@
 package glmc
 
 import (
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,75 +11,6 @@ import (
 	"github.com/glmc/glmc/nn"
 	"github.com/glmc/glmc/tensor"
 )
-
-// entries lists the names in dir.
-func entries(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
-func TestWriteFileAtomic(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "f")
-	write := func(content string) func(io.Writer) error {
-		return func(w io.Writer) error { _, err := io.WriteString(w, content); return err }
-	}
-	if err := writeFileAtomic(path, write("first")); err != nil {
-		t.Fatal(err)
-	}
-	if err := writeFileAtomic(path, write("second, longer")); err != nil {
-		t.Fatal(err)
-	}
-	if b, _ := os.ReadFile(path); string(b) != "second, longer" {
-		t.Errorf("content %q after two writes", b)
-	}
-	if st, _ := os.Stat(path); st.Mode().Perm() != 0o644 {
-		t.Errorf("mode %v, want 0644", st.Mode().Perm())
-	}
-
-	// A writer that fails half-way (a full disk, a crash of the encoder)
-	// leaves the old content and no temporary file.
-	boom := errors.New("disk full")
-	err := writeFileAtomic(path, func(w io.Writer) error {
-		io.WriteString(w, strings.Repeat("x", 1<<16)) // beyond the buffer: bytes reach the temporary file
-		return boom
-	})
-	if !errors.Is(err, boom) || !strings.Contains(err.Error(), path) {
-		t.Errorf("error %v, want one wrapping the writer's and naming %s", err, path)
-	}
-	if b, _ := os.ReadFile(path); string(b) != "second, longer" {
-		t.Errorf("content %q after a failed write", b)
-	}
-	if names := entries(t, dir); !slices.Equal(names, []string{"f"}) {
-		t.Errorf("folder holds %v after a failed write, want only f", names)
-	}
-
-	// A folder that does not exist: an error, nothing created.
-	if err := writeFileAtomic(filepath.Join(dir, "missing", "f"), write("x")); err == nil {
-		t.Error("writing into a missing folder: no error")
-	}
-	// A path that is a folder: the rename fails, the temporary file goes.
-	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "sub", "keep"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := writeFileAtomic(filepath.Join(dir, "sub"), write("x")); err == nil {
-		t.Error("replacing a non-empty folder: no error")
-	}
-	if names := entries(t, dir); !slices.Equal(names, []string{"f", "sub"}) {
-		t.Errorf("folder holds %v, want f and sub", names)
-	}
-}
 
 // TestOptimizerRoundTrip writes momentum buffers and MaxNorm limits and
 // reads them into a fresh optimiser: the state must come back equal, and

@@ -13,7 +13,7 @@ import (
 
 // tinyLearner is a width-2 resnet32 of 3 classes with one block per
 // stage, SGD with momentum and MaxNorm on fc_cb.
-func tinyLearner(t *testing.T) *Learner {
+func tinyLearner(t testing.TB) *Learner {
 	t.Helper()
 	m, err := nn.NewModel(nn.Config{Arch: "resnet32", NumClasses: 3, Width: 2, HeadWidth: 4, Blocks: []int{1, 1, 1}}, tensor.NewRNG(1))
 	if err != nil {

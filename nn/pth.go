@@ -3,13 +3,13 @@ package nn
 import (
 	"archive/zip"
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"path"
 	"strings"
 
-	"github.com/nlpodyssey/gopickle/pickle"
+	"github.com/glmc/glmc/internal/pickle"
+	"github.com/glmc/glmc/internal/safetensors"
 	"github.com/nlpodyssey/gopickle/types"
 )
 
@@ -19,10 +19,6 @@ import (
 // every tensor is a call of torch._utils._rebuild_tensor_v2 on a storage
 // given by persistent id ("storage", class, key, location, numel), and
 // data/<key>, the raw little-endian values of each storage.
-
-// maxPickle bounds the size of data.pkl; real state dicts pickle to well
-// under a megabyte (the tensors live in the other entries).
-const maxPickle = 256 << 20
 
 // ReadPyTorch decodes a checkpoint written by torch.save, held in b, and
 // returns its state dict: the "state_dict" entry of a saved dict (as the
@@ -59,7 +55,7 @@ func ReadPyTorch(b []byte) (*State, error) {
 			return nil, fmt.Errorf("pytorch checkpoint: byte order %q, only little-endian is supported", order)
 		}
 	}
-	raw, err := readEntry(pkl, maxPickle)
+	raw, err := readEntry(pkl, pickle.MaxBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -72,21 +68,8 @@ func ReadPyTorch(b []byte) (*State, error) {
 }
 
 // unpickle decodes data.pkl and returns the state dict it holds.
-func (ld *torchLoader) unpickle(raw []byte) (s *State, err error) {
-	if err := checkPickle(raw); err != nil {
-		return nil, err
-	}
-	// gopickle can panic on well-framed but malformed streams (say, a
-	// MARK-less TUPLE); such a file is corrupt, not a programming error.
-	defer func() {
-		if r := recover(); r != nil {
-			s, err = nil, fmt.Errorf("malformed pickle: %v", r)
-		}
-	}()
-	u := pickle.NewUnpickler(bytes.NewReader(raw))
-	u.FindClass = ld.findClass
-	u.PersistentLoad = ld.persistentLoad
-	obj, err := u.Load()
+func (ld *torchLoader) unpickle(raw []byte) (*State, error) {
+	obj, err := pickle.Load(raw, pickle.Options{FindClass: ld.findClass, PersistentLoad: ld.persistentLoad})
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +112,7 @@ func stateFromPickle(obj any) (*State, error) {
 	for i, k := range d.keys {
 		name, ok := k.(string)
 		if !ok {
-			return nil, fmt.Errorf("pytorch checkpoint: state dict key %v is a %T, not a string", k, k)
+			return nil, fmt.Errorf("pytorch checkpoint: state dict key %s is a %T, not a string", pickle.Brief(k), k)
 		}
 		t, ok := d.values[i].(*StateTensor)
 		if !ok {
@@ -186,24 +169,24 @@ type torchLoader struct {
 }
 
 // storageClass is one of torch's typed storage classes (torch.FloatStorage,
-// ...): the dtype of the values in a data/<key> entry.
+// ...): the dtype of the values in a data/<key> entry, named as in
+// safetensors.
 type storageClass struct {
 	name  string
-	size  int  // bytes per element
-	float bool // decoded to float32, else to int64
+	dtype string
 }
 
 var storageClasses = map[string]storageClass{
-	"FloatStorage":    {"FloatStorage", 4, true},
-	"DoubleStorage":   {"DoubleStorage", 8, true},
-	"HalfStorage":     {"HalfStorage", 2, true},
-	"BFloat16Storage": {"BFloat16Storage", 2, true},
-	"LongStorage":     {"LongStorage", 8, false},
-	"IntStorage":      {"IntStorage", 4, false},
-	"ShortStorage":    {"ShortStorage", 2, false},
-	"CharStorage":     {"CharStorage", 1, false},
-	"ByteStorage":     {"ByteStorage", 1, false},
-	"BoolStorage":     {"BoolStorage", 1, false},
+	"FloatStorage":    {"FloatStorage", "F32"},
+	"DoubleStorage":   {"DoubleStorage", "F64"},
+	"HalfStorage":     {"HalfStorage", "F16"},
+	"BFloat16Storage": {"BFloat16Storage", "BF16"},
+	"LongStorage":     {"LongStorage", "I64"},
+	"IntStorage":      {"IntStorage", "I32"},
+	"ShortStorage":    {"ShortStorage", "I16"},
+	"CharStorage":     {"CharStorage", "I8"},
+	"ByteStorage":     {"ByteStorage", "U8"},
+	"BoolStorage":     {"BoolStorage", "BOOL"},
 }
 
 // torchStorage is a decoded storage.
@@ -258,14 +241,14 @@ func (ld *torchLoader) findClass(module, name string) (any, error) {
 func (ld *torchLoader) persistentLoad(id any) (any, error) {
 	t, ok := id.(*types.Tuple)
 	if !ok || t.Len() < 5 {
-		return nil, fmt.Errorf("persistent id %v: want ('storage', class, key, location, numel)", id)
+		return nil, fmt.Errorf("persistent id %s: want ('storage', class, key, location, numel)", pickle.Brief(id))
 	}
 	kind, _ := t.Get(0).(string)
 	class, okClass := t.Get(1).(storageClass)
 	key, okKey := t.Get(2).(string)
 	count, okCount := t.Get(4).(int)
 	if kind != "storage" || !okClass || !okKey || !okCount || count < 0 {
-		return nil, fmt.Errorf("persistent id %v: want ('storage', a torch storage class, key, location, numel)", id)
+		return nil, fmt.Errorf("persistent id %s: want ('storage', a torch storage class, key, location, numel)", pickle.Brief(id))
 	}
 	if s, ok := ld.storages[key]; ok {
 		return s, nil
@@ -274,11 +257,12 @@ func (ld *torchLoader) persistentLoad(id any) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("storage %q: no entry %s/data/%s", key, ld.dir, key)
 	}
-	if uint64(count) > f.UncompressedSize64/uint64(class.size) {
+	size, _ := safetensors.DTypeSize(class.dtype)
+	if uint64(count) > f.UncompressedSize64/uint64(size) {
 		return nil, fmt.Errorf("storage %q: entry %s has %d bytes, too few for %d %s values (truncated file?)",
 			key, f.Name, f.UncompressedSize64, count, class.name)
 	}
-	want := int64(count) * int64(class.size)
+	want := int64(count) * int64(size)
 	raw, err := readEntry(f, want)
 	if err != nil {
 		return nil, err
@@ -286,33 +270,13 @@ func (ld *torchLoader) persistentLoad(id any) (any, error) {
 	if int64(len(raw)) < want {
 		return nil, fmt.Errorf("storage %q: entry %s holds %d bytes, want %d (truncated file?)", key, f.Name, len(raw), want)
 	}
-	s := decodeStorage(class, raw[:want])
+	v, err := stateTensor(safetensors.Tensor{Name: key, DType: class.dtype, Data: raw[:want]})
+	if err != nil {
+		return nil, err
+	}
+	s := &torchStorage{float: v.Float, ints: v.Int}
 	ld.storages[key] = s
 	return s, nil
-}
-
-// decodeStorage converts the little-endian values of a storage entry.
-func decodeStorage(c storageClass, raw []byte) *torchStorage {
-	dtype := map[string]string{
-		"FloatStorage": "F32", "DoubleStorage": "F64", "HalfStorage": "F16", "BFloat16Storage": "BF16",
-		"LongStorage": "I64", "IntStorage": "I32",
-	}[c.name]
-	if dtype != "" {
-		t := decodeTensor(dtype, nil, raw)
-		return &torchStorage{float: t.Float, ints: t.Int}
-	}
-	s := &torchStorage{ints: make([]int64, len(raw)/c.size)}
-	for i := range s.ints {
-		switch c.name {
-		case "ShortStorage":
-			s.ints[i] = int64(int16(binary.LittleEndian.Uint16(raw[2*i:])))
-		case "CharStorage":
-			s.ints[i] = int64(int8(raw[i]))
-		default: // ByteStorage, BoolStorage
-			s.ints[i] = int64(raw[i])
-		}
-	}
-	return s
 }
 
 // maxElements bounds the element count of one tensor (8 GiB of float32).
@@ -330,8 +294,8 @@ func rebuildTensor(args ...any) (any, error) {
 	size, okSize := intTuple(args[2])
 	stride, okStride := intTuple(args[3])
 	if !ok || !okOffset || !okSize || !okStride || len(size) != len(stride) || offset < 0 {
-		return nil, fmt.Errorf("_rebuild_tensor_v2(%T, %v, %v, %v): want a storage, an offset and equal-length size and stride tuples",
-			args[0], args[1], args[2], args[3])
+		return nil, fmt.Errorf("_rebuild_tensor_v2(%T, %s, %s, %s): want a storage, an offset and equal-length size and stride tuples",
+			args[0], pickle.Brief(args[1]), pickle.Brief(args[2]), pickle.Brief(args[3]))
 	}
 	// The view must stay inside the storage: last is the highest element
 	// it reaches, checked dimension by dimension without overflow.
@@ -393,65 +357,4 @@ func intTuple(v any) ([]int, bool) {
 		}
 	}
 	return out, true
-}
-
-// checkPickle walks the opcodes of a pickle and checks that every argument
-// lies inside b, before gopickle, which allocates whatever a length field
-// claims, sees it; a corrupt file then fails with an error instead of an
-// allocation of gigabytes.
-func checkPickle(b []byte) error {
-	for pos := 0; pos < len(b); {
-		op := b[pos]
-		at := pos
-		pos++
-		var need int // bytes of argument after the opcode
-		switch {
-		case strings.IndexByte("(.012NQRabd}elo]st)u\x81\x85\x86\x87\x88\x89\x8f\x90\x91\x92\x93\x94\x97\x98", op) >= 0:
-		case strings.IndexByte("FILPSVgpci", op) >= 0: // newline-terminated lines
-			lines := 1
-			if op == 'c' || op == 'i' {
-				lines = 2
-			}
-			for range lines {
-				nl := bytes.IndexByte(b[pos:], '\n')
-				if nl < 0 {
-					return fmt.Errorf("opcode %q at byte %d: unterminated line (truncated file?)", op, at)
-				}
-				pos += nl + 1
-			}
-		case strings.IndexByte("Khq\x80\x82", op) >= 0:
-			need = 1
-		case strings.IndexByte("M\x83", op) >= 0:
-			need = 2
-		case strings.IndexByte("Jjr\x84", op) >= 0:
-			need = 4
-		case strings.IndexByte("G\x95", op) >= 0:
-			need = 8
-		default:
-			width := map[byte]int{'U': 1, 'C': 1, 0x8a: 1, 0x8c: 1, 'T': 4, 'X': 4, 'B': 4, 0x8b: 4, 0x8d: 8, 0x8e: 8, 0x96: 8}[op]
-			if width == 0 {
-				return fmt.Errorf("unknown opcode 0x%02x at byte %d", op, at)
-			}
-			if len(b)-pos < width {
-				return fmt.Errorf("opcode 0x%02x at byte %d: length runs past the end (truncated file?)", op, at)
-			}
-			var n uint64
-			for i := width - 1; i >= 0; i-- {
-				n = n<<8 | uint64(b[pos+i])
-			}
-			pos += width
-			if n > uint64(len(b)-pos) {
-				return fmt.Errorf("opcode 0x%02x at byte %d claims %d bytes, %d are left (truncated file?)", op, at, n, len(b)-pos)
-			}
-			need = int(n)
-		}
-		if len(b)-pos < need {
-			return fmt.Errorf("opcode 0x%02x at byte %d runs past the end (truncated file?)", op, at)
-		}
-		pos += need
-		if op == '.' {
-			return nil
-		}
-	}
-	return fmt.Errorf("no STOP opcode (truncated file?)")
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/glmc/glmc/autograd"
+	"github.com/glmc/glmc/internal/fuzzcorpus"
+	"github.com/glmc/glmc/internal/pickle"
 	"github.com/glmc/glmc/tensor"
 )
 
@@ -43,6 +45,20 @@ func TestOfficialArchs(t *testing.T) {
 	}
 }
 
+// saveLoad saves m to path and loads it back with the configuration
+// inferred from the file.
+func saveLoad(t *testing.T, m *Model, path string) *Model {
+	t.Helper()
+	if err := SaveModel(path, m); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadModel(path, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return back
+}
+
 func TestSafetensorsRoundTrip(t *testing.T) {
 	m, err := NewModel(Config{Arch: "resnet18", NumClasses: 10, Width: 2, HeadWidth: 16, Blocks: []int{2, 2, 2, 2}}, tensor.NewRNG(5))
 	if err != nil {
@@ -51,13 +67,7 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 	// A training forward gives non-trivial running statistics and counts.
 	autograd.NoGrad(m.Parameters(), func() { m.Forward(autograd.Const(tensor.RandN(tensor.NewRNG(6), 4, 3, 16, 16))) })
 	path := filepath.Join(t.TempDir(), "model.safetensors")
-	if err := SaveModel(path, m); err != nil {
-		t.Fatal(err)
-	}
-	back, err := LoadModel(path, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	back := saveLoad(t, m, path)
 	want, got := StateOf(m), StateOf(back)
 	if !slices.Equal(want.Names, got.Names) {
 		t.Fatalf("names differ:\n%v\n%v", want.Names, got.Names)
@@ -168,40 +178,6 @@ func TestCorruptFiles(t *testing.T) {
 	}
 }
 
-func FuzzReadSafetensors(f *testing.F) {
-	s := NewState()
-	s.Add("a", &StateTensor{Shape: []int{2, 2}, Float: []float32{1, 2, 3, 4}})
-	s.Add("n", &StateTensor{Shape: []int{}, Int: []int64{7}})
-	var buf bytes.Buffer
-	if err := WriteSafetensors(&buf, s, map[string]string{"k": "v"}); err != nil {
-		f.Fatal(err)
-	}
-	f.Add(buf.Bytes())
-	golden, err := os.ReadFile(filepath.Join(goldenDir, "relu.safetensors"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(golden)
-	f.Fuzz(func(t *testing.T, b []byte) {
-		s, meta, err := ReadSafetensors(b)
-		if err != nil {
-			return
-		}
-		// Whatever parses must survive a write and a read unchanged.
-		var out bytes.Buffer
-		if err := WriteSafetensors(&out, s, meta); err != nil {
-			t.Fatal(err)
-		}
-		back, _, err := ReadSafetensors(out.Bytes())
-		if err != nil {
-			t.Fatalf("rewritten file does not parse: %v", err)
-		}
-		if !slices.Equal(back.Names, s.Names) {
-			t.Fatalf("names %v, then %v", s.Names, back.Names)
-		}
-	})
-}
-
 // tinyCheckpoint is a small torch.save file, made with torch 1.13 by
 //
 //	sd = OrderedDict([("module.bn.weight", torch.tensor([1.0, 2.0])),
@@ -229,22 +205,31 @@ func TestReadPyTorchTiny(t *testing.T) {
 	}
 }
 
+// checkValues fails t unless every tensor of s has as many values as its
+// shape wants.
+func checkValues(t *testing.T, s *State) {
+	for _, name := range s.Names {
+		if st := s.Tensors[name]; len(st.Float)+len(st.Int) != numel(st.Shape) {
+			t.Fatalf("%s: %d values for shape %v", name, len(st.Float)+len(st.Int), st.Shape)
+		}
+	}
+}
+
 func FuzzReadPyTorch(f *testing.F) {
-	// A small seed: the mutator is slow on the 100 KB model checkpoints.
+	// Small seeds: the mutator is slow on the 100 KB model checkpoints.
 	b, err := os.ReadFile(tinyCheckpoint)
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(b)
+	fuzzcorpus.Check(f,
+		fuzzcorpus.Seed{Name: "tiny", Args: []any{b}},
+		fuzzcorpus.Seed{Name: "cut", Args: []any{b[:len(b)/2]}},
+	)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := ReadPyTorch(b)
-		if err != nil {
-			return
-		}
-		for _, name := range s.Names {
-			if st := s.Tensors[name]; len(st.Float)+len(st.Int) != numel(st.Shape) {
-				t.Fatalf("%s: %d values for shape %v", name, len(st.Float)+len(st.Int), st.Shape)
-			}
+		fuzzcorpus.OneLine(t, err)
+		if err == nil {
+			checkValues(t, s)
 		}
 	})
 }
@@ -265,21 +250,22 @@ func FuzzTorchPickle(f *testing.F) {
 	for _, e := range zr.File {
 		entries[e.Name] = e
 	}
-	raw, err := readEntry(entries["tiny.pth/data.pkl"], maxPickle)
+	raw, err := readEntry(entries["tiny.pth/data.pkl"], pickle.MaxBytes)
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(raw)
+	fuzzcorpus.Check(f,
+		fuzzcorpus.Seed{Name: "data.pkl", Args: []any{raw}},
+		fuzzcorpus.Seed{Name: "after-stop", Args: []any{append(slices.Clone(raw), 'N')}},
+		fuzzcorpus.Seed{Name: "cut", Args: []any{raw[:len(raw)/2]}},
+		fuzzcorpus.Seed{Name: "persistent-id-newline", Args: []any{[]byte("\x80\x02X\x03\x00\x00\x00a\nbQ.")}},
+	)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		ld := &torchLoader{dir: "tiny.pth", entries: entries, storages: map[string]*torchStorage{}}
 		s, err := ld.unpickle(raw)
-		if err != nil {
-			return
-		}
-		for _, name := range s.Names {
-			if st := s.Tensors[name]; len(st.Float)+len(st.Int) != numel(st.Shape) {
-				t.Fatalf("%s: %d values for shape %v", name, len(st.Float)+len(st.Int), st.Shape)
-			}
+		fuzzcorpus.OneLine(t, err)
+		if err == nil {
+			checkValues(t, s)
 		}
 	})
 }
@@ -319,17 +305,11 @@ func TestWriteTorchCheck(t *testing.T) {
 		m.Train(false)
 		logits := m.Forward(autograd.Const(x)).Value
 		base := filepath.Join(dir, cfg.Arch+"_w"+strconv.Itoa(cfg.Width))
-		if err := SaveModel(base+".safetensors", m); err != nil {
-			t.Fatal(err)
-		}
+		back := saveLoad(t, m, base+".safetensors")
 		companion := NewState()
 		companion.Add("x", &StateTensor{Shape: x.Shape, Float: x.Data})
 		companion.Add("logits", &StateTensor{Shape: logits.Shape, Float: logits.Data})
 		if err := SaveSafetensors(base+".logits.safetensors", companion, nil); err != nil {
-			t.Fatal(err)
-		}
-		back, err := LoadModel(base+".safetensors", Config{})
-		if err != nil {
 			t.Fatal(err)
 		}
 		if got := back.Forward(autograd.Const(x)).Value; !slices.Equal(got.Data, logits.Data) {
@@ -359,13 +339,7 @@ func TestInChannels(t *testing.T) {
 				t.Fatalf("logits of shape %v, want [2 10]", want.Shape)
 			}
 			path := filepath.Join(t.TempDir(), "grey.safetensors")
-			if err := SaveModel(path, m); err != nil {
-				t.Fatal(err)
-			}
-			loaded, err := LoadModel(path, Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			loaded := saveLoad(t, m, path)
 			if loaded.Config.InChannels != 1 {
 				t.Errorf("inferred %d input channels, want 1", loaded.Config.InChannels)
 			}

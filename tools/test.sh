@@ -59,3 +59,7 @@ go test -count=1 -short -race ./...
 
 step "arm64 NEON under qemu"
 bash .ci/qemu-arm64.sh
+
+# 13 targets today: about 13 × (3 s + 2 s of build and start) ≈ 65 s.
+step "fuzz targets, 3 s each"
+bash tools/fuzz.sh 3s

@@ -2,23 +2,21 @@
 // tools/golden/gen_nn.py writes under nn/testdata/golden, and compares
 // results with them at the project's parity tolerance.
 //
-// A fixture is a safetensors file: an 8-byte little-endian header length, a
-// JSON header giving each tensor's dtype (F32, F64 or I64), shape and byte
-// range, plus a string metadata map, then the raw little-endian data. The
-// metadata carries format "glmc-golden" and a version; Load refuses any
-// other, so a stale fixture fails with instructions instead of with wrong
-// numbers. tools/golden/README.md lists every file and tensor name.
+// A fixture is a safetensors file (see internal/safetensors) of F32, F64
+// and I64 tensors with a string metadata map. The metadata carries format
+// "glmc-golden" and a version; Load refuses any other, so a stale fixture
+// fails with instructions instead of with wrong numbers. tools/golden/README.md lists every file and tensor name.
 package golden
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/glmc/glmc/internal/safetensors"
 )
 
 const (
@@ -32,27 +30,15 @@ const (
 	Regenerate = "/usr/bin/python3 tools/golden/gen_nn.py"
 )
 
-// maxHeader bounds the JSON header so that a corrupt length cannot make
-// Load allocate gigabytes; real headers are a few tens of kilobytes.
-const maxHeader = 16 << 20
-
-// dtypeSize is the element size of each dtype the fixtures use.
-var dtypeSize = map[string]int{"F32": 4, "F64": 8, "I64": 8}
-
-// entry locates one tensor in File.data.
-type entry struct {
-	dtype      string
-	shape      []int
-	begin, end int // byte range in File.data
-}
+// dtypes are the dtypes the fixtures use.
+var dtypes = []string{"F32", "F64", "I64"}
 
 // File is one loaded fixture. Its methods are safe for concurrent use.
 type File struct {
 	path    string
 	meta    map[string]string
-	entries map[string]entry
+	entries map[string]safetensors.Tensor
 	names   []string // in data order, which is the order gen_nn.py wrote them
-	data    []byte   // the bytes after the header
 }
 
 // Load reads and validates a fixture: header and byte ranges consistent,
@@ -81,83 +67,22 @@ func MustLoad(t testing.TB, path string) *File {
 }
 
 func parse(path string, buf []byte) (*File, error) {
-	if len(buf) < 8 {
-		return nil, fmt.Errorf("%d bytes, shorter than the 8-byte header length", len(buf))
+	st, err := safetensors.Parse(buf)
+	if err != nil {
+		return nil, err
 	}
-	n := binary.LittleEndian.Uint64(buf)
-	if n > maxHeader || n > uint64(len(buf)-8) {
-		return nil, fmt.Errorf("header length %d does not fit in the %d-byte file", n, len(buf))
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(buf[8:8+n], &raw); err != nil {
-		return nil, fmt.Errorf("header: %w", err)
-	}
-	f := &File{path: path, entries: make(map[string]entry, len(raw)), data: buf[8+n:]}
-	if m, ok := raw["__metadata__"]; ok {
-		if err := json.Unmarshal(m, &f.meta); err != nil {
-			return nil, fmt.Errorf("header: __metadata__: %w", err)
-		}
-		delete(raw, "__metadata__")
-	}
+	f := &File{path: path, meta: st.Metadata, entries: make(map[string]safetensors.Tensor, len(st.Tensors))}
 	if err := f.checkVersion(); err != nil {
 		return nil, err
 	}
-	for name, m := range raw {
-		var h struct {
-			DType       string `json:"dtype"`
-			Shape       []int  `json:"shape"`
-			DataOffsets []int  `json:"data_offsets"`
+	for _, t := range st.Tensors {
+		if !slices.Contains(dtypes, t.DType) {
+			return nil, fmt.Errorf("tensor %q: dtype %q, want one of %v", t.Name, t.DType, dtypes)
 		}
-		if err := json.Unmarshal(m, &h); err != nil {
-			return nil, fmt.Errorf("tensor %q: %w", name, err)
-		}
-		e, err := newEntry(h.DType, h.Shape, h.DataOffsets, len(f.data))
-		if err != nil {
-			return nil, fmt.Errorf("tensor %q: %w", name, err)
-		}
-		f.entries[name] = e
-		f.names = append(f.names, name)
+		f.entries[t.Name] = t
+		f.names = append(f.names, t.Name)
 	}
-	slices.SortFunc(f.names, func(a, b string) int { return f.entries[a].begin - f.entries[b].begin })
-	return f, f.checkLayout()
-}
-
-func newEntry(dtype string, shape, offsets []int, size int) (entry, error) {
-	elem, ok := dtypeSize[dtype]
-	if !ok {
-		return entry{}, fmt.Errorf("dtype %q, want F32, F64 or I64", dtype)
-	}
-	count := 1
-	for _, d := range shape {
-		if d < 0 {
-			return entry{}, fmt.Errorf("negative extent in shape %v", shape)
-		}
-		count *= d
-	}
-	if len(offsets) != 2 || offsets[0] < 0 || offsets[0] > offsets[1] || offsets[1] > size {
-		return entry{}, fmt.Errorf("data_offsets %v outside the %d data bytes", offsets, size)
-	}
-	if offsets[1]-offsets[0] != count*elem {
-		return entry{}, fmt.Errorf("%d bytes for %s%v, want %d", offsets[1]-offsets[0], dtype, shape, count*elem)
-	}
-	return entry{dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1]}, nil
-}
-
-// checkLayout requires the tensors to tile the data exactly, as the
-// safetensors format does: an overlap or a gap means a corrupt file.
-func (f *File) checkLayout() error {
-	at := 0
-	for _, name := range f.names {
-		e := f.entries[name]
-		if e.begin != at {
-			return fmt.Errorf("tensor %q starts at byte %d, want %d (overlap or gap)", name, e.begin, at)
-		}
-		at = e.end
-	}
-	if at != len(f.data) {
-		return fmt.Errorf("%d data bytes, tensors cover %d", len(f.data), at)
-	}
-	return nil
+	return f, nil
 }
 
 func (f *File) checkVersion() error {
@@ -205,17 +130,22 @@ func (f *File) MetaJSON(key string, v any) error {
 
 // Shape returns the shape and dtype of tensor name.
 func (f *File) Shape(name string) (shape []int, dtype string, err error) {
-	e, err := f.entry(name)
+	e, err := f.entry(name, "")
 	if err != nil {
 		return nil, "", err
 	}
-	return slices.Clone(e.shape), e.dtype, nil
+	return slices.Clone(e.Shape), e.DType, nil
 }
 
-func (f *File) entry(name string) (entry, error) {
+// entry returns tensor name, which must have the given dtype unless that
+// is "".
+func (f *File) entry(name, dtype string) (safetensors.Tensor, error) {
 	e, ok := f.entries[name]
 	if !ok {
-		return entry{}, fmt.Errorf("golden: %s: no tensor %q; regenerate with: %s", f.path, name, Regenerate)
+		return e, fmt.Errorf("golden: %s: no tensor %q; regenerate with: %s", f.path, name, Regenerate)
+	}
+	if dtype != "" && e.DType != dtype {
+		return e, fmt.Errorf("golden: %s: tensor %q is %s, not %s", f.path, name, e.DType, dtype)
 	}
 	return e, nil
 }
@@ -223,18 +153,29 @@ func (f *File) entry(name string) (entry, error) {
 // Tensor returns the shape and a fresh copy of the data of the F32 tensor
 // name, row-major as in PyTorch.
 func (f *File) Tensor(name string) (shape []int, data []float32, err error) {
-	return decode(f, name, "F32", func(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) })
+	return decode(f, name, "F32", safetensors.Tensor.Float32s)
 }
 
 // Float64 returns the shape and data of the F64 tensor name (learning rates).
 func (f *File) Float64(name string) (shape []int, data []float64, err error) {
-	return decode(f, name, "F64", func(b []byte) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b)) })
+	return decode(f, name, "F64", safetensors.Tensor.Float64s)
 }
 
 // Int64 returns the shape and data of the I64 tensor name
 // (num_batches_tracked).
 func (f *File) Int64(name string) (shape []int, data []int64, err error) {
-	return decode(f, name, "I64", func(b []byte) int64 { return int64(binary.LittleEndian.Uint64(b)) })
+	return decode(f, name, "I64", safetensors.Tensor.Int64s)
+}
+
+// decode returns the shape and values of tensor name, which must be of
+// type dtype.
+func decode[T any](f *File, name, dtype string, values func(safetensors.Tensor) ([]T, error)) ([]int, []T, error) {
+	e, err := f.entry(name, dtype)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := values(e)
+	return slices.Clone(e.Shape), data, err
 }
 
 // MustTensor is Tensor for tests: it stops the test on error.
@@ -245,23 +186,6 @@ func (f *File) MustTensor(t testing.TB, name string) (shape []int, data []float3
 		t.Fatal(err)
 	}
 	return shape, data
-}
-
-func decode[T any](f *File, name, dtype string, conv func([]byte) T) ([]int, []T, error) {
-	e, err := f.entry(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	if e.dtype != dtype {
-		return nil, nil, fmt.Errorf("golden: %s: tensor %q is %s, not %s", f.path, name, e.dtype, dtype)
-	}
-	size := dtypeSize[dtype]
-	raw := f.data[e.begin:e.end]
-	out := make([]T, len(raw)/size)
-	for i := range out {
-		out[i] = conv(raw[i*size:])
-	}
-	return slices.Clone(e.shape), out, nil
 }
 
 // Expect checks ours, of the given shape, against the F32 tensor name of f:

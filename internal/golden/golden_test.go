@@ -404,7 +404,7 @@ func TestLoadRejects(t *testing.T) {
 	}{
 		{"old version", stale, nil, "regenerate with: /usr/bin/python3 tools/golden/gen_nn.py"},
 		{"no metadata", nil, nil, `format "" version ""`},
-		{"unknown dtype", goodMeta(), func(h map[string]any) { h["a"].(map[string]any)["dtype"] = "BF16" }, `dtype "BF16"`},
+		{"dtype not of the fixtures", goodMeta(), func(h map[string]any) { h["a"].(map[string]any)["dtype"] = "I32" }, `dtype "I32"`},
 		{"size mismatch", goodMeta(), func(h map[string]any) { h["a"].(map[string]any)["shape"] = []int{3} }, "want 12"},
 		{"out of range", goodMeta(), func(h map[string]any) { h["b"].(map[string]any)["data_offsets"] = []int{8, 16} }, "outside"},
 		{"overlap", goodMeta(), func(h map[string]any) {
