@@ -33,7 +33,8 @@ type Config struct {
 	JoinTimeout time.Duration
 	// Timeout bounds every read and write of a collective (default 5
 	// minutes): a peer that makes no progress for that long fails the
-	// group.
+	// group. It must exceed the longest time one rank can spend between
+	// collectives while others wait in one (e.g. rank 0 evaluating).
 	Timeout time.Duration
 	// Listener, for rank 0 only, is where the group meets; nil listens on
 	// Addr's port on every interface. Join closes it.

@@ -1,0 +1,77 @@
+// Package dist is the collective layer for data-parallel training on CPU
+// clusters: it works out who this process is from the launcher that
+// started it, meets the other processes, and sums gradients across them
+// over plain TCP, as gloo does for PyTorch, without cgo or MPI libraries.
+//
+// # Use
+//
+// Detect reads the launcher's environment (or explicit flags) and returns
+// a Launch: rank, world size, local rank and size, node, and the address
+// where rank 0 listens; its String is the start-up log line. Join meets
+// the other ranks there and returns a Group, whose AllReduceSum, Broadcast
+// and Barrier every rank calls in the same order with the same lengths.
+// One process (world size 1) needs no network: Join returns at once and the
+// collectives leave the data as it is.
+//
+// # Rendezvous
+//
+// Every connection opens with the 8 bytes "glmcdist" and the protocol
+// version (uint32, little endian); then come frames of kind (1 byte),
+// sequence number and payload length (uint32 each, little endian) and the
+// payload. Rank 0 listens; every other rank dials it, retrying until the
+// join deadline, and sends a JSON hello: run id, rank, world size, the
+// address it listens on for its ring link, and the caller's fingerprint
+// (e.g. a hash of the model and the flags). Rank 0 turns away processes
+// that are not glmc, speak another version or belong to another run, and
+// goes on waiting; a duplicate rank, another world size or another
+// fingerprint fails the whole group with an error naming both sides, which
+// rank 0 sends to every waiting rank. Once all have joined, rank 0 sends
+// everyone the peer table (each rank's listen address). Each rank r then
+// dials rank r+1 (rank P−1 dials rank 0 on the rendezvous port) and
+// accepts rank r−1, and the group is formed: every rank sends only to its
+// successor and receives only from its predecessor, on persistent links
+// with TCP keep-alive. A joining rank listens on the local address of its
+// connection to rank 0, so the ring uses the interface that reaches rank 0
+// and exposes nothing else.
+//
+// # All-reduce and the order of the sum
+//
+// AllReduceSum is a ring all-reduce: the buffer is cut into P chunks
+// (chunk c is elements ⌊c·n/P⌋ to ⌊(c+1)·n/P⌋), and in the reduce-scatter
+// step s (0 ≤ s < P−1) rank r sends chunk (r−s) mod P to rank r+1 while it
+// receives chunk (r−s−1) mod P from rank r−1 and adds it to its own. An
+// element of chunk c is therefore summed as
+//
+//	((x_c + x_{c+1}) + x_{c+2}) + … + x_{c+P−1}   (ranks mod P)
+//
+// and that order depends only on P and n, never on timing: runs with a
+// given world size repeat to the bit. P−1 all-gather steps then pass the
+// finished chunks round the ring, so every rank ends with copies of the
+// same bits and the replicas never drift apart. Each rank moves 2(P−1)/P
+// of the buffer each way, in frames of at most 1 MiB (gloo's segment) so a
+// piece is summed while the next is on the wire; sending and receiving run
+// at once, since with both in one goroutine every rank would wait for its
+// successor to read and chunks larger than the socket buffers would
+// deadlock the ring. Another world size adds in another order, so results
+// then differ in the last bits.
+//
+// Broadcast sends rank 0's buffer down the chain 0 → 1 → … → P−1, piece
+// by piece. Barrier is an all-reduce of nothing: every step still carries
+// a frame, so no rank leaves before all have arrived.
+//
+// # Faults
+//
+// Every read and write has a deadline (Config.Timeout), and every frame's
+// kind, sequence number and length are checked, so ranks that call
+// different collectives fail instead of mixing data. The first error
+// closes both links of the rank that saw it; its neighbours then fail at
+// once, and so on round the ring, so one dead or stalled process makes
+// every rank's call return within about one Timeout with a one-line error
+// naming the rank and address it lost, e.g.
+//
+//	dist: rank 3: all-reduce #1207: receive from rank 2 at 10.0.0.2:40113: connection closed by peer
+//
+// A group that has failed stays failed: restarting is the launcher's job
+// (torchrun --max-restarts, Slurm --requeue, a JobSet's restarts), from the
+// last checkpoint.
+package dist
