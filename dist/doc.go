@@ -7,13 +7,30 @@
 //
 // Detect reads the launcher's environment (or explicit flags) and returns
 // a Launch: rank, world size, local rank and size, node, and the address
-// where rank 0 listens; its String is the start-up log line. Join meets
-// the other ranks there and returns a Group, whose AllReduceSum, Broadcast
-// and Barrier every rank calls in the same order with the same lengths.
+// where rank 0 listens; its String is the start-up log line. Launch.Config
+// turns it into the Config for Join, which meets the other ranks and
+// returns a Group, whose AllReduceSum, Broadcast and Barrier every rank
+// calls in the same order with the same lengths:
+//
+//	launch, err := dist.Detect(os.Getenv, flags)
+//	log.Print(launch)
+//	cfg, err := launch.Config()
+//	cfg.Fingerprint = modelAndFlagsHash
+//	group, err := dist.Join(ctx, cfg)
+//	defer group.Close()
+//	err = group.Broadcast(weights)   // every replica starts from rank 0's
+//	err = group.AllReduceSum(grads)  // each step, then divide by group.Size()
+//
 // One process (world size 1) needs no network: Join returns at once and the
 // collectives leave the data as it is.
 //
 // # Rendezvous
+//
+// Launchers that name rank 0's host give Addr; under MPICH's Hydra (and
+// Intel MPI) without MASTER_ADDR, rank 0 instead listens on an ephemeral
+// port and puts host:port into the launcher's PMI-1 key-value store on the
+// inherited PMI_FD socket, and the other ranks get it there after a PMI
+// barrier, so no port has to be agreed on in advance.
 //
 // Every connection opens with the 8 bytes "glmcdist" and the protocol
 // version (uint32, little endian); then come frames of kind (1 byte),

@@ -49,6 +49,11 @@ type Launch struct {
 	// Addr is host:port where rank 0 listens for the rendezvous; empty for
 	// a single process.
 	Addr string
+	// PMIFD is the inherited PMI-1 socket (MPICH/Hydra's PMI_FD) when
+	// rank 0 publishes its address there instead of taking it from
+	// MASTER_ADDR; Addr is then empty and rank 0 listens on an ephemeral
+	// port. 0 otherwise.
+	PMIFD int
 	// RunID identifies the job when the launcher gives an id (torchrun's
 	// run id, Slurm's job.step, Open MPI's job id), else empty. Passing it
 	// on in Config lets rank 0 turn away processes of another job that
@@ -67,8 +72,11 @@ func (l Launch) String() string {
 	}
 	s := fmt.Sprintf("%s: rank %d of %d, local %s of %s, node %s", l.Launcher, l.Rank, l.WorldSize,
 		unknown(l.LocalRank), unknown(l.LocalSize), unknown(l.Node))
-	if l.Addr != "" {
+	switch {
+	case l.Addr != "":
 		s += ", rendezvous " + l.Addr
+	case l.PMIFD > 0:
+		s += fmt.Sprintf(", rendezvous published through PMI_FD=%d", l.PMIFD)
 	}
 	return s
 }
@@ -92,7 +100,8 @@ func (l Launch) String() string {
 //     10000 + SLURM_JOB_ID mod 20000, so jobs sharing a node differ and
 //     stay below Linux's ephemeral ports;
 //   - MPICH/Hydra and Intel MPI (PMI_RANK, PMI_SIZE, MPI_LOCALRANKID,
-//     MPI_LOCALNRANKS), with MASTER_ADDR passed by -genv;
+//     MPI_LOCALNRANKS); rank 0's address is MASTER_ADDR if -genv passes
+//     it, else rank 0 publishes it in the PMI-1 key-value store on PMI_FD;
 //   - Open MPI (OMPI_COMM_WORLD_RANK, _SIZE, _LOCAL_RANK, _LOCAL_SIZE),
 //     with MASTER_ADDR passed by mpirun -x;
 //   - Kubernetes Indexed Job (JOB_COMPLETION_INDEX, WORLD_SIZE from the
@@ -124,7 +133,10 @@ func Detect(env func(string) string, flags Flags) (Launch, error) {
 		if flags.MasterPort != 0 {
 			d.port, d.portVar = flags.MasterPort, "--master-port"
 		}
-		if d.host == "" {
+		if d.host != "" {
+			d.PMIFD = 0
+		}
+		if d.host == "" && d.PMIFD == 0 {
 			if d.hostVar == "" {
 				return Launch{}, fmt.Errorf("dist: %s: no rank-0 host: set --master-addr", d.Launcher)
 			}
@@ -133,7 +145,11 @@ func Detect(env func(string) string, flags Flags) (Launch, error) {
 		if d.port < 1 || d.port > 65535 {
 			return Launch{}, fmt.Errorf("dist: %s: port %d (from %s) is not in 1..65535", d.Launcher, d.port, d.portVar)
 		}
-		d.Addr = net.JoinHostPort(d.host, strconv.Itoa(d.port))
+		if d.PMIFD == 0 {
+			d.Addr = net.JoinHostPort(d.host, strconv.Itoa(d.port))
+		}
+	} else {
+		d.PMIFD = 0 // a single process meets nobody
 	}
 	if err := d.check(); err != nil {
 		return Launch{}, fmt.Errorf("dist: %s: %w", d.Launcher, err)
@@ -181,7 +197,14 @@ func fromEnv(v *vars) detected {
 	case v.has("SLURM_STEP_ID") && v.has("SLURM_PROCID"):
 		return fromSlurm(v)
 	case v.has("PMI_RANK") && v.has("PMI_SIZE"):
-		return fromRankVars(v, "mpich", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", "MPI_LOCALNRANKS", "PMI_JOBID")
+		d := fromRankVars(v, "mpich", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", "MPI_LOCALNRANKS", "PMI_JOBID")
+		if v.has("PMI_FD") {
+			if d.PMIFD = v.num("PMI_FD"); d.PMIFD < 3 {
+				v.fail("PMI_FD=%d is not an inherited socket (3 or above)", d.PMIFD)
+			}
+			d.hostVar = "MASTER_ADDR (or PMI_FD)"
+		}
+		return d
 	case v.has("OMPI_COMM_WORLD_RANK") && v.has("OMPI_COMM_WORLD_SIZE"):
 		return fromRankVars(v, "openmpi", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE",
 			"OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE", "OMPI_MCA_ess_base_jobid")

@@ -67,6 +67,11 @@ func TestDetect(t *testing.T) {
 		{"mpich hydra",
 			"PMI_RANK=1 PMI_SIZE=2 PMI_FD=6 MPI_LOCALRANKID=1 MPI_LOCALNRANKS=2 HYDI_CONTROL_FD=7 MASTER_ADDR=h0", Flags{},
 			Launch{Launcher: "mpich", Rank: 1, WorldSize: 2, LocalRank: 1, LocalSize: 2, Node: -1, Addr: "h0:29500"}},
+		{"mpich hydra, address through PMI",
+			"PMI_RANK=0 PMI_SIZE=2 PMI_FD=6 MPI_LOCALRANKID=0 MPI_LOCALNRANKS=2 MPIR_CVAR_CH3_INTERFACE_HOSTNAME=h0", Flags{},
+			Launch{Launcher: "mpich", WorldSize: 2, LocalRank: 0, LocalSize: 2, Node: -1, PMIFD: 6}},
+		{"mpich hydra, one process needs no PMI", "PMI_RANK=0 PMI_SIZE=1 PMI_FD=6", Flags{},
+			Launch{Launcher: "mpich", WorldSize: 1, LocalRank: -1, LocalSize: -1, Node: -1}},
 		{"open mpi",
 			"OMPI_COMM_WORLD_SIZE=3 OMPI_COMM_WORLD_RANK=2 OMPI_COMM_WORLD_LOCAL_RANK=2 OMPI_COMM_WORLD_LOCAL_SIZE=3 " +
 				"OMPI_UNIVERSE_SIZE=3 OMPI_COMM_WORLD_NODE_RANK=2 OMPI_MCA_ess_base_jobid=3412525057 PMIX_RANK=2 " +
@@ -117,7 +122,8 @@ func TestDetectErrors(t *testing.T) {
 			`dist: slurm: SLURM_NODEID=2 has no entry in SLURM_STEP_TASKS_PER_NODE="1(x2)"`},
 		{"SLURM_STEP_ID=0 SLURM_PROCID=0 SLURM_LOCALID=0 SLURM_NODEID=0 SLURM_STEP_NODELIST=n1", Flags{},
 			"dist: slurm: SLURM_NTASKS is not set"},
-		{"PMI_RANK=0 PMI_SIZE=2 PMI_FD=6", Flags{}, "dist: mpich: MASTER_ADDR is not set: it must name the host of rank 0"},
+		{"PMI_RANK=0 PMI_SIZE=2", Flags{}, "dist: mpich: MASTER_ADDR is not set: it must name the host of rank 0"},
+		{"PMI_RANK=0 PMI_SIZE=2 PMI_FD=1", Flags{}, "dist: mpich: PMI_FD=1 is not an inherited socket (3 or above)"},
 		{"OMPI_COMM_WORLD_RANK=0 OMPI_COMM_WORLD_SIZE=2", Flags{}, "dist: openmpi: MASTER_ADDR is not set: it must name the host of rank 0"},
 		{"OMPI_COMM_WORLD_RANK=0 OMPI_COMM_WORLD_SIZE=0", Flags{}, "dist: openmpi: OMPI_COMM_WORLD_SIZE=0 must be at least 1"},
 		{"JOB_COMPLETION_INDEX=1", Flags{}, "dist: kubernetes: JOB_COMPLETION_INDEX is set but WORLD_SIZE is not"},
@@ -142,6 +148,8 @@ func TestLaunchString(t *testing.T) {
 		{Launch{Launcher: "single", WorldSize: 1, LocalSize: 1}, "single: rank 0 of 1, local 0 of 1, node 0"},
 		{Launch{Launcher: "openmpi", Rank: 1, WorldSize: 2, LocalRank: -1, LocalSize: -1, Node: -1, Addr: "h:1"},
 			"openmpi: rank 1 of 2, local ? of ?, node ?, rendezvous h:1"},
+		{Launch{Launcher: "mpich", Rank: 1, WorldSize: 2, LocalRank: 1, LocalSize: 2, Node: -1, PMIFD: 6},
+			"mpich: rank 1 of 2, local 1 of 2, node ?, rendezvous published through PMI_FD=6"},
 	} {
 		if got := tc.l.String(); got != tc.want {
 			t.Errorf("String() = %q, want %q", got, tc.want)

@@ -39,6 +39,10 @@ type Config struct {
 	// Listener, for rank 0 only, is where the group meets; nil listens on
 	// Addr's port on every interface. Join closes it.
 	Listener net.Listener
+	// PMI, used when Addr is empty, is a PMI-1 connection (MPICH/Hydra's
+	// PMI_FD; Launch.Config opens it) through which rank 0 publishes the
+	// address it listens on. Join closes it.
+	PMI net.Conn
 }
 
 // hello is what a joining rank tells rank 0.
@@ -72,8 +76,14 @@ func Join(ctx context.Context, cfg Config) (*Group, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Minute
 	}
-	if cfg.WorldSize < 1 || cfg.Rank < 0 || cfg.Rank >= cfg.WorldSize {
+	if cfg.PMI != nil {
+		defer cfg.PMI.Close()
+	}
+	switch {
+	case cfg.WorldSize < 1 || cfg.Rank < 0 || cfg.Rank >= cfg.WorldSize:
 		return nil, fmt.Errorf("dist: rank %d is not in 0..%d (world size %d)", cfg.Rank, cfg.WorldSize-1, cfg.WorldSize)
+	case cfg.WorldSize > 1 && cfg.Addr == "" && cfg.PMI == nil:
+		return nil, fmt.Errorf("dist: rank %d: no address of rank 0 (Config.Addr) and no PMI connection to learn it", cfg.Rank)
 	}
 	if cfg.WorldSize == 1 {
 		if cfg.Listener != nil {
@@ -89,6 +99,15 @@ func Join(ctx context.Context, cfg Config) (*Group, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if cfg.Addr == "" {
+		deadline, _ := ctx.Deadline()
+		if err := pmiRendezvous(&cfg, deadline); err != nil {
+			if cfg.Listener != nil {
+				cfg.Listener.Close()
+			}
+			return nil, fmt.Errorf("dist: rendezvous: rank %d: %w", cfg.Rank, err)
+		}
+	}
 	var g *Group
 	var err error
 	if cfg.Rank == 0 {
