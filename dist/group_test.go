@@ -75,6 +75,18 @@ func onEach(groups []*Group, f func(r int, g *Group) error) []error {
 	return errs
 }
 
+// inputs are the buffers of p ranks of n elements each.
+func inputs(p, n int) [][]float32 {
+	bufs := make([][]float32, p)
+	for r := range bufs {
+		bufs[r] = make([]float32, n)
+		for i := range n {
+			bufs[r][i] = input(r, i)
+		}
+	}
+	return bufs
+}
+
 // input is rank r's element i: values of mixed sign and magnitude, so the
 // order of the additions shows in the bits.
 func input(r, i int) float32 {
@@ -86,13 +98,7 @@ func TestAllReduceSum(t *testing.T) {
 	for p := 1; p <= 8; p++ {
 		groups := mustJoin(t, p)
 		for _, n := range []int{0, 1, p - 1, p, p + 1, 1000 + p} {
-			bufs := make([][]float32, p)
-			for r := range bufs {
-				bufs[r] = make([]float32, n)
-				for i := range n {
-					bufs[r][i] = input(r, i)
-				}
-			}
+			bufs := inputs(p, n)
 			errs := onEach(groups, func(r int, g *Group) error { return g.AllReduceSum(bufs[r]) })
 			for r, err := range errs {
 				if err != nil {
@@ -146,13 +152,7 @@ func TestAllReduceSumManyPieces(t *testing.T) {
 	for _, g := range groups {
 		g.next.(*net.TCPConn).SetWriteBuffer(64 << 10)
 	}
-	bufs := make([][]float32, p)
-	for r := range bufs {
-		bufs[r] = make([]float32, n)
-		for i := range n {
-			bufs[r][i] = input(r, i)
-		}
-	}
+	bufs := inputs(p, n)
 	for r, err := range onEach(groups, func(r int, g *Group) error { return g.AllReduceSum(bufs[r]) }) {
 		if err != nil {
 			t.Fatalf("rank %d: %v", r, err)
@@ -165,13 +165,7 @@ func TestBroadcast(t *testing.T) {
 	for _, p := range []int{1, 2, 3, 8} {
 		groups := mustJoin(t, p)
 		for _, n := range []int{0, 3, maxPiece + 5} {
-			bufs := make([][]float32, p)
-			for r := range bufs {
-				bufs[r] = make([]float32, n)
-				for i := range n {
-					bufs[r][i] = input(r, i)
-				}
-			}
+			bufs := inputs(p, n)
 			for r, err := range onEach(groups, func(r int, g *Group) error { return g.Broadcast(bufs[r]) }) {
 				if err != nil {
 					t.Fatalf("P=%d n=%d rank %d: %v", p, n, r, err)
@@ -293,43 +287,41 @@ func TestMismatchedCalls(t *testing.T) {
 }
 
 func TestJoinErrors(t *testing.T) {
-	fast := func(c *Config) { c.JoinTimeout = 500 * time.Millisecond }
+	// without leaves rank out; change alters rank's config.
+	without := func(rank int) func(int, *Config) bool {
+		return func(r int, c *Config) bool { c.JoinTimeout = 500 * time.Millisecond; return r != rank }
+	}
+	change := func(rank int, f func(c *Config)) func(int, *Config) bool {
+		return func(r int, c *Config) bool {
+			c.JoinTimeout = 500 * time.Millisecond
+			if r == rank {
+				f(c)
+			}
+			return true
+		}
+	}
 	for _, tc := range []struct {
 		name  string
 		p     int
 		setup func(r int, c *Config) bool
 		want  map[int]string
 	}{
-		{"rank never starts", 3, func(r int, c *Config) bool { fast(c); return r != 2 },
+		{"rank never starts", 3, without(2),
 			map[int]string{0: "rank(s) 2 of 3 did not join within 500ms", 1: "rank(s) 2 of 3 did not join within 500ms"}},
-		{"rank 0 never starts", 2, func(r int, c *Config) bool { fast(c); return r != 0 },
+		{"rank 0 never starts", 2, without(0),
 			map[int]string{1: "dist: rendezvous: rank 1: rank 0 at 127.0.0.1:"}},
-		{"duplicate rank", 3, func(r int, c *Config) bool {
-			fast(c)
-			if r == 2 {
-				c.Rank = 1
-			}
-			return true
-		}, map[int]string{0: "rank 1 joined twice, at 127.0.0.1:", 2: "rank 1 joined twice, at 127.0.0.1:"}},
-		{"world size", 3, func(r int, c *Config) bool {
-			fast(c)
-			if r == 2 {
-				c.WorldSize = 4
-			}
-			return true
-		}, map[int]string{0: " has world size 4, rank 0 at 127.0.0.1:", 2: " has world size 4, rank 0 at 127.0.0.1:"}},
-		{"fingerprint", 2, func(r int, c *Config) bool {
-			fast(c)
-			if r == 1 {
-				c.Fingerprint = []byte{1, 2, 3, 4, 5, 6, 7, 8, 9}
-			}
-			return true
-		}, map[int]string{
-			0: "has fingerprint 0102030405060708…, rank 0 at ",
-			1: "has fingerprint 0102030405060708…, rank 0 at 127.0.0.1:",
-		}},
+		{"duplicate rank", 3, change(2, func(c *Config) { c.Rank = 1 }),
+			map[int]string{0: "rank 1 joined twice, at 127.0.0.1:", 2: "rank 1 joined twice, at 127.0.0.1:"}},
+		{"world size", 3, change(2, func(c *Config) { c.WorldSize = 4 }),
+			map[int]string{0: " has world size 4, rank 0 at 127.0.0.1:", 2: " has world size 4, rank 0 at 127.0.0.1:"}},
+		{"fingerprint", 2, change(1, func(c *Config) { c.Fingerprint = []byte{1, 2, 3, 4, 5, 6, 7, 8, 9} }),
+			map[int]string{
+				0: "has fingerprint 0102030405060708…, rank 0 at ",
+				1: "has fingerprint 0102030405060708…, rank 0 at 127.0.0.1:",
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each waits out its own join deadline
 			start := time.Now()
 			_, errs := joinAll(t, tc.p, tc.setup)
 			var ranks []int

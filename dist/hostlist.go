@@ -87,7 +87,7 @@ func expandItem(item string, limit int) ([]string, error) {
 			return nil, fmt.Errorf("%q: '[' without matching ']'", item)
 		}
 		end += open + 1
-		group, err := expandGroup(item[open+1 : end])
+		group, err := expandGroup(item[open+1:end], limit)
 		if err != nil {
 			return nil, fmt.Errorf("%q: %w", item, err)
 		}
@@ -113,8 +113,9 @@ func appendToAll(names, suffixes []string) []string {
 	return out
 }
 
-// expandGroup expands the inside of one bracket group, e.g. "01-04,07".
-func expandGroup(group string) ([]string, error) {
+// expandGroup expands the inside of one bracket group, e.g. "01-04,07",
+// into at most limit numbers.
+func expandGroup(group string, limit int) ([]string, error) {
 	var out []string
 	for _, r := range strings.Split(group, ",") {
 		lo, hi, isRange := strings.Cut(r, "-")
@@ -132,8 +133,8 @@ func expandGroup(group string) ([]string, error) {
 		if b < a {
 			return nil, fmt.Errorf("range %q runs backwards", r)
 		}
-		if b-a >= maxHosts {
-			return nil, fmt.Errorf("range %q has more than %d hosts", r, maxHosts)
+		if b-a >= limit-len(out) {
+			return nil, fmt.Errorf("[%s] has more than %d hosts", group, maxHosts)
 		}
 		for v := a; v <= b; v++ {
 			out = append(out, fmt.Sprintf("%0*d", len(lo), v))

@@ -45,7 +45,8 @@ func TestExpandHostlistErrors(t *testing.T) {
 		{"n[a-b]", `"a" in brackets is not a number or range lo-hi`},
 		{"n[1,]", `"" in brackets is not a number or range lo-hi`},
 		{"n[-3]", `"" in brackets is not a number or range lo-hi`},
-		{"n[0-99999999]", `range "0-99999999" has more than 1048576 hosts`},
+		{"n[0-99999999]", `[0-99999999] has more than 1048576 hosts`},
+		{"n[0-999999,0-999999]", `[0-999999,0-999999] has more than 1048576 hosts`},
 		{"a[0-9999]b[0-9999]", `more than 1048576 hosts`},
 		{"n[99999999999999999999]", `"99999999999999999999" in brackets is too large`},
 	} {
@@ -75,4 +76,29 @@ func TestExpandTasksPerNode(t *testing.T) {
 			t.Errorf("expandTasksPerNode(%q) = %v, %v; want %v (error: %v)", tc.in, got, err, tc.want, tc.bad)
 		}
 	}
+}
+
+// FuzzExpandHostlist checks that no expression panics and that every host
+// produced is a plain name.
+func FuzzExpandHostlist(f *testing.F) {
+	for _, s := range []string{"n[01-04,07]", "rack[1-2]-n[01-02]", "a,b c", "n[1-", "x[9-10]y[1]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, expr string) {
+		hosts, err := ExpandHostlist(expr)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") && !strings.Contains(expr, "\n") {
+				t.Errorf("ExpandHostlist(%q): error of several lines: %v", expr, err)
+			}
+			return
+		}
+		if len(hosts) == 0 || len(hosts) > maxHosts {
+			t.Errorf("ExpandHostlist(%q) gave %d hosts", expr, len(hosts))
+		}
+		for _, h := range hosts {
+			if h == "" || strings.ContainsAny(h, "[], \t\n") {
+				t.Errorf("ExpandHostlist(%q) gave host %q", expr, h)
+			}
+		}
+	})
 }
