@@ -366,7 +366,7 @@ func TestJoinTurnsAwayStrangers(t *testing.T) {
 	c.Write(append([]byte(magic), 2, 0, 0, 0))
 	_, err = readMessage(c, kindTable, time.Now().Add(5*time.Second))
 	c.Close()
-	if want := "turned away 127.0.0.1:"; err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "speaks protocol version 2, this process 1") {
+	if want := "turned away 127.0.0.1:"; err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "speaks protocol version 2, not 1") {
 		t.Errorf("other version: %v, want a rejection containing %q and the versions", err, want)
 	}
 	_, err = Join(context.Background(), Config{Rank: 1, WorldSize: 2, Addr: addr, RunID: "b", JoinTimeout: 5 * time.Second})

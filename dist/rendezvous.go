@@ -79,6 +79,9 @@ func Join(ctx context.Context, cfg Config) (*Group, error) {
 	if cfg.PMI != nil {
 		defer cfg.PMI.Close()
 	}
+	if cfg.Listener != nil {
+		defer cfg.Listener.Close()
+	}
 	switch {
 	case cfg.WorldSize < 1 || cfg.Rank < 0 || cfg.Rank >= cfg.WorldSize:
 		return nil, fmt.Errorf("dist: rank %d is not in 0..%d (world size %d)", cfg.Rank, cfg.WorldSize-1, cfg.WorldSize)
@@ -86,9 +89,6 @@ func Join(ctx context.Context, cfg Config) (*Group, error) {
 		return nil, fmt.Errorf("dist: rank %d: no address of rank 0 (Config.Addr) and no PMI connection to learn it", cfg.Rank)
 	}
 	if cfg.WorldSize == 1 {
-		if cfg.Listener != nil {
-			cfg.Listener.Close()
-		}
 		return &Group{rank: 0, size: 1, timeout: cfg.Timeout}, nil
 	}
 	// Rank 0 tells every waiting rank why it gives up; the other ranks wait

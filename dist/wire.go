@@ -72,7 +72,7 @@ func readPreface(c net.Conn, deadline time.Time) error {
 		return errStranger
 	}
 	if v := binary.LittleEndian.Uint32(b[len(magic):]); v != ProtocolVersion {
-		return fmt.Errorf("speaks protocol version %d, this process %d", v, ProtocolVersion)
+		return fmt.Errorf("speaks protocol version %d, not %d", v, ProtocolVersion)
 	}
 	return nil
 }
