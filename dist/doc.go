@@ -80,13 +80,18 @@
 //
 // Every read and write has a deadline (Config.Timeout), and every frame's
 // kind, sequence number and length are checked, so ranks that call
-// different collectives fail instead of mixing data. The first error
-// closes both links of the rank that saw it; its neighbours then fail at
-// once, and so on round the ring, so one dead or stalled process makes
-// every rank's call return within about one Timeout with a one-line error
-// naming the rank and address it lost, e.g.
+// different collectives fail instead of mixing data. A rank waiting for
+// its predecessor sends its successor an empty "waiting" frame every
+// quarter timeout, and waiting frames restart the receiver's clock: when
+// one rank dies or stalls, only its successor times out (or sees the link
+// close), while the ranks waiting on live neighbours keep waiting. The rank
+// that sees a failure sends an "abort" frame with its one-line description
+// to its successor and closes both links; each rank forwards the abort
+// round the ring, so every rank's call returns within about one Timeout
+// with an error naming the rank and address that failed, e.g.
 //
 //	dist: rank 3: all-reduce #1207: receive from rank 2 at 10.0.0.2:40113: connection closed by peer
+//	dist: rank 5: all-reduce #1207: the group gave up: rank 3: all-reduce #1207: receive from rank 2 at 10.0.0.2:40113: connection closed by peer
 //
 // A group that has failed stays failed: restarting is the launcher's job
 // (torchrun --max-restarts, Slurm --requeue, a JobSet's restarts), from the

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"os"
 	"sync"
 	"time"
 )
@@ -23,6 +24,8 @@ type Group struct {
 	seq        uint32   // collectives started, checked against every frame
 	sendBuf    []byte   // header and one piece, owned by the sender
 	recvBuf    []byte   // one piece, owned by the receiver
+
+	sending sync.Mutex // held while a frame is written to next
 
 	mu     sync.Mutex
 	err    error // first failure; once set, every call returns it
@@ -41,26 +44,34 @@ var errClosed = errors.New("dist: group closed")
 // Close closes the links; the neighbours' pending and next calls fail at
 // once, and so, link by link, do everybody's.
 func (g *Group) Close() error {
-	g.abort(errClosed)
+	g.abort(errClosed, "")
 	return nil
 }
 
 // abort records the first failure and closes both links, which unblocks
 // whatever the other goroutine of a collective is waiting for and tells
-// the neighbours.
-func (g *Group) abort(err error) {
+// the neighbours. Unless the owner closed the group, it first passes cause
+// (the failure as the rank that saw it first described it) to the next
+// rank in an abort frame, which every rank forwards in turn, so all of
+// them name the rank that failed rather than the neighbour that hung up.
+func (g *Group) abort(err error, cause string) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	if g.err == nil {
 		g.err = err
 	}
-	if !g.closed {
-		g.closed = true
-		if g.next != nil {
-			g.next.Close()
-			g.prev.Close()
-		}
+	closed := g.closed
+	g.closed = true
+	g.mu.Unlock()
+	if closed || g.next == nil {
+		return
 	}
+	g.prev.Close()
+	// A frame already half written cannot be followed by another one.
+	if cause != "" && g.sending.TryLock() {
+		writeMessage(g.next, kindAbort, []byte(cause), time.Now().Add(time.Second))
+		g.sending.Unlock()
+	}
+	g.next.Close()
 }
 
 func (g *Group) failure() error {
@@ -87,9 +98,20 @@ func (o op) fail(err error, verb string, peer int) {
 	if errors.Is(err, net.ErrClosed) && g.failure() != nil {
 		return // our own abort closed the link; the cause is recorded
 	}
-	g.abort(fmt.Errorf("dist: rank %d: %s #%d: %s rank %d at %s: %s", g.rank, kindNames[o.kind], o.seq,
-		verb, peer, g.peers[peer], describe(err, g.timeout)))
+	var aborted *abortError
+	if errors.As(err, &aborted) {
+		g.abort(fmt.Errorf("dist: rank %d: %s #%d: the group gave up: %s", g.rank, kindNames[o.kind], o.seq, aborted.cause), aborted.cause)
+		return
+	}
+	cause := fmt.Sprintf("rank %d: %s #%d: %s rank %d at %s: %s", g.rank, kindNames[o.kind], o.seq,
+		verb, peer, g.peers[peer], describe(err, g.timeout))
+	g.abort(errors.New("dist: "+cause), cause)
 }
+
+// abortError is an abort frame from the previous rank.
+type abortError struct{ cause string }
+
+func (e *abortError) Error() string { return e.cause }
 
 // AllReduceSum replaces buf on every rank by the element-wise sum of all
 // ranks' buf, the same bits on every rank; see the package documentation
@@ -175,11 +197,49 @@ func (o op) sendPiece(data []float32) bool {
 	for i, v := range data {
 		binary.LittleEndian.PutUint32(buf[headerSize+4*i:], math.Float32bits(v))
 	}
-	if err := writeFrame(g.next, buf, o.kind, o.seq, time.Now().Add(g.timeout)); err != nil {
+	g.sending.Lock()
+	err := writeFrame(g.next, buf, o.kind, o.seq, time.Now().Add(g.timeout))
+	g.sending.Unlock()
+	if err != nil {
 		o.fail(err, "send to", (g.rank+1)%g.size)
 		return false
 	}
 	return true
+}
+
+// header reads the next frame header from the previous rank. While it
+// waits, this rank tells the next one every quarter timeout that it is
+// alive and waiting itself, and such waiting frames from the previous
+// rank restart its own clock. So when one rank stalls, only its successor
+// times out, and the others hear why through that successor's abort frame
+// rather than each timing out on its own neighbour at about the same
+// moment. Waiting frames never extend a wait beyond twice the timeout.
+func (o op) header() (kind byte, seq uint32, n int, err error) {
+	g := o.g
+	// Times are offsets from start.
+	start := time.Now()
+	var heard, told time.Duration
+	for {
+		deadline := min(heard+g.timeout, told+g.timeout/4, 2*g.timeout)
+		kind, seq, n, err = readHeader(g.prev, start.Add(deadline))
+		now := time.Since(start)
+		switch {
+		case err == nil && kind == kindWaiting && n == 0:
+			heard = now
+		case errors.Is(err, os.ErrDeadlineExceeded) && now < heard+g.timeout && now < 2*g.timeout:
+		default:
+			return kind, seq, n, err
+		}
+		if now-told >= g.timeout/4 && g.sending.TryLock() { // else a frame is on its way anyway
+			told = now
+			werr := writeMessage(g.next, kindWaiting, nil, time.Now().Add(g.timeout))
+			g.sending.Unlock()
+			if werr != nil {
+				o.fail(werr, "send to", (g.rank+1)%g.size)
+				return 0, 0, 0, net.ErrClosed // the failure is recorded
+			}
+		}
+	}
 }
 
 // recvPiece reads one frame from the previous rank into dst, adding or
@@ -187,7 +247,14 @@ func (o op) sendPiece(data []float32) bool {
 func (o op) recvPiece(dst []float32, add bool) bool {
 	g := o.g
 	from := (g.rank + g.size - 1) % g.size
-	kind, seq, n, err := readHeader(g.prev, time.Now().Add(g.timeout))
+	kind, seq, n, err := o.header()
+	if err == nil && kind == kindAbort {
+		g.prev.SetReadDeadline(time.Now().Add(g.timeout))
+		cause := make([]byte, n)
+		if _, err = io.ReadFull(g.prev, cause); err == nil {
+			err = &abortError{string(cause)}
+		}
+	}
 	if err == nil && (kind != o.kind || seq != o.seq || n != 4*len(dst)) {
 		err = fmt.Errorf("got %s #%d with %d bytes where %s #%d with %d bytes was due: collectives called in another order or with other lengths",
 			kindNames[kind], seq, n, kindNames[o.kind], o.seq, 4*len(dst))

@@ -164,7 +164,10 @@ func TestAllReduceSumManyPieces(t *testing.T) {
 func TestBroadcast(t *testing.T) {
 	for _, p := range []int{1, 2, 3, 8} {
 		groups := mustJoin(t, p)
-		for _, n := range []int{0, 3, maxPiece + 5} {
+		for _, n := range []int{0, 3, 2*p + 1, maxPiece + 5} {
+			if n > maxPiece && p != 3 {
+				continue // several pieces down a chain of 3 ranks is enough
+			}
 			bufs := inputs(p, n)
 			for r, err := range onEach(groups, func(r int, g *Group) error { return g.Broadcast(bufs[r]) }) {
 				if err != nil {
@@ -242,8 +245,13 @@ func TestRankClosesMidCall(t *testing.T) {
 		return g.AllReduceSum(make([]float32, 1000))
 	})
 	// The timeout is 2 s: the ranks must learn from closed links, not wait it out.
+	// Rank 3 sees the link close; rank 1 may see its send fail first;
+	// rank 0 learns it from rank 3's abort frame. Each names rank 2.
+	lost := "rank 2 at " + groups[2].peers[2] + ": connection "
 	checkFailed(t, errs, []int{0, 1, 3}, map[int]string{
-		3: "dist: rank 3: all-reduce #1: receive from rank 2 at " + groups[2].peers[2] + ": connection closed by peer",
+		0: "dist: rank 0: all-reduce #1: the group gave up: rank 3: all-reduce #1: receive from " + lost + "closed by peer",
+		1: lost,
+		3: "dist: rank 3: all-reduce #1: receive from " + lost + "closed by peer",
 	}, start, time.Second)
 	if err := groups[2].AllReduceSum(nil); err != errClosed {
 		t.Errorf("closed group: %v, want %v", err, errClosed)
@@ -251,18 +259,28 @@ func TestRankClosesMidCall(t *testing.T) {
 }
 
 func TestRankStalls(t *testing.T) {
-	const p = 3
-	groups, errs := joinAll(t, p, func(r int, c *Config) bool { c.Timeout = 300 * time.Millisecond; return true })
+	const p, timeout = 5, 300 * time.Millisecond
+	groups, errs := joinAll(t, p, func(r int, c *Config) bool { c.Timeout = timeout; return true })
 	for r, err := range errs {
 		if err != nil {
 			t.Fatalf("rank %d: %v", r, err)
 		}
 	}
+	// Rank 2 stalls: only rank 3 times out; the others, waiting on live
+	// neighbours, learn the cause from rank 3's abort frame.
 	start := time.Now()
-	errs = onEach(groups[:2], func(r int, g *Group) error { return g.AllReduceSum(make([]float32, 10)) })
-	checkFailed(t, append(errs, nil), []int{0, 1}, map[int]string{
-		0: "receive from rank 2 at " + groups[0].peers[2] + ": no progress within the 300ms timeout",
-	}, start, 2*time.Second)
+	errs = onEach(groups, func(r int, g *Group) error {
+		if r == 2 {
+			return nil
+		}
+		return g.AllReduceSum(make([]float32, 10))
+	})
+	stalled := "rank 3: all-reduce #1: receive from rank 2 at " + groups[0].peers[2] + ": no progress within the 300ms timeout"
+	gaveUp := func(r int) string {
+		return fmt.Sprintf("dist: rank %d: all-reduce #1: the group gave up: %s", r, stalled)
+	}
+	checkFailed(t, errs, []int{0, 1, 3, 4}, map[int]string{0: gaveUp(0), 1: gaveUp(1), 3: "dist: " + stalled, 4: gaveUp(4)},
+		start, 2*timeout)
 	// The stalled rank, resuming, finds its links closed.
 	start = time.Now()
 	err := groups[2].AllReduceSum(make([]float32, 10))

@@ -114,9 +114,13 @@ func appendToAll(names, suffixes []string) []string {
 }
 
 // expandGroup expands the inside of one bracket group, e.g. "01-04,07",
-// into at most limit numbers.
+// into at most limit numbers, counted before any is written out.
 func expandGroup(group string, limit int) ([]string, error) {
-	var out []string
+	type span struct {
+		width, lo, hi int
+	}
+	var spans []span
+	total := 0
 	for _, r := range strings.Split(group, ",") {
 		lo, hi, isRange := strings.Cut(r, "-")
 		if !isRange {
@@ -133,11 +137,15 @@ func expandGroup(group string, limit int) ([]string, error) {
 		if b < a {
 			return nil, fmt.Errorf("range %q runs backwards", r)
 		}
-		if b-a >= limit-len(out) {
+		if total += b - a + 1; total > limit || total < 0 {
 			return nil, fmt.Errorf("[%s] has more than %d hosts", group, maxHosts)
 		}
-		for v := a; v <= b; v++ {
-			out = append(out, fmt.Sprintf("%0*d", len(lo), v))
+		spans = append(spans, span{len(lo), a, b})
+	}
+	out := make([]string, 0, total)
+	for _, s := range spans {
+		for v := s.lo; v <= s.hi; v++ {
+			out = append(out, fmt.Sprintf("%0*d", s.width, v))
 		}
 	}
 	return out, nil

@@ -47,6 +47,7 @@ func TestExpandHostlistErrors(t *testing.T) {
 		{"n[-3]", `"" in brackets is not a number or range lo-hi`},
 		{"n[0-99999999]", `[0-99999999] has more than 1048576 hosts`},
 		{"n[0-999999,0-999999]", `[0-999999,0-999999] has more than 1048576 hosts`},
+		{"a[1-3],b[0-1048573]", `[0-1048573] has more than 1048576 hosts`},
 		{"a[0-9999]b[0-9999]", `more than 1048576 hosts`},
 		{"n[99999999999999999999]", `"99999999999999999999" in brackets is too large`},
 	} {

@@ -29,11 +29,14 @@ const (
 	kindAllReduce byte = 5 // float32 payload of an all-reduce
 	kindBroadcast byte = 6 // float32 payload of a broadcast
 	kindBarrier   byte = 7 // empty payload of a barrier
+	kindAbort     byte = 8 // why the group failed, rank r → rank r+1
+	kindWaiting   byte = 9 // empty: rank r is alive, waiting for rank r−1
 )
 
 var kindNames = map[byte]string{
 	kindHello: "hello", kindTable: "peer table", kindReject: "rejection", kindLink: "link hello",
-	kindAllReduce: "all-reduce", kindBroadcast: "broadcast", kindBarrier: "barrier",
+	kindAllReduce: "all-reduce", kindBroadcast: "broadcast", kindBarrier: "barrier", kindAbort: "abort",
+	kindWaiting: "waiting",
 }
 
 const (
@@ -99,7 +102,11 @@ func writeMessage(c net.Conn, kind byte, payload []byte, deadline time.Time) err
 func readHeader(c net.Conn, deadline time.Time) (byte, uint32, int, error) {
 	var h [headerSize]byte
 	c.SetReadDeadline(deadline)
-	if _, err := io.ReadFull(c, h[:]); err != nil {
+	if got, err := io.ReadFull(c, h[:]); err != nil {
+		if got > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+			// Not a plain timeout: the stream is out of step.
+			return 0, 0, 0, fmt.Errorf("frame header cut short: %v", err)
+		}
 		return 0, 0, 0, err
 	}
 	n := binary.LittleEndian.Uint32(h[5:])
