@@ -116,6 +116,7 @@ func (e *abortError) Error() string { return e.cause }
 // AllReduceSum replaces buf on every rank by the element-wise sum of all
 // ranks' buf, the same bits on every rank; see the package documentation
 // for the order of the additions. Every rank must pass the same length.
+// After an error buf holds partial sums and the group is unusable.
 func (g *Group) AllReduceSum(buf []float32) error {
 	return g.ring(kindAllReduce, buf)
 }
