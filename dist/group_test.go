@@ -417,6 +417,10 @@ func BenchmarkAllReduceSum(b *testing.B) {
 				for b.Loop() {
 					onEach(groups, func(r int, g *Group) error { return g.AllReduceSum(bufs[r]) })
 				}
+				// What each link carries, as nccl-tests' "bus bandwidth":
+				// comparable across world sizes.
+				bus := 2 * float64(p-1) / float64(p) * float64(4*n) * float64(b.N) / b.Elapsed().Seconds()
+				b.ReportMetric(bus/1e6, "bus-MB/s")
 			})
 		}
 	}
