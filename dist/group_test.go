@@ -287,6 +287,30 @@ func TestRankStalls(t *testing.T) {
 	checkFailed(t, []error{err}, []int{0}, map[int]string{0: "dist: rank 2: all-reduce #1: "}, start, time.Second)
 }
 
+func TestRankStallsWhileSent(t *testing.T) {
+	// Rank 2 stalls while rank 1 is sending it more than the socket
+	// buffers hold: rank 1's write times out, and it too names rank 2.
+	const p, timeout = 3, 300 * time.Millisecond
+	groups, errs := joinAll(t, p, func(r int, c *Config) bool { c.Timeout = timeout; return true })
+	for r, err := range errs {
+		if err != nil {
+			t.Fatalf("rank %d: %v", r, err)
+		}
+	}
+	for _, g := range groups {
+		g.next.(*net.TCPConn).SetWriteBuffer(64 << 10)
+	}
+	start := time.Now()
+	errs = onEach(groups, func(r int, g *Group) error {
+		if r == 2 {
+			return nil
+		}
+		return g.AllReduceSum(make([]float32, 3*maxPiece))
+	})
+	at := "rank 2 at " + groups[0].peers[2] + ": no progress within the 300ms timeout"
+	checkFailed(t, errs, []int{0, 1}, map[int]string{0: "receive from " + at, 1: at}, start, 3*timeout)
+}
+
 func TestMismatchedCalls(t *testing.T) {
 	const p = 3
 	groups := mustJoin(t, p)
