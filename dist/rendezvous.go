@@ -250,8 +250,8 @@ func dialRoot(ctx context.Context, cfg Config) (*Group, error) {
 	defer stop()
 	// Listen on the interface that reaches rank 0: the other ranks reach
 	// this one through it too, and nothing else is exposed.
-	ip := root.LocalAddr().(*net.TCPAddr).IP
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
+	local := root.LocalAddr().(*net.TCPAddr)
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: local.IP, Zone: local.Zone})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", self, err)
 	}
@@ -289,22 +289,21 @@ func dialRoot(ctx context.Context, cfg Config) (*Group, error) {
 // names only once the pods run.
 func dialRetry(ctx context.Context, addr string) (net.Conn, error) {
 	var d net.Dialer
-	wait := 50 * time.Millisecond
-	for {
+	var last error // the last failure not caused by the deadline itself
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
 		c, err := d.DialContext(ctx, "tcp", addr)
 		if err == nil {
 			tune(c)
 			return c, nil
 		}
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("not reachable before the join deadline: %v", err)
+		if last == nil || ctx.Err() == nil {
+			last = err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("not reachable before the join deadline: %v", err)
+			return nil, fmt.Errorf("not reachable before the join deadline: %v", last)
 		case <-time.After(wait):
 		}
-		wait = min(2*wait, time.Second)
 	}
 }
 
