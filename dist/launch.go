@@ -126,6 +126,9 @@ func Detect(env func(string) string, flags Flags) (Launch, error) {
 	if v.err != nil {
 		return Launch{}, v.err
 	}
+	if err := d.check(); err != nil {
+		return Launch{}, fmt.Errorf("dist: %s: %w", d.Launcher, err)
+	}
 	if d.WorldSize > 1 {
 		if flags.MasterAddr != "" {
 			d.host, d.hostVar = flags.MasterAddr, ""
@@ -150,9 +153,6 @@ func Detect(env func(string) string, flags Flags) (Launch, error) {
 		}
 	} else {
 		d.PMIFD = 0 // a single process meets nobody
-	}
-	if err := d.check(); err != nil {
-		return Launch{}, fmt.Errorf("dist: %s: %w", d.Launcher, err)
 	}
 	return d.Launch, nil
 }

@@ -105,6 +105,8 @@ func TestDetectErrors(t *testing.T) {
 		{"", Flags{WorldSize: 2}, "dist: flags: no rank-0 host: set --master-addr"},
 		{"", Flags{WorldSize: 2, MasterAddr: "h", MasterPort: 70000}, "dist: flags: port 70000 (from --master-port) is not in 1..65535"},
 		{"RANK=4 WORLD_SIZE=4 MASTER_ADDR=h MASTER_PORT=1", Flags{}, "dist: env: RANK=4 is not in 0..3 (WORLD_SIZE=4)"},
+		{"RANK=4 WORLD_SIZE=4", Flags{}, "dist: env: RANK=4 is not in 0..3 (WORLD_SIZE=4)"},
+		{"OMPI_COMM_WORLD_RANK=-1 OMPI_COMM_WORLD_SIZE=2 MASTER_ADDR=h", Flags{}, "dist: openmpi: OMPI_COMM_WORLD_RANK=-1 is not in 0..1"},
 		{"RANK=one WORLD_SIZE=4", Flags{}, `dist: env: RANK="one" is not an integer`},
 		{"RANK=1 WORLD_SIZE=2 MASTER_PORT=1", Flags{}, "dist: env: MASTER_ADDR is not set: it must name the host of rank 0"},
 		{"RANK=1 WORLD_SIZE=2 LOCAL_RANK=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=h", Flags{}, "dist: env: LOCAL_RANK=2 is not below the local size 2"},
