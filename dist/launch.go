@@ -54,6 +54,10 @@ type Launch struct {
 	// MASTER_ADDR; Addr is then empty and rank 0 listens on an ephemeral
 	// port. 0 otherwise.
 	PMIFD int
+	// pmiHost is the name under which Hydra reached this host
+	// (MPIR_CVAR_CH3_INTERFACE_HOSTNAME), which rank 0 publishes with its
+	// port: the other hosts know it by that name.
+	pmiHost string
 	// RunID identifies the job when the launcher gives an id (torchrun's
 	// run id, Slurm's job.step, Open MPI's job id), else empty. Passing it
 	// on in Config lets rank 0 turn away processes of another job that
@@ -137,7 +141,7 @@ func Detect(env func(string) string, flags Flags) (Launch, error) {
 			d.port, d.portVar = flags.MasterPort, "--master-port"
 		}
 		if d.host != "" {
-			d.PMIFD = 0
+			d.PMIFD, d.pmiHost = 0, ""
 		}
 		if d.host == "" && d.PMIFD == 0 {
 			if d.hostVar == "" {
@@ -152,7 +156,7 @@ func Detect(env func(string) string, flags Flags) (Launch, error) {
 			d.Addr = net.JoinHostPort(d.host, strconv.Itoa(d.port))
 		}
 	} else {
-		d.PMIFD = 0 // a single process meets nobody
+		d.PMIFD, d.pmiHost = 0, "" // a single process meets nobody
 	}
 	return d.Launch, nil
 }
@@ -203,6 +207,7 @@ func fromEnv(v *vars) detected {
 				v.fail("PMI_FD=%d is not an inherited socket (3 or above)", d.PMIFD)
 			}
 			d.hostVar = "MASTER_ADDR (or PMI_FD)"
+			d.pmiHost = v.str("MPIR_CVAR_CH3_INTERFACE_HOSTNAME")
 		}
 		return d
 	case v.has("OMPI_COMM_WORLD_RANK") && v.has("OMPI_COMM_WORLD_SIZE"):

@@ -69,7 +69,7 @@ func TestDetect(t *testing.T) {
 			Launch{Launcher: "mpich", Rank: 1, WorldSize: 2, LocalRank: 1, LocalSize: 2, Node: -1, Addr: "h0:29500"}},
 		{"mpich hydra, address through PMI",
 			"PMI_RANK=0 PMI_SIZE=2 PMI_FD=6 MPI_LOCALRANKID=0 MPI_LOCALNRANKS=2 MPIR_CVAR_CH3_INTERFACE_HOSTNAME=h0", Flags{},
-			Launch{Launcher: "mpich", WorldSize: 2, LocalRank: 0, LocalSize: 2, Node: -1, PMIFD: 6}},
+			Launch{Launcher: "mpich", WorldSize: 2, LocalRank: 0, LocalSize: 2, Node: -1, PMIFD: 6, pmiHost: "h0"}},
 		{"mpich hydra, one process needs no PMI", "PMI_RANK=0 PMI_SIZE=1 PMI_FD=6", Flags{},
 			Launch{Launcher: "mpich", WorldSize: 1, LocalRank: -1, LocalSize: -1, Node: -1}},
 		{"open mpi",

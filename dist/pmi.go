@@ -17,7 +17,7 @@ const pmiKey = "glmc-rendezvous"
 // Fingerprint and may change the timeouts. When rank 0's address goes
 // through PMI it opens the PMI_FD socket, which Join uses and closes.
 func (l Launch) Config() (Config, error) {
-	cfg := Config{Rank: l.Rank, WorldSize: l.WorldSize, Addr: l.Addr, RunID: l.RunID}
+	cfg := Config{Rank: l.Rank, WorldSize: l.WorldSize, Addr: l.Addr, RunID: l.RunID, pmiHost: l.pmiHost}
 	if l.Addr == "" && l.PMIFD > 0 {
 		f := os.NewFile(uintptr(l.PMIFD), "PMI_FD")
 		c, err := net.FileConn(f)
@@ -42,7 +42,7 @@ func pmiRendezvous(cfg *Config, deadline time.Time) error {
 			}
 			cfg.Listener = ln
 		}
-		cfg.Addr = advertise(cfg.Listener.Addr().(*net.TCPAddr))
+		cfg.Addr = advertise(cfg.Listener.Addr().(*net.TCPAddr), cfg.pmiHost)
 	}
 	addr, err := pmiExchange(cfg.PMI, cfg.Rank, cfg.Addr, deadline)
 	if err != nil {
@@ -53,12 +53,13 @@ func pmiRendezvous(cfg *Config, deadline time.Time) error {
 }
 
 // advertise is the address other hosts can dial for a listener: its IP if
-// it listens on one, else this host's name, which the MPI launcher reached
-// it by.
-func advertise(a *net.TCPAddr) string {
+// it listens on one, else the name the launcher reached this host by, else
+// the host name.
+func advertise(a *net.TCPAddr, launcherHost string) string {
 	host := a.IP.String()
 	if a.IP.IsUnspecified() {
-		if name, err := os.Hostname(); err == nil {
+		host = launcherHost
+		if name, err := os.Hostname(); host == "" && err == nil {
 			host = name
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -162,5 +163,25 @@ func TestLaunchConfigOpensPMIFD(t *testing.T) {
 	line, err := bufio.NewReader(server).ReadString('\n')
 	if err != nil || line != "cmd=init\n" {
 		t.Errorf("through PMI_FD: %q, %v; want the line written", line, err)
+	}
+}
+
+func TestAdvertise(t *testing.T) {
+	name, err := os.Hostname()
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, tc := range []struct {
+		addr         net.TCPAddr
+		launcherHost string
+		want         string
+	}{
+		{net.TCPAddr{IP: net.IPv4(10, 0, 0, 7), Port: 4000}, "n7", "10.0.0.7:4000"},
+		{net.TCPAddr{IP: net.IPv6unspecified, Port: 4000}, "n7-ib", "n7-ib:4000"},
+		{net.TCPAddr{IP: net.IPv4zero, Port: 4000}, "", net.JoinHostPort(name, "4000")},
+	} {
+		if got := advertise(&tc.addr, tc.launcherHost); got != tc.want {
+			t.Errorf("advertise(%v, %q) = %q, want %q", &tc.addr, tc.launcherHost, got, tc.want)
+		}
 	}
 }

@@ -43,6 +43,8 @@ type Config struct {
 	// PMI_FD; Launch.Config opens it) through which rank 0 publishes the
 	// address it listens on. Join closes it.
 	PMI net.Conn
+	// pmiHost is Launch.pmiHost, the host name rank 0 publishes.
+	pmiHost string
 }
 
 // hello is what a joining rank tells rank 0.
