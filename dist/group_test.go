@@ -53,9 +53,9 @@ func joinAll(t testing.TB, p int, setup func(r int, c *Config) bool) ([]*Group, 
 }
 
 // mustJoin is joinAll for groups that must form.
-func mustJoin(t testing.TB, p int) []*Group {
+func mustJoin(t testing.TB, p int, setup func(r int, c *Config) bool) []*Group {
 	t.Helper()
-	groups, errs := joinAll(t, p, nil)
+	groups, errs := joinAll(t, p, setup)
 	for r, err := range errs {
 		if err != nil {
 			t.Fatalf("rank %d: %v", r, err)
@@ -96,7 +96,7 @@ func input(r, i int) float32 {
 
 func TestAllReduceSum(t *testing.T) {
 	for p := 1; p <= 8; p++ {
-		groups := mustJoin(t, p)
+		groups := mustJoin(t, p, nil)
 		for _, n := range []int{0, 1, p - 1, p, p + 1, 1000 + p} {
 			bufs := inputs(p, n)
 			errs := onEach(groups, func(r int, g *Group) error { return g.AllReduceSum(bufs[r]) })
@@ -146,7 +146,7 @@ func TestAllReduceSumManyPieces(t *testing.T) {
 	// longer than the others.
 	const p = 3
 	n := 3*maxPiece + 4
-	groups := mustJoin(t, p)
+	groups := mustJoin(t, p, nil)
 	// Send buffers much smaller than a piece: a ring that does not send
 	// and receive at once deadlocks here.
 	for _, g := range groups {
@@ -163,7 +163,7 @@ func TestAllReduceSumManyPieces(t *testing.T) {
 
 func TestBroadcast(t *testing.T) {
 	for _, p := range []int{1, 2, 3, 8} {
-		groups := mustJoin(t, p)
+		groups := mustJoin(t, p, nil)
 		for _, n := range []int{0, 3, 2*p + 1, maxPiece + 5} {
 			if n > maxPiece && p != 3 {
 				continue // several pieces down a chain of 3 ranks is enough
@@ -187,7 +187,7 @@ func TestBroadcast(t *testing.T) {
 
 func TestBarrier(t *testing.T) {
 	const p = 4
-	groups := mustJoin(t, p)
+	groups := mustJoin(t, p, nil)
 	for late := range p {
 		var arrived atomic.Int32
 		errs := onEach(groups, func(r int, g *Group) error {
@@ -235,7 +235,7 @@ func checkFailed(t *testing.T, errs []error, ranks []int, want map[int]string, s
 
 func TestRankClosesMidCall(t *testing.T) {
 	const p = 4
-	groups := mustJoin(t, p)
+	groups := mustJoin(t, p, nil)
 	start := time.Now()
 	errs := onEach(groups, func(r int, g *Group) error {
 		if r == 2 {
@@ -260,16 +260,11 @@ func TestRankClosesMidCall(t *testing.T) {
 
 func TestRankStalls(t *testing.T) {
 	const p, timeout = 5, 300 * time.Millisecond
-	groups, errs := joinAll(t, p, func(r int, c *Config) bool { c.Timeout = timeout; return true })
-	for r, err := range errs {
-		if err != nil {
-			t.Fatalf("rank %d: %v", r, err)
-		}
-	}
+	groups := mustJoin(t, p, func(r int, c *Config) bool { c.Timeout = timeout; return true })
 	// Rank 2 stalls: only rank 3 times out; the others, waiting on live
 	// neighbours, learn the cause from rank 3's abort frame.
 	start := time.Now()
-	errs = onEach(groups, func(r int, g *Group) error {
+	errs := onEach(groups, func(r int, g *Group) error {
 		if r == 2 {
 			return nil
 		}
@@ -291,17 +286,12 @@ func TestRankStallsWhileSent(t *testing.T) {
 	// Rank 2 stalls while rank 1 is sending it more than the socket
 	// buffers hold: rank 1's write times out, and it too names rank 2.
 	const p, timeout = 3, 300 * time.Millisecond
-	groups, errs := joinAll(t, p, func(r int, c *Config) bool { c.Timeout = timeout; return true })
-	for r, err := range errs {
-		if err != nil {
-			t.Fatalf("rank %d: %v", r, err)
-		}
-	}
+	groups := mustJoin(t, p, func(r int, c *Config) bool { c.Timeout = timeout; return true })
 	for _, g := range groups {
 		g.next.(*net.TCPConn).SetWriteBuffer(64 << 10)
 	}
 	start := time.Now()
-	errs = onEach(groups, func(r int, g *Group) error {
+	errs := onEach(groups, func(r int, g *Group) error {
 		if r == 2 {
 			return nil
 		}
@@ -313,7 +303,7 @@ func TestRankStallsWhileSent(t *testing.T) {
 
 func TestMismatchedCalls(t *testing.T) {
 	const p = 3
-	groups := mustJoin(t, p)
+	groups := mustJoin(t, p, nil)
 	start := time.Now()
 	errs := onEach(groups, func(r int, g *Group) error {
 		if r == 1 {
@@ -432,7 +422,7 @@ func BenchmarkAllReduceSum(b *testing.B) {
 	for _, p := range []int{2, 4} {
 		for _, n := range []int{1 << 14, 1 << 20} {
 			b.Run(fmt.Sprintf("P=%d/n=%d", p, n), func(b *testing.B) {
-				groups := mustJoin(b, p)
+				groups := mustJoin(b, p, nil)
 				bufs := make([][]float32, p)
 				for r := range bufs {
 					bufs[r] = make([]float32, n)
