@@ -49,6 +49,9 @@ func TestRealLaunchers(t *testing.T) {
 	if os.Getenv(childEnv) != "" {
 		t.Skip("a child does not launch")
 	}
+	if testing.Short() {
+		t.Skip("starts MPI launchers; run without -short")
+	}
 	const n = 3
 	child := []string{os.Args[0], "-test.run=^TestLauncherChild$", "-test.v"}
 	// Open MPI names no port: take one that was free a moment ago.
@@ -69,6 +72,9 @@ func TestRealLaunchers(t *testing.T) {
 		t.Run(tc.launcher, func(t *testing.T) {
 			path, err := exec.LookPath(tc.bin)
 			if err != nil {
+				if os.Getenv("CI") != "" {
+					t.Fatalf("%s is not installed: .ci/run installs mpich and openmpi-bin", tc.bin)
+				}
 				t.Skipf("%s is not installed", tc.bin)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
