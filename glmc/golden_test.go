@@ -257,17 +257,7 @@ func checkUpdate(t *testing.T, step, f *golden.File, m *nn.Model) {
 		goldenmodel.Expect(t, f, "grad."+p.Name, p.Param.Grad)
 		goldenmodel.Expect(t, f, "after."+p.Name, p.Param.Value)
 	}
-	stats := goldenmodel.State(t, f, "stats.")
-	for _, e := range nn.StateDict(m) {
-		switch {
-		case e.Buffer != nil:
-			goldenmodel.Expect(t, f, "stats."+e.Name, e.Buffer)
-		case e.Count != nil:
-			if want := stats.Tensors[e.Name]; want == nil || *e.Count != want.Int[0] {
-				t.Errorf("stats.%s = %d, torch %v (one count per training forward)", e.Name, *e.Count, want)
-			}
-		}
-	}
+	goldenmodel.ExpectStats(t, f, "stats.", m)
 }
 
 // TestGoldenStep is the parity of one full GLMC step, as Learner.GLMCStep

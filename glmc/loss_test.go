@@ -5,6 +5,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+
 	"github.com/glmc/glmc/autograd"
 	"github.com/glmc/glmc/glmc"
 	"github.com/glmc/glmc/nn"
@@ -27,14 +29,7 @@ func TestAlpha(t *testing.T) {
 		}
 	}
 	for _, c := range [][2]int{{-1, 10}, {10, 10}, {0, 0}} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("Alpha(%d, %d): no panic", c[0], c[1])
-				}
-			}()
-			glmc.Alpha(c[0], c[1])
-		}()
+		assert.Panics(t, func() { glmc.Alpha(c[0], c[1]) }, "Alpha(%d, %d)", c[0], c[1])
 	}
 }
 

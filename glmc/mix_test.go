@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+
 	"github.com/glmc/glmc/glmc"
 	"github.com/glmc/glmc/tensor"
 )
@@ -74,14 +76,7 @@ func TestMixPanics(t *testing.T) {
 		"SoftLabels sizes": func() { glmc.SoftLabels([]int{0}, []int{0, 1}, []float32{1, 1}, 0.5) },
 		"SoftLabels range": func() { glmc.SoftLabels([]int{2}, []int{0}, []float32{1, 1}, 0.5) },
 	} {
-		t.Run(name, func(t *testing.T) {
-			defer func() {
-				if recover() == nil {
-					t.Error("no panic")
-				}
-			}()
-			f()
-		})
+		assert.Panics(t, f, name)
 	}
 }
 

@@ -48,17 +48,7 @@ func TestGoldenModels(t *testing.T) {
 					m.Forward(autograd.Const(tensor.Narrow(x, 0, s[0], s[1]-s[0])))
 				}
 			})
-			stats := goldenmodel.State(t, f, "stats.")
-			for _, e := range nn.StateDict(m) {
-				switch {
-				case e.Buffer != nil:
-					goldenmodel.Expect(t, f, "stats."+e.Name, e.Buffer)
-				case e.Count != nil:
-					if got, want := *e.Count, stats.Tensors[e.Name].Int[0]; got != want {
-						t.Errorf("%s = %d, torch %d", e.Name, got, want)
-					}
-				}
-			}
+			goldenmodel.ExpectStats(t, f, "stats.", m)
 			m.Train(false)
 			goldenmodel.Expect(t, f, "eval.fc_cb", m.Forward(autograd.Const(x)).Value)
 		})

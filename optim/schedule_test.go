@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+
 	"github.com/glmc/glmc/internal/golden"
 )
 
@@ -126,13 +128,6 @@ func TestSchedulePanics(t *testing.T) {
 		"Paco without warmup":        func() { Paco{Base: 1, Epochs: 3}.LR(0) },
 		"Paco without epochs":        func() { Paco{Base: 1, Warmup: 1}.LR(0) },
 	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: no panic", name)
-				}
-			}()
-			f()
-		}()
+		assert.Panics(t, f, name)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+
 	"github.com/glmc/glmc/autograd"
 	"github.com/glmc/glmc/internal/golden"
 	"github.com/glmc/glmc/tensor"
@@ -443,14 +445,7 @@ func TestSGDSetLR(t *testing.T) {
 		t.Errorf("after SetLR(0.5) and a unit step: LR %v, parameters %v %v", opt.LR(), p.Value.Data[0], q.Value.Data[0])
 	}
 	for _, lr := range []float64{-1, math.NaN(), math.Inf(1)} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("SetLR(%v) did not panic", lr)
-				}
-			}()
-			opt.SetLR(lr)
-		}()
+		assert.Panics(t, func() { opt.SetLR(lr) }, "SetLR(%v)", lr)
 	}
 }
 

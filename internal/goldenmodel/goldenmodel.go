@@ -117,3 +117,29 @@ func Loss(t testing.TB, f *golden.File, out nn.Outputs) *autograd.Var {
 	cos := autograd.Mean(autograd.CosineSimilarity(out.P, autograd.Detach(out.Z), 1, 1e-8))
 	return autograd.Sub(ce, autograd.MulScalar(cos, gamma))
 }
+
+// ExpectStats compares m's batch-norm running statistics and batch
+// counters with f's tensors prefix+name, as a training forward leaves
+// them.
+func ExpectStats(t testing.TB, f *golden.File, prefix string, m *nn.Model) {
+	t.Helper()
+	for _, e := range nn.StateDict(m) {
+		if e.Param == nil {
+			ExpectEntry(t, f, prefix, e)
+		}
+	}
+}
+
+// ExpectEntry compares one state-dict entry with f's tensor prefix+name:
+// a float entry at the parity tolerance, a batch counter exactly.
+func ExpectEntry(t testing.TB, f *golden.File, prefix string, e nn.Entry) {
+	t.Helper()
+	name := prefix + e.Name
+	if e.Count == nil {
+		Expect(t, f, name, e.Tensor())
+		return
+	}
+	if _, want, err := f.Int64(name); err != nil || len(want) != 1 || *e.Count != want[0] {
+		t.Errorf("%s = %d, PyTorch %v (one count per training forward) %v", name, *e.Count, want, err)
+	}
+}
