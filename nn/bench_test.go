@@ -8,10 +8,10 @@ import (
 	"github.com/glmc/glmc/tensor"
 )
 
-// BenchmarkConv runs one convolution forward and backward (input and
-// weight gradients) at the shapes of ResNet-32 (batch 64; widths 16, the
-// classic net, and 64, the official GLMC net) and reports GFLOP/s,
-// counting 2·N·OC·OH·OW·IC·KH·KW per pass and three passes.
+// BenchmarkConv times the three passes of one convolution (forward, input
+// gradient, weight gradient) at the shapes of ResNet-32 (batch 64; widths
+// 16, the classic net, and 64, the official GLMC net) and reports GFLOP/s,
+// counting 2·N·OC·OH·OW·IC·KH·KW per pass.
 func BenchmarkConv(b *testing.B) {
 	for _, width := range []int{16, 64} {
 		for _, c := range []struct {
@@ -24,20 +24,29 @@ func BenchmarkConv(b *testing.B) {
 			{"8x8", 4 * width, 4 * width, 8, 3, 1},
 			{"32to16_s2", width, 2 * width, 32, 3, 2},
 		} {
-			b.Run(fmt.Sprintf("w%d/%s", width, c.name), func(b *testing.B) {
-				const n = 64
-				rng := tensor.NewRNG(1)
-				conv := NewConv2d(rng, c.in, c.out, c.kernel, c.stride, c.kernel/2, false)
-				x := autograd.Param(tensor.RandN(rng, n, c.in, c.size, c.size))
-				y := conv.Forward(x)
-				gy := tensor.RandN(rng, y.Shape()...)
-				flops := 3 * 2 * float64(y.Value.Numel()) * float64(c.in*c.kernel*c.kernel)
-				b.ResetTimer()
-				for b.Loop() {
-					conv.Forward(x).BackwardWith(gy)
-				}
-				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			})
+			const n = 64
+			rng := tensor.NewRNG(1)
+			x := tensor.RandN(rng, n, c.in, c.size, c.size)
+			w := tensor.RandN(rng, c.out, c.in, c.kernel, c.kernel)
+			pad := c.kernel / 2
+			y := FunctionalConv2d(autograd.Const(x), autograd.Const(w), nil, c.stride, pad).Value
+			gy := tensor.RandN(rng, y.Shape...)
+			flops := 2 * float64(y.Numel()) * float64(c.in*c.kernel*c.kernel)
+			for _, pass := range []struct {
+				name string
+				call func()
+			}{
+				{"fwd", func() { FunctionalConv2d(autograd.Const(x), autograd.Const(w), nil, c.stride, pad) }},
+				{"bwd_data", func() { Conv2dInputGrad(x.Shape, w, gy, c.stride, pad) }},
+				{"bwd_weights", func() { Conv2dWeightGrad(x, w.Shape, gy, c.stride, pad) }},
+			} {
+				b.Run(fmt.Sprintf("w%d/%s/%s", width, c.name, pass.name), func(b *testing.B) {
+					for b.Loop() {
+						pass.call()
+					}
+					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
 		}
 	}
 }

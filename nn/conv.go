@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/glmc/glmc/asm"
 	"github.com/glmc/glmc/autograd"
@@ -85,6 +86,39 @@ func FunctionalConv2d(x, w, b *autograd.Var, stride, padding int) *autograd.Var 
 		convBackward(s, data(dx), data(dw), data(db), gy.Data, x.Value.Data, w.Value.Data)
 		return []*tensor.Tensor{dx, dw, db}[:len(inputs)]
 	})
+}
+
+// Conv2dInputGrad is torch.nn.grad.conv2d_input: the gradient with
+// respect to x, of shape inShape (N, IC, H, W), of y = conv2d(x, w) with
+// stride and padding, for the upstream gradient gy (N, OC, OH, OW). It is
+// the input half of FunctionalConv2d's backward rule, bit for bit. It
+// panics on inconsistent shapes.
+func Conv2dInputGrad(inShape []int, w, gy *tensor.Tensor, stride, padding int) *tensor.Tensor {
+	s := newConvShape(inShape, w.Shape, stride, padding)
+	s.checkGrad("Conv2dInputGrad", gy)
+	dx := tensor.New(inShape...)
+	convBackward(s, dx.Data, nil, nil, gy.Data, nil, w.Data)
+	return dx
+}
+
+// Conv2dWeightGrad is torch.nn.grad.conv2d_weight: the gradient with
+// respect to w, of shape wShape (OC, IC, KH, KW), of y = conv2d(x, w) with
+// stride and padding, for the upstream gradient gy (N, OC, OH, OW). It is
+// the weight half of FunctionalConv2d's backward rule, bit for bit. It
+// panics on inconsistent shapes.
+func Conv2dWeightGrad(x *tensor.Tensor, wShape []int, gy *tensor.Tensor, stride, padding int) *tensor.Tensor {
+	s := newConvShape(x.Shape, wShape, stride, padding)
+	s.checkGrad("Conv2dWeightGrad", gy)
+	dw := tensor.New(wShape...)
+	convBackward(s, nil, dw.Data, nil, gy.Data, x.Data, nil)
+	return dw
+}
+
+// checkGrad panics unless gy has the output shape of s.
+func (s convShape) checkGrad(op string, gy *tensor.Tensor) {
+	if want := []int{s.n, s.oc, s.oh, s.ow}; !slices.Equal(gy.Shape, want) {
+		panic(fmt.Sprintf("nn: %s: upstream gradient of shape %v, want the output shape %v", op, gy.Shape, want))
+	}
 }
 
 // data is t.Data, or nil for a nil tensor (a gradient nobody wants).

@@ -5,28 +5,40 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+
 	"github.com/glmc/glmc/asm"
 	"github.com/glmc/glmc/autograd"
 	"github.com/glmc/glmc/autograd/gradcheck"
 	"github.com/glmc/glmc/tensor"
 )
 
+// convCase is a convolution geometry of the conv tests.
+type convCase struct {
+	n, c, h, w, oc, kh, kw, stride, pad int
+	bias                                bool
+}
+
+func (c convCase) String() string {
+	return fmt.Sprintf("x%dx%dx%dx%d_w%dx%dx%d_s%d_p%d", c.n, c.c, c.h, c.w, c.oc, c.kh, c.kw, c.stride, c.pad)
+}
+
+// convCases cover both input-gradient algorithms, odd and non-square
+// sizes, and the map size where im2col is skipped.
+var convCases = []convCase{
+	{2, 3, 7, 5, 4, 3, 3, 1, 1, true},   // stride 1: transposed-convolution input gradient
+	{2, 3, 7, 5, 4, 3, 3, 2, 1, false},  // stride 2: col2im
+	{1, 2, 6, 7, 3, 5, 5, 1, 2, true},   // 5×5
+	{3, 2, 9, 9, 2, 3, 3, 1, 0, false},  // no padding
+	{2, 3, 5, 6, 2, 1, 1, 2, 0, false},  // 1×1 stride 2 (option-B shortcut)
+	{2, 2, 6, 5, 3, 3, 1, 1, 1, true},   // non-square kernel
+	{2, 2, 4, 4, 3, 3, 3, 3, 2, false},  // stride 3, padding 2
+	{2, 2, 24, 24, 3, 1, 1, 1, 0, true}, // 1×1 on a map large enough to skip im2col
+}
+
 func TestConv2dGradcheck(t *testing.T) {
-	for _, c := range []struct {
-		n, c, h, w, oc, kh, kw, stride, pad int
-		bias                                bool
-	}{
-		{2, 3, 7, 5, 4, 3, 3, 1, 1, true},   // stride 1: transposed-convolution input gradient
-		{2, 3, 7, 5, 4, 3, 3, 2, 1, false},  // stride 2: col2im
-		{1, 2, 6, 7, 3, 5, 5, 1, 2, true},   // 5×5
-		{3, 2, 9, 9, 2, 3, 3, 1, 0, false},  // no padding
-		{2, 3, 5, 6, 2, 1, 1, 2, 0, false},  // 1×1 stride 2 (option-B shortcut)
-		{2, 2, 6, 5, 3, 3, 1, 1, 1, true},   // non-square kernel
-		{2, 2, 4, 4, 3, 3, 3, 3, 2, false},  // stride 3, padding 2
-		{2, 2, 24, 24, 3, 1, 1, 1, 0, true}, // 1×1 on a map large enough to skip im2col
-	} {
-		name := fmt.Sprintf("x%dx%dx%dx%d_w%dx%dx%d_s%d_p%d", c.n, c.c, c.h, c.w, c.oc, c.kh, c.kw, c.stride, c.pad)
-		t.Run(name, func(t *testing.T) {
+	for _, c := range convCases {
+		t.Run(c.String(), func(t *testing.T) {
 			rng := tensor.NewRNG(5)
 			inputs := []*tensor.Tensor{tensor.RandN(rng, c.n, c.c, c.h, c.w), tensor.RandN(rng, c.oc, c.c, c.kh, c.kw)}
 			if c.bias {
@@ -44,6 +56,35 @@ func TestConv2dGradcheck(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConvGradHalves: the exported input and weight gradients are the two
+// halves of FunctionalConv2d's backward rule (checked above against finite
+// differences and in layers_test.go against PyTorch), bit for bit.
+func TestConvGradHalves(t *testing.T) {
+	for _, c := range convCases {
+		t.Run(c.String(), func(t *testing.T) {
+			rng := tensor.NewRNG(7)
+			x := autograd.Param(tensor.RandN(rng, c.n, c.c, c.h, c.w))
+			w := autograd.Param(tensor.RandN(rng, c.oc, c.c, c.kh, c.kw))
+			y := FunctionalConv2d(x, w, nil, c.stride, c.pad)
+			gy := tensor.RandN(rng, y.Shape()...)
+			y.BackwardWith(gy)
+			dx := Conv2dInputGrad(x.Shape(), w.Value, gy, c.stride, c.pad)
+			dw := Conv2dWeightGrad(x.Value, w.Shape(), gy, c.stride, c.pad)
+			for _, g := range []struct {
+				name       string
+				got, autod *tensor.Tensor
+			}{{"Conv2dInputGrad", dx, x.Grad}, {"Conv2dWeightGrad", dw, w.Grad}} {
+				if !slices.Equal(g.got.Shape, g.autod.Shape) || !slices.Equal(g.got.Data, g.autod.Data) {
+					t.Errorf("%s differs from the backward rule's gradient", g.name)
+				}
+			}
+		})
+	}
+	w, x := tensor.New(4, 3, 3, 3), tensor.New(2, 3, 8, 8)
+	assert.Panics(t, func() { Conv2dInputGrad(x.Shape, w, tensor.New(2, 4, 7, 8), 1, 1) }, "input grad, wrong gy")
+	assert.Panics(t, func() { Conv2dWeightGrad(x, w.Shape, tensor.New(2, 4, 4, 4), 1, 1) }, "weight grad, wrong gy")
 }
 
 func TestConv2dEmptyBatch(t *testing.T) {

@@ -30,6 +30,7 @@ type benchOptions struct {
 // record per figure.
 var benchKinds = map[string]func(o benchOptions, emit func(map[string]any)){
 	"gemm":  benchGemm,
+	"conv":  benchConv,
 	"train": benchTrain,
 	"infer": benchInfer,
 }
@@ -38,7 +39,7 @@ func runBench(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	what := fs.String("what", "gemm", "comma-separated measurements: "+strings.Join(benchNames(), ","))
 	threads := fs.Int("threads", asm.Threads(), "goroutines for the kernels")
-	width := fs.Int("width", 16, "width nf of the resnet32 of the train and infer measurements")
+	width := fs.Int("width", 16, "width nf of the resnet32 of the conv, train and infer measurements")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -85,7 +86,7 @@ func benchNames() []string {
 
 // formatRecord prints a record as "kind key=value ..." for people.
 func formatRecord(rec map[string]any) string {
-	keys := []string{"m", "n", "k", "model", "nf", "batch", "threads", "kernel", "gflops", "img_per_s"}
+	keys := []string{"m", "n", "k", "model", "cin", "cout", "hw", "stride", "pass", "nf", "batch", "threads", "kernel", "gflops", "img_per_s"}
 	s := fmt.Sprint(rec["kind"])
 	for _, k := range keys {
 		if v, ok := rec[k]; ok {

@@ -9,19 +9,26 @@ import (
 	"github.com/glmc/glmc/asm"
 )
 
+// quickBench runs `glmc bench --json` of the kinds what at width 2 on one
+// thread, each figure timed for a moment only, and returns its lines.
+func quickBench(t *testing.T, what string) []string {
+	t.Helper()
+	defer func(d time.Duration) { benchBudget = d }(benchBudget)
+	benchBudget = time.Millisecond
+	code, stdout, stderr := runCapture("bench", "--what", what, "--width", "2", "--threads", "1", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	return strings.Split(strings.TrimSpace(stdout), "\n")
+}
+
 // TestBenchModelJSON runs the train and infer measurements on the
 // narrowest resnet32 and checks their records against the fields of
 // ../shared/bench/torch_bench.py.
 func TestBenchModelJSON(t *testing.T) {
-	defer func(d time.Duration) { benchBudget = d }(benchBudget)
-	benchBudget = time.Millisecond
-	code, stdout, stderr := runCapture("bench", "--what", "train,infer", "--width", "2", "--threads", "1", "--json")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	lines := quickBench(t, "train,infer")
 	if len(lines) != 2 {
-		t.Fatalf("%d lines, want 2: %q", len(lines), stdout)
+		t.Fatalf("%d lines, want 2: %q", len(lines), lines)
 	}
 	for i, want := range []struct {
 		kind  string
@@ -46,5 +53,34 @@ func TestBenchModelJSON(t *testing.T) {
 	}
 	if code, _, stderr := runCapture("bench", "--what", "infer", "--width", "3"); code != 2 || !strings.Contains(stderr, "--width 3") {
 		t.Errorf("odd width: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestBenchConvJSON runs the conv measurement at the narrowest width and
+// checks its records against the fields of torch_bench.py's conv kind:
+// every shape of resnet32 in each of the three passes.
+func TestBenchConvJSON(t *testing.T) {
+	lines := quickBench(t, "conv")
+	passes := []string{"fwd", "bwd_data", "bwd_weights"}
+	shapes := convShapes(2)
+	if len(lines) != len(shapes)*len(passes) {
+		t.Fatalf("%d lines, want %d: %q", len(lines), len(shapes)*len(passes), lines)
+	}
+	for i, line := range lines {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		s := shapes[i/len(passes)]
+		want := map[string]any{"kind": "conv", "cin": float64(s[0]), "cout": float64(s[1]), "hw": float64(s[2]), "stride": float64(s[3]),
+			"pass": passes[i%len(passes)], "nf": float64(2), "batch": float64(64), "threads": float64(1), "kernel": asm.Kernel()}
+		for k, v := range want {
+			if r[k] != v {
+				t.Errorf("line %d: %s = %v, want %v (%s)", i, k, r[k], v, line)
+			}
+		}
+		if g, ok := r["gflops"].(float64); !ok || g <= 0 {
+			t.Errorf("line %d: gflops %v", i, r["gflops"])
+		}
 	}
 }

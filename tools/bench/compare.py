@@ -8,6 +8,7 @@ numbers on shared machines drift; the ratio of medians measured
 back-to-back is the figure to quote.
 
   /usr/bin/python3 tools/bench/compare.py --what gemm --threads 1 --rounds 5
+  /usr/bin/python3 tools/bench/compare.py --what conv --threads 2 --nf 16 --rounds 3
 
 Needs Debian's python3-torch and libopenblas0-pthread for the reference.
 """
@@ -26,8 +27,8 @@ p.add_argument("--torch-bench", default=os.path.join(root, "..", "shared", "benc
 a = p.parse_args()
 
 # The figure each kind reports, and the fields that identify a record.
-metric = {"sgemm": "gflops", "glmc_train_step": "img_per_s", "infer": "img_per_s"}
-ident = ("kind", "m", "n", "k", "model", "nf", "batch")
+metric = {"sgemm": "gflops", "conv": "gflops", "glmc_train_step": "img_per_s", "infer": "img_per_s"}
+ident = ("kind", "m", "n", "k", "model", "cin", "cout", "hw", "stride", "pass", "nf", "batch")
 
 def run(cmd, env):
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
@@ -51,10 +52,10 @@ for i in range(a.rounds):
         ref.setdefault(k, []).append(v)
     print(f"round {i + 1}/{a.rounds} done", file=sys.stderr)
 
-print(f"{'figure':40} {'glmc':>10} {'reference':>10} {'ratio':>7}")
+print(f"{'figure':72} {'glmc':>10} {'reference':>10} {'ratio':>7}")
 for k in ours:
     if k not in ref:
         continue
     name = " ".join(f"{f}={v}" for f, v in zip(ident, k) if v is not None)
     o, r = statistics.median(ours[k]), statistics.median(ref[k])
-    print(f"{name:40} {o:10.1f} {r:10.1f} {o / r:7.2f}")
+    print(f"{name:72} {o:10.1f} {r:10.1f} {o / r:7.2f}")
