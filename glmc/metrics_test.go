@@ -111,6 +111,15 @@ func TestAccumulatorGroupsAndStreaming(t *testing.T) {
 		// Every sample of the few class wrong: a valid 0, not none.
 		Few:         glmc.GroupAccuracy{Percent: 0, Valid: true},
 		ManyClasses: 2, MediumClasses: 2, FewClasses: 1,
+		// The samples table, counted by (label, predicted).
+		Confusion: [][]int{
+			{3, 1, 0, 0, 0, 0},
+			{1, 1, 0, 0, 0, 0},
+			{0, 0, 1, 0, 0, 0},
+			{1, 1, 0, 1, 0, 0},
+			{1, 1, 0, 0, 0, 0},
+			{0, 0, 0, 0, 0, 0},
+		},
 	}
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("result\n%+v\nwant\n%+v", r, want)
@@ -131,7 +140,8 @@ func TestAccumulatorGroupsAndStreaming(t *testing.T) {
 	}
 
 	streamed.Reset()
-	if got := streamed.Result(); got.Samples != 0 || got.Top1 != 0 || slices.ContainsFunc(got.Support, func(n int) bool { return n != 0 }) {
+	if got := streamed.Result(); got.Samples != 0 || got.Top1 != 0 || slices.ContainsFunc(got.Support, func(n int) bool { return n != 0 }) ||
+		slices.ContainsFunc(got.Confusion, func(row []int) bool { return slices.ContainsFunc(row, func(n int) bool { return n != 0 }) }) {
 		t.Errorf("after Reset: %+v", got)
 	}
 }
