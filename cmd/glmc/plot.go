@@ -187,6 +187,18 @@ func runSuffixes(runs []report.Run) []string {
 	return suffixes
 }
 
+// refreshCurves redraws the curves of the run in dir as dir/curves.png,
+// for `glmc train --plot`.
+func refreshCurves(dir string) error {
+	run, _, err := report.ReadRun(dir)
+	if err != nil {
+		return err
+	}
+	return writePlot(filepath.Join(dir, plotCurves+".png"), func(w io.Writer) error {
+		return report.Curves(w, report.DefaultImage, []report.Run{run}, report.Labels([]report.Run{run}))
+	})
+}
+
 // writePlot replaces path with the image draw writes, atomically, so that
 // an image viewer never shows a half-written plot.
 func writePlot(path string, draw func(io.Writer) error) error {
