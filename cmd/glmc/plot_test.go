@@ -45,6 +45,25 @@ func TestPlot(t *testing.T) {
 	if strings.Contains(stdout, "note:") {
 		t.Errorf("notes for an intact run: %q", stdout)
 	}
+
+	// A names file, blank lines skipped; with the wrong number of names
+	// the classes are numbered.
+	names := filepath.Join(t.TempDir(), "names.txt")
+	for _, tc := range []struct {
+		file, inSVG, note string
+	}{
+		{"a0\na1\n\na2\na3\na4\na5\na6\na7\na8\na9\n", ">a3</text>", ""},
+		{"a0\na1\n", ">3</text>", "note: class names: 2 class names for 10 classes; classes are numbered"},
+	} {
+		if err := os.WriteFile(names, []byte(tc.file), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, stdout, stderr := runCapture("plot", run, "--out", out, "--format", "svg", "--plots", "per_class", "--class-names", names)
+		b, err := os.ReadFile(filepath.Join(out, "per_class.svg"))
+		if code != 0 || err != nil || !strings.Contains(string(b), tc.inSVG) || !strings.Contains(stdout, tc.note) {
+			t.Errorf("names %q: exit %d %s, stdout %q, want %s in the SVG and the note %q", tc.file, code, stderr, stdout, tc.inSVG, tc.note)
+		}
+	}
 }
 
 // TestPlotBadInput gives glmc plot bad command lines and damaged folders:
