@@ -44,6 +44,7 @@ func Curves(w io.Writer, im Image, runs []Run, labels []string) error {
 	loss := newPlot("training loss", "epoch", "loss")
 	lr := newPlot("learning rate", "epoch", "lr")
 	alpha := newPlot("GLMC α (weight of the uniform branch)", "epoch", "α")
+	var drawn [4]bool // accuracySeries with a curve, for the legend
 	for i, r := range runs {
 		style := draw.LineStyle{Color: runColor(i), Width: lineWidth}
 		groups := shotGroups(r)
@@ -54,6 +55,7 @@ func Curves(w io.Writer, im Image, runs []Run, labels []string) error {
 					xys = append(xys, plotter.XY{X: float64(rec.Epoch), Y: v})
 				}
 			}
+			drawn[k] = drawn[k] || len(xys) > 0
 			dashed := style
 			dashed.Dashes = s.dashes
 			if err := addSeries(acc, xys, dashed); err != nil {
@@ -78,7 +80,10 @@ func Curves(w io.Writer, im Image, runs []Run, labels []string) error {
 		}
 		acc.Legend.Add(labels[i], lineThumb(style))
 	}
-	for _, s := range accuracySeries {
+	for k, s := range accuracySeries {
+		if !drawn[k] {
+			continue
+		}
 		acc.Legend.Add(s.name, lineThumb(draw.LineStyle{Color: color.Black, Width: lineWidth, Dashes: s.dashes}))
 	}
 	acc.Legend.Top, acc.Legend.Left = true, true // accuracy starts low: the emptiest corner

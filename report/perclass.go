@@ -80,7 +80,7 @@ func PerClass(w io.Writer, im Image, run Run, names []string) error {
 		acc.Add(dots)
 		acc.Legend.Add(fmt.Sprintf("last epoch %d", lastRec.Epoch), dots)
 	}
-	acc.Legend.Top = true
+	acc.Legend.Top, acc.Legend.XOffs = true, -vg.Millimeter*2 // clear of the frame
 	acc.Y.Min, acc.Y.Max = 0, 100
 	acc.X.Tick.Marker = plot.ConstantTicks(ticks)
 	acc.X.Tick.Label.Rotation = math.Pi / 2

@@ -232,6 +232,9 @@ func TestCurvesSeries(t *testing.T) {
 			t.Errorf("no legend entry %q in %q", labels[i], im.texts)
 		}
 	}
+	if slices.Contains(im.texts, "many") || !slices.Contains(im.texts, "few") {
+		t.Errorf("legend %q: want few and not many, whose curves are not drawn", im.texts)
+	}
 }
 
 // TestPNGSize checks that every plot decodes as a PNG of the size asked.

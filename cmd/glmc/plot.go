@@ -211,7 +211,7 @@ func writePlot(path string, draw func(io.Writer) error) error {
 // parsePlot parses and checks the command line of `glmc plot`: run
 // folders, then flags (or flags first).
 func parsePlot(args []string) (plotRequest, error) {
-	fs := flag.NewFlagSet("plot", flag.ContinueOnError)
+	fs := flag.NewFlagSet("plot RUNDIR [RUNDIR...]", flag.ContinueOnError) // the name heads -h's usage line
 	req := plotRequest{image: report.DefaultImage}
 	size := fmt.Sprintf("%dx%d", req.image.Width, req.image.Height)
 	plots := strings.Join([]string{plotCurves, plotPerClass, plotConfusion}, ",")
