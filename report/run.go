@@ -77,7 +77,7 @@ func parseRecords(path string, b []byte) ([]glmc.EpochRecord, string) {
 			if i == len(lines)-1 {
 				what = "is cut short (the run was killed while writing it?)"
 			}
-			return recs, fmt.Sprintf("%s: line %d %s; plotting the %d epochs before it", path, i+1, what, len(recs))
+			return recs, fmt.Sprintf("%s: line %d %s; plotting the %d complete lines before it", path, i+1, what, len(recs))
 		}
 		recs = append(recs, r)
 	}

@@ -39,14 +39,17 @@ type plotRequest struct {
 // image, and each run's per-class accuracy and confusion matrix. The
 // confusion matrix comes from evaluating the run's best checkpoint on the
 // test split, so it needs the data. Whatever cannot be drawn is named on
-// a "note:" line and the rest is drawn; it fails only when no folder has
-// anything to plot.
+// a "note:" line and the rest is drawn, a run's own plots included: it
+// fails only when no folder has anything to plot or the curves cannot be
+// written.
 func runPlot(args []string, stdout io.Writer) error {
 	req, err := parsePlot(args)
 	if err != nil {
 		return err
 	}
-	note := func(msg string) { fmt.Fprintln(stdout, "note:", strings.TrimPrefix(msg, "report: ")) }
+	// Notes drop the package prefixes that a one-line error needs.
+	unprefix := strings.NewReplacer("plot: ", "", "report: ", "")
+	note := func(msg string) { fmt.Fprintln(stdout, "note:", unprefix.Replace(msg)) }
 	var runs []report.Run
 	var firstErr error
 	for _, dir := range req.dirs {
@@ -97,7 +100,7 @@ func runPlot(args []string, stdout io.Writer) error {
 		}
 		if req.plots[plotPerClass] && len(run.Records) > 0 {
 			if err := write(plotPerClass+suffixes[i], func(w io.Writer) error { return report.PerClass(w, req.image, run, names) }); err != nil {
-				return err
+				note(err.Error())
 			}
 		}
 		if req.plots[plotConfusion] {
@@ -110,7 +113,7 @@ func runPlot(args []string, stdout io.Writer) error {
 			if err := write(plotConfusion+suffixes[i], func(w io.Writer) error {
 				return report.Confusion(w, req.image, title, res.Confusion, names)
 			}); err != nil {
-				return err
+				note(err.Error())
 			}
 		}
 	}

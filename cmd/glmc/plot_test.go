@@ -89,6 +89,14 @@ func TestPlotBadInput(t *testing.T) {
 	if b, err = json.Marshal(st); err != nil || os.WriteFile(filepath.Join(other, glmc.LastStateFile), b, 0o644) != nil {
 		t.Fatal(err)
 	}
+	damaged := copyRun(t) // its state has 3 training counts for 10 classes
+	if b, err = os.ReadFile(filepath.Join(damaged, glmc.LastStateFile)); err != nil || json.Unmarshal(b, &st) != nil {
+		t.Fatalf("last.json: %v", err)
+	}
+	st["train_counts"] = []int{5, 4, 3}
+	if b, err = json.Marshal(st); err != nil || os.WriteFile(filepath.Join(damaged, glmc.LastStateFile), b, 0o644) != nil {
+		t.Fatal(err)
+	}
 	empty := t.TempDir()
 	out := t.TempDir()
 	for _, tc := range []struct {
@@ -111,6 +119,9 @@ func TestPlotBadInput(t *testing.T) {
 		{"mixed datasets", []string{"plot", "--out", out, run, other, "--plots", "per_class,confusion"}, 0, "",
 			[]string{"different datasets", "class names: cifar10: no cifar-10-batches-bin", other + ": no confusion matrix"},
 			[]string{"per_class-run.png", "per_class-run-2.png", "confusion-run.png"}},
+		{"state of another split", []string{"plot", damaged, "--out", out}, 0, "",
+			[]string{"per-class: " + damaged + ": epoch 1 has 10 per-class accuracies for 3 classes",
+				"confusion: 10 rows for 3 class names"}, []string{"curves.png"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			os.RemoveAll(out)
