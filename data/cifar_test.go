@@ -161,3 +161,42 @@ func TestOfficialLayoutsDemandOfficialCounts(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "truncated: 6146 bytes, want 30730000 (10000 records of 3073 bytes)")
 }
+
+// TestClassNames reads each dataset's names without its images: CIFAR's
+// from the meta file of either layout (only the meta file is written),
+// the others built in.
+func TestClassNames(t *testing.T) {
+	for _, tc := range []struct {
+		dataset string
+		layout  *cifarLayout // written to the folder when not nil
+		want    []string     // nil: only checked for its length and the index below
+		index   int
+		name    string
+	}{
+		{"cifar10", &cifar10Python, classNames("class", 10), 0, ""},
+		{"cifar100", &cifar100Binary, classNames("class", 100), 0, ""},
+		{"fashion-mnist", nil, nil, 9, "Ankle boot"},
+		{"synthetic", nil, nil, 6, "square-1"},
+	} {
+		t.Run(tc.dataset, func(t *testing.T) {
+			root := t.TempDir()
+			if tc.layout != nil {
+				writeCIFAR(t, root, tc.layout.small(1), 1)
+				for _, f := range append(tc.layout.train, tc.layout.test...) {
+					require.NoError(t, os.Remove(filepath.Join(root, tc.layout.folder, f.name)))
+				}
+			}
+			got, err := ClassNames(tc.dataset, root)
+			require.NoError(t, err)
+			info, _ := Lookup(tc.dataset)
+			require.Len(t, got, info.Classes)
+			if tc.want != nil {
+				assert.Equal(t, tc.want, got)
+			} else {
+				assert.Equal(t, tc.name, got[tc.index])
+			}
+		})
+	}
+	_, err := ClassNames("cifar10", t.TempDir())
+	require.ErrorContains(t, err, "no cifar-10-batches-bin or cifar-10-batches-py folder")
+}

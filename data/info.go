@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -106,15 +107,52 @@ func Load(name, dir string) (train, test *Dataset, err error) {
 }
 
 func loadCIFAR(name, dir string, layouts ...*cifarLayout) (train, test *Dataset, err error) {
+	l, err := findCIFAR(name, dir, layouts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l.load(dir, name)
+}
+
+// findCIFAR returns the first of layouts whose folder is in dir.
+func findCIFAR(name, dir string, layouts []*cifarLayout) (*cifarLayout, error) {
 	var folders []string
 	for _, l := range layouts {
 		if st, err := os.Stat(filepath.Join(dir, l.folder)); err == nil && st.IsDir() {
-			return l.load(dir, name)
+			return l, nil
 		}
 		folders = append(folders, l.folder)
 	}
-	return nil, nil, fmt.Errorf("data: %s: no %s folder in %s; run `glmc data download --dataset %s --data-dir %s` or unpack the official archive there",
+	return nil, fmt.Errorf("data: %s: no %s folder in %s; run `glmc data download --dataset %s --data-dir %s` or unpack the official archive there",
 		name, strings.Join(folders, " or "), dir, name, dir)
+}
+
+// ClassNames returns the class names of the named dataset, indexed by
+// label, without reading its images: Fashion-MNIST's from its README,
+// the synthetic set's (default SyntheticConfig) as generated, CIFAR's from
+// the meta file of the layout Load would read in dir ("" means
+// DefaultDir(name)).
+func ClassNames(name, dir string) ([]string, error) {
+	if _, err := Lookup(name); err != nil {
+		return nil, err
+	}
+	if dir == "" {
+		dir = DefaultDir(name)
+	}
+	layouts := []*cifarLayout{&cifar10Binary, &cifar10Python}
+	switch name {
+	case "fashion-mnist":
+		return slices.Clone(fashionMNISTClasses), nil
+	case "synthetic":
+		return synthClassNames(SyntheticConfig{}.withDefaults().Classes), nil
+	case "cifar100":
+		layouts = []*cifarLayout{&cifar100Binary, &cifar100Python}
+	}
+	l, err := findCIFAR(name, dir, layouts)
+	if err != nil {
+		return nil, err
+	}
+	return l.readClasses(filepath.Join(dir, l.folder))
 }
 
 // LoadLongTailed loads the named dataset and replaces its training split by

@@ -69,7 +69,7 @@ func Synthetic(cfg SyntheticConfig) (train, test *Dataset, err error) {
 	}
 	groups := (cfg.Classes + synthShapes - 1) / synthShapes
 	classes := make([]synthClass, cfg.Classes)
-	names := make([]string, cfg.Classes)
+	names := synthClassNames(cfg.Classes)
 	for c := range classes {
 		r := tensor.NewRNG(cfg.Seed, purposeSynthClass, uint64(c))
 		theta := math.Pi * r.Float64()
@@ -80,7 +80,6 @@ func Synthetic(cfg SyntheticConfig) (train, test *Dataset, err error) {
 			stripeSin: math.Sin(theta),
 			stripeHz:  0.35 + 0.5*r.Float64(),
 		}
-		names[c] = fmt.Sprintf("%s-%d", [synthShapes]string{"disc", "square", "triangle", "ring", "cross"}[c%synthShapes], c/synthShapes)
 	}
 	gen := func(split uint64, perClass int, name string) *Dataset {
 		d := &Dataset{Name: name, Channels: 3, Height: cfg.Size, Width: cfg.Size, Classes: names,
@@ -205,4 +204,14 @@ func hsv(h, s, v float64) [3]float64 {
 	default:
 		return [3]float64{v, p, q}
 	}
+}
+
+// synthClassNames names the synthetic classes by shape and colour group:
+// disc-0, square-0, …, disc-1, ….
+func synthClassNames(classes int) []string {
+	names := make([]string, classes)
+	for c := range names {
+		names[c] = fmt.Sprintf("%s-%d", [synthShapes]string{"disc", "square", "triangle", "ring", "cross"}[c%synthShapes], c/synthShapes)
+	}
+	return names
 }

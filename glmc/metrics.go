@@ -52,14 +52,15 @@ const topK = 5
 
 // Accumulator gathers evaluation metrics batch by batch from logits and
 // labels: per class, how many samples it saw and how many were right at
-// top-1 and at top-5. It keeps counts only, no predictions and no
-// confusion matrix, so memory does not grow with the test set. The zero
-// value is not usable; make one with NewAccumulator. It is not safe for
-// concurrent use.
+// top-1 and at top-5, and the confusion counts. It keeps counts only, no
+// predictions, so memory does not grow with the test set (the C×C
+// confusion counts are 8 MB at 1000 classes). The zero value is not
+// usable; make one with NewAccumulator. It is not safe for concurrent use.
 type Accumulator struct {
 	trainCounts []int // (C) training images per class, for the shot groups
 	seen        []int // (C) evaluated samples per true class
 	hit1, hit5  []int // (C) of those, right at top-1 and at top-5
+	confusion   []int // (C, C) samples per (true class, top-1 prediction)
 }
 
 // NewAccumulator returns an empty accumulator for classes whose training
@@ -79,6 +80,7 @@ func NewAccumulator(trainCounts []int) (*Accumulator, error) {
 	return &Accumulator{
 		trainCounts: append([]int(nil), trainCounts...),
 		seen:        make([]int, k), hit1: make([]int, k), hit5: make([]int, k),
+		confusion: make([]int, k*k),
 	}, nil
 }
 
@@ -111,13 +113,17 @@ func (a *Accumulator) Add(logits *tensor.Tensor, labels []int) error {
 		row := logits.Data[n*classes : (n+1)*classes]
 		// rank = how many classes come before y in the order "larger
 		// logit first, lower index first among equals".
-		rank := 0
+		rank, pred := 0, 0
 		for c, v := range row {
 			if v > row[y] || (v == row[y] && c < y) {
 				rank++
 			}
+			if v > row[pred] {
+				pred = c
+			}
 		}
 		a.seen[y]++
+		a.confusion[y*classes+pred]++
 		if rank == 0 {
 			a.hit1[y]++
 		}
@@ -193,12 +199,19 @@ type Result struct {
 	ManyClasses   int `json:"many_classes"`
 	MediumClasses int `json:"medium_classes"`
 	FewClasses    int `json:"few_classes"`
+	// Confusion counts the samples of each true class (row) by their
+	// top-1 prediction (column).
+	Confusion [][]int `json:"confusion"`
 }
 
 // Result returns the metrics so far. With no samples at all Top1 and Top5
 // are 0 and every group is none.
 func (a *Accumulator) Result() Result {
-	r := Result{PerClass: make([]float64, len(a.seen)), Support: append([]int(nil), a.seen...)}
+	k := len(a.seen)
+	r := Result{PerClass: make([]float64, k), Support: append([]int(nil), a.seen...), Confusion: make([][]int, k)}
+	for c := range k {
+		r.Confusion[c] = append([]int(nil), a.confusion[c*k:(c+1)*k]...)
+	}
 	var hit1, hit5 int
 	var sums [3]float64 // per Shot
 	var groups [3]int   // per Shot
@@ -234,6 +247,7 @@ func (a *Accumulator) Reset() {
 	clear(a.seen)
 	clear(a.hit1)
 	clear(a.hit5)
+	clear(a.confusion)
 }
 
 // Evaluate scores the fc_cb logits of m in eval mode on every batch of

@@ -39,18 +39,19 @@ func TestAccumulatorTopK(t *testing.T) {
 		row        []float32
 		label      int
 		top1, top5 bool
+		pred       int // the confusion column: the first maximum
 	}{
-		{"first", []float32{0, 5, 1, 2, 3, 4, -1}, 1, true, true},
-		{"second", []float32{0, 5, 1, 2, 3, 4, -1}, 5, false, true},
-		{"fifth", []float32{0, 5, 1, 2, 3, 4, -1}, 2, false, true},
-		{"sixth", []float32{0, 5, 1, 2, 3, 4, -1}, 0, false, false},
-		{"last", []float32{0, 5, 1, 2, 3, 4, -1}, 6, false, false},
+		{"first", []float32{0, 5, 1, 2, 3, 4, -1}, 1, true, true, 1},
+		{"second", []float32{0, 5, 1, 2, 3, 4, -1}, 5, false, true, 1},
+		{"fifth", []float32{0, 5, 1, 2, 3, 4, -1}, 2, false, true, 1},
+		{"sixth", []float32{0, 5, 1, 2, 3, 4, -1}, 0, false, false, 1},
+		{"last", []float32{0, 5, 1, 2, 3, 4, -1}, 6, false, false, 1},
 		// Ties go to the lower class index, as torch.max's first maximum.
-		{"tie, lower index", []float32{1, 3, 3, 0, 0, 0, 0}, 1, true, true},
-		{"tie, higher index", []float32{1, 3, 3, 0, 0, 0, 0}, 2, false, true},
-		{"all equal, index 4", []float32{7, 7, 7, 7, 7, 7, 7}, 4, false, true},
-		{"all equal, index 5", []float32{7, 7, 7, 7, 7, 7, 7}, 5, false, false},
-		{"infinities", []float32{float32(math.Inf(1)), 0, 0, 0, 0, 0, float32(math.Inf(-1))}, 0, true, true},
+		{"tie, lower index", []float32{1, 3, 3, 0, 0, 0, 0}, 1, true, true, 1},
+		{"tie, higher index", []float32{1, 3, 3, 0, 0, 0, 0}, 2, false, true, 1},
+		{"all equal, index 4", []float32{7, 7, 7, 7, 7, 7, 7}, 4, false, true, 0},
+		{"all equal, index 5", []float32{7, 7, 7, 7, 7, 7, 7}, 5, false, false, 0},
+		{"infinities", []float32{float32(math.Inf(1)), 0, 0, 0, 0, 0, float32(math.Inf(-1))}, 0, true, true, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a := mustAccumulator(t, make([]int, 7))
@@ -60,6 +61,9 @@ func TestAccumulatorTopK(t *testing.T) {
 			r := a.Result()
 			if (r.Top1 == 100) != c.top1 || (r.Top5 == 100) != c.top5 {
 				t.Errorf("top1 %v%%, top5 %v%%, want right at top-1 %v, at top-5 %v", r.Top1, r.Top5, c.top1, c.top5)
+			}
+			if r.Confusion[c.label][c.pred] != 1 {
+				t.Errorf("confusion row %v, want the sample in column %d", r.Confusion[c.label], c.pred)
 			}
 		})
 	}
@@ -111,6 +115,15 @@ func TestAccumulatorGroupsAndStreaming(t *testing.T) {
 		// Every sample of the few class wrong: a valid 0, not none.
 		Few:         glmc.GroupAccuracy{Percent: 0, Valid: true},
 		ManyClasses: 2, MediumClasses: 2, FewClasses: 1,
+		// The samples table, counted by (label, predicted).
+		Confusion: [][]int{
+			{3, 1, 0, 0, 0, 0},
+			{1, 1, 0, 0, 0, 0},
+			{0, 0, 1, 0, 0, 0},
+			{1, 1, 0, 1, 0, 0},
+			{1, 1, 0, 0, 0, 0},
+			{0, 0, 0, 0, 0, 0},
+		},
 	}
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("result\n%+v\nwant\n%+v", r, want)
@@ -131,7 +144,8 @@ func TestAccumulatorGroupsAndStreaming(t *testing.T) {
 	}
 
 	streamed.Reset()
-	if got := streamed.Result(); got.Samples != 0 || got.Top1 != 0 || slices.ContainsFunc(got.Support, func(n int) bool { return n != 0 }) {
+	if got := streamed.Result(); got.Samples != 0 || got.Top1 != 0 || slices.ContainsFunc(got.Support, func(n int) bool { return n != 0 }) ||
+		slices.ContainsFunc(got.Confusion, func(row []int) bool { return slices.ContainsFunc(row, func(n int) bool { return n != 0 }) }) {
 		t.Errorf("after Reset: %+v", got)
 	}
 }

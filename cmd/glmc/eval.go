@@ -44,27 +44,7 @@ func runEval(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	info, _ := data.Lookup(req.dataset) // parseEval checked the name
-	m, err := nn.LoadModel(req.checkpoint, nn.Config{})
-	if err != nil {
-		return err
-	}
-	if got := m.Config.NumClasses; got != info.Classes {
-		return fmt.Errorf("eval: %s has %d classes (fc_cb.weight), %s has %d", req.checkpoint, got, req.dataset, info.Classes)
-	}
-	if got := m.Config.InChannels; got != info.Channels {
-		return fmt.Errorf("eval: %s takes %d-channel images (conv1), %s has %d", req.checkpoint, got, req.dataset, info.Channels)
-	}
-	train, test, err := data.LoadLongTailed(req.dataset, req.dataDir, req.factor, req.seed)
-	if err != nil {
-		return err
-	}
-	loader, err := data.NewLoader(data.LoaderConfig{Dataset: test, Sampler: data.SequentialSampler{N: test.Len()},
-		BatchSize: 256, Transform: data.EvalTransform(info), Workers: req.workers})
-	if err != nil {
-		return err
-	}
-	res, err := glmc.Evaluate(m, loader, train.ClassCounts())
+	res, m, train, err := evaluate(req)
 	if err != nil {
 		return err
 	}
@@ -88,6 +68,37 @@ func runEval(args []string, stdout io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t\n", train.Classes[c], counts[c], res.Support[c], acc)
 	}
 	return tw.Flush()
+}
+
+// evaluate loads the checkpoint and the data of req and returns the
+// metrics, the model and the long-tailed training split (whose counts
+// decide the groups and which names the classes).
+func evaluate(req evalRequest) (glmc.Result, *nn.Model, *data.Dataset, error) {
+	info, err := data.Lookup(req.dataset)
+	if err != nil {
+		return glmc.Result{}, nil, nil, err
+	}
+	m, err := nn.LoadModel(req.checkpoint, nn.Config{})
+	if err != nil {
+		return glmc.Result{}, nil, nil, err
+	}
+	if got := m.Config.NumClasses; got != info.Classes {
+		return glmc.Result{}, nil, nil, fmt.Errorf("eval: %s has %d classes (fc_cb.weight), %s has %d", req.checkpoint, got, req.dataset, info.Classes)
+	}
+	if got := m.Config.InChannels; got != info.Channels {
+		return glmc.Result{}, nil, nil, fmt.Errorf("eval: %s takes %d-channel images (conv1), %s has %d", req.checkpoint, got, req.dataset, info.Channels)
+	}
+	train, test, err := data.LoadLongTailed(req.dataset, req.dataDir, req.factor, req.seed)
+	if err != nil {
+		return glmc.Result{}, nil, nil, err
+	}
+	loader, err := data.NewLoader(data.LoaderConfig{Dataset: test, Sampler: data.SequentialSampler{N: test.Len()},
+		BatchSize: 256, Transform: data.EvalTransform(info), Workers: req.workers})
+	if err != nil {
+		return glmc.Result{}, nil, nil, err
+	}
+	res, err := glmc.Evaluate(m, loader, train.ClassCounts())
+	return res, m, train, err
 }
 
 // parseEval parses and checks the flags of `glmc eval`. For a checkpoint

@@ -6,6 +6,7 @@
 //	glmc version
 //	glmc train [--dataset D --data-dir DIR --imbalance-factor IF ...] --out RUNDIR [--resume]
 //	glmc eval  --checkpoint FILE [--dataset D --data-dir DIR] [--json]
+//	glmc plot  RUNDIR [RUNDIR...] [--out DIR] [--format png|svg] [--size 1200x900]
 //	glmc bench [--what gemm,train,infer] [--width 16] [--threads N] [--json]
 //	glmc data  download|stats --dataset D --data-dir DIR [--json]
 //
@@ -36,6 +37,7 @@ var commands = map[string]command{
 	"data":    {"download a dataset, or print the long-tailed split that train would use", runData},
 	"train":   {"train a long-tailed classifier with GLMC (or the cross-entropy baseline), resumable", runTrain},
 	"eval":    {"evaluate a checkpoint (glmc safetensors or official .pth.tar) on a test split", runEval},
+	"plot":    {"draw a run's curves, per-class accuracy and confusion matrix (PNG or SVG); overlay runs", runPlot},
 }
 
 // gcPercent replaces Go's default GOGC of 100. Training allocates each

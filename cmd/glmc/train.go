@@ -33,6 +33,7 @@ type trainRequest struct {
 	dataDir string
 	opts    glmc.Options // without the writers, which runTrain chooses
 	quiet   bool
+	plot    bool // refresh the run folder's curves after every epoch
 }
 
 // runTrain is `glmc train`.
@@ -59,7 +60,16 @@ func runTrain(args []string, stdout io.Writer) error {
 	// finished epoch.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	summary, err := t.Run(ctx)
+	for req.plot && !t.Done() {
+		if _, err := t.RunEpoch(ctx); err != nil {
+			return err
+		}
+		if err := refreshCurves(req.opts.Dir); err != nil {
+			// A plot is for watching: the run goes on without it.
+			fmt.Fprintf(stdout, "glmc train: --plot: %s\n", strings.TrimPrefix(err.Error(), "report: "))
+		}
+	}
+	summary, err := t.Run(ctx) // the epochs left, and the summary
 	if err != nil {
 		return err
 	}
@@ -98,6 +108,7 @@ func parseTrain(args []string) (trainRequest, error) {
 	fs.BoolVar(&req.opts.Resume, "resume", false, "continue the run in --out from its last checkpoint")
 	fs.IntVar(&req.opts.Workers, "workers", 2, "goroutines preparing batches (results do not depend on it)")
 	fs.BoolVar(&req.quiet, "quiet", false, "no progress bar and no line per epoch")
+	fs.BoolVar(&req.plot, "plot", false, "redraw the run folder's curves.png after every epoch (see glmc plot)")
 	numClasses := fs.Int("num_classes", 0, "official spelling: checked against the dataset's class count")
 	fs.Float64("beta", 0.5, "official spelling, accepted and unused: the official code draws λ from Beta(1, 1) whatever its value")
 	for alt, canonical := range officialSpellings {

@@ -365,6 +365,21 @@ func TestEval(t *testing.T) {
 			t.Errorf("%s: eval %v, training metrics %v", k, g, w)
 		}
 	}
+	// Each row of the confusion counts holds its class's samples, and its
+	// diagonal cell the right ones.
+	var res glmc.Result
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil || len(res.Confusion) != len(res.Support) {
+		t.Fatalf("confusion %v for %d classes (%v)", res.Confusion, len(res.Support), err)
+	}
+	for c, row := range res.Confusion {
+		sum := 0
+		for _, n := range row {
+			sum += n
+		}
+		if sum != res.Support[c] || (sum > 0 && 100*float64(row[c])/float64(sum) != res.PerClass[c]) {
+			t.Errorf("class %d: confusion row %v, support %d, top-1 %v", c, row, res.Support[c], res.PerClass[c])
+		}
+	}
 	if got["dataset"] != "synthetic" || got["imbalance_factor"] != 100.0 {
 		t.Errorf("dataset and factor not taken from the run: %v", got)
 	}
