@@ -35,7 +35,7 @@ type LoaderConfig struct {
 // of world ranks: contiguous runs in rank order whose sizes differ by at
 // most one, ⌊rank·n/world⌋ to ⌊(rank+1)·n/world⌋.
 func Shard(n, rank, world int) (lo, hi int) {
-	return rank*n/world, (rank+1)*n/world
+	return rank * n / world, (rank + 1) * n / world
 }
 
 // Batch is one mini-batch.
