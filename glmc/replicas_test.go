@@ -1,0 +1,176 @@
+package glmc_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/glmc/glmc/data"
+	"github.com/glmc/glmc/glmc"
+	"github.com/glmc/glmc/internal/disttest"
+	"github.com/glmc/glmc/internal/golden"
+	"github.com/glmc/glmc/nn"
+)
+
+// dpData is a long-tailed synthetic set of 8×8 images small enough for an
+// epoch of four steps of batch 16: 8 images in the largest class down to 4
+// in the smallest, 54 in all, so the last batch has 6.
+func dpData(t *testing.T) (train, test *data.Dataset) {
+	t.Helper()
+	train, test, err := data.Synthetic(data.SyntheticConfig{TrainPerClass: 8, TestPerClass: 2, Size: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if train, err = data.LongTail(train, 2, 1); err != nil {
+		t.Fatal(err)
+	}
+	if train.Len() != 54 {
+		t.Fatalf("%d training images, want 54", train.Len())
+	}
+	return train, test
+}
+
+// dpConfig is tinyConfig for dpData, for two epochs.
+func dpConfig() glmc.Config {
+	cfg := tinyConfig()
+	cfg.Epochs = 2
+	return cfg
+}
+
+// trainRanks runs cfg's remaining epochs on p ranks, goroutines joined
+// over loopback, rank r in dirs[r] with opts, and returns the trainers.
+func trainRanks(t *testing.T, cfg glmc.Config, p int, dirs []string, opts glmc.Options) []*glmc.Trainer {
+	t.Helper()
+	train, test := dpData(t)
+	groups := disttest.Join(t, p)
+	trainers := make([]*glmc.Trainer, p)
+	errs := disttest.OnEach(p, func(r int) error {
+		o := opts
+		o.Dir, o.Group = dirs[r], groups[r]
+		tr, err := glmc.NewTrainer(cfg, train, test, o)
+		if err != nil {
+			return err
+		}
+		trainers[r] = tr
+		_, err = tr.Run(context.Background())
+		return err
+	})
+	for r, err := range errs {
+		if err != nil {
+			t.Fatalf("rank %d of %d: %v", r, p, err)
+		}
+	}
+	return trainers
+}
+
+// rankDirs are p fresh run folders.
+func rankDirs(t *testing.T, p int) []string {
+	dirs := make([]string, p)
+	for r := range dirs {
+		dirs[r] = filepath.Join(t.TempDir(), "run")
+	}
+	return dirs
+}
+
+// trainOne runs cfg in one process in dir (resuming when asked).
+func trainOne(t *testing.T, cfg glmc.Config, dir string) *glmc.Trainer {
+	t.Helper()
+	train, test := dpData(t)
+	tr, err := glmc.NewTrainer(cfg, train, test, glmc.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// stateFloats returns the float values of m's state dict, by name.
+func stateFloats(m *nn.Model) map[string][]float32 {
+	out := map[string][]float32{}
+	for _, e := range nn.StateDict(m) {
+		if tt := e.Tensor(); tt != nil {
+			out[e.Name] = slices.Clone(tt.Data)
+		}
+	}
+	return out
+}
+
+// sameReplicas checks that every rank holds rank 0's state dict to the
+// bit, and returns rank 0's.
+func sameReplicas(t *testing.T, trainers []*glmc.Trainer) map[string][]float32 {
+	t.Helper()
+	want := stateFloats(trainers[0].Model())
+	for r, tr := range trainers[1:] {
+		for name, v := range stateFloats(tr.Model()) {
+			if !slices.Equal(v, want[name]) {
+				t.Errorf("rank %d: %s differs from rank 0's", r+1, name)
+			}
+		}
+	}
+	return want
+}
+
+// metricsLoss returns the loss of every epoch in dir's MetricsFile.
+func metricsLoss(t *testing.T, dir string) []float64 {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, glmc.MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []float64
+	dec := json.NewDecoder(bytes.NewReader(b))
+	for dec.More() {
+		var r glmc.EpochRecord
+		if err := dec.Decode(&r); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r.Loss)
+	}
+	return out
+}
+
+// TestDataParallelMatchesOneProcess trains two epochs of four steps
+// (batches of 16, 16, 16 and 6) on 1 to 4 ranks with synchronised batch
+// norm: 16 does not divide by 3, nor 6 by 4, so shards differ in size.
+// The replicas must be bit-identical, and their weights, running
+// statistics and epoch losses the one-process run's within the parity
+// tolerance; only rank 0 writes its folder, recording the world size.
+func TestDataParallelMatchesOneProcess(t *testing.T) {
+	cfg := dpConfig()
+	oneDir := filepath.Join(t.TempDir(), "run")
+	want := stateFloats(trainOne(t, cfg, oneDir).Model())
+	wantLoss := metricsLoss(t, oneDir)
+	for p := 1; p <= 4; p++ {
+		t.Run(fmt.Sprintf("P=%d", p), func(t *testing.T) {
+			dirs := rankDirs(t, p)
+			got := sameReplicas(t, trainRanks(t, cfg, p, dirs, glmc.Options{Launcher: "test"}))
+			for name, v := range got {
+				golden.Compare(t, name, v, want[name])
+			}
+			golden.Compare(t, "epoch losses", metricsLoss(t, dirs[0]), wantLoss)
+			for r, dir := range dirs[1:] {
+				if _, err := os.Stat(dir); !os.IsNotExist(err) {
+					t.Errorf("rank %d wrote %s", r+1, dir)
+				}
+			}
+			var last struct {
+				glmc.State
+				glmc.Cluster
+			}
+			b, err := os.ReadFile(filepath.Join(dirs[0], glmc.LastStateFile))
+			if err == nil {
+				err = json.Unmarshal(b, &last)
+			}
+			if err != nil || last.WorldSize != p || last.Launcher != "test" || last.Epoch != 2 {
+				t.Errorf("last.json: %+v, error %v; want world size %d, launcher test, epoch 2", last.Cluster, err, p)
+			}
+		})
+	}
+}
