@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 
+	"github.com/glmc/glmc/asm"
 	"github.com/glmc/glmc/data"
 	"github.com/glmc/glmc/glmc"
 	"github.com/glmc/glmc/internal/disttest"
@@ -46,6 +48,12 @@ func dpConfig() glmc.Config {
 // over loopback, rank r in dirs[r] with opts, and returns the trainers.
 func trainRanks(t *testing.T, cfg glmc.Config, p int, dirs []string, opts glmc.Options) []*glmc.Trainer {
 	t.Helper()
+	return trainRanksFor(t, cfg, p, dirs, opts, cfg.Epochs)
+}
+
+// trainRanksFor is trainRanks for at most epochs epochs.
+func trainRanksFor(t *testing.T, cfg glmc.Config, p int, dirs []string, opts glmc.Options, epochs int) []*glmc.Trainer {
+	t.Helper()
 	train, test := dpData(t)
 	groups := disttest.Join(t, p)
 	trainers := make([]*glmc.Trainer, p)
@@ -57,7 +65,17 @@ func trainRanks(t *testing.T, cfg glmc.Config, p int, dirs []string, opts glmc.O
 			return err
 		}
 		trainers[r] = tr
-		_, err = tr.Run(context.Background())
+		for range epochs {
+			if tr.Done() {
+				break
+			}
+			if _, err := tr.RunEpoch(context.Background()); err != nil {
+				return err
+			}
+		}
+		if tr.Done() {
+			_, err = tr.Run(context.Background()) // the summary
+		}
 		return err
 	})
 	for r, err := range errs {
@@ -172,5 +190,78 @@ func TestDataParallelMatchesOneProcess(t *testing.T) {
 				t.Errorf("last.json: %+v, error %v; want world size %d, launcher test, epoch 2", last.Cluster, err, p)
 			}
 		})
+	}
+}
+
+// TestDataParallelResumesOnAnotherWorldSize trains the first epoch on 2
+// ranks and resumes the second on 3 from rank 0's checkpoint, which the
+// other ranks never read: the result must be the one-process run's within
+// the parity tolerance, the replicas equal, and last.json must record the
+// new world size.
+func TestDataParallelResumesOnAnotherWorldSize(t *testing.T) {
+	cfg := dpConfig()
+	want := stateFloats(trainOne(t, cfg, filepath.Join(t.TempDir(), "run")).Model())
+	dirs := rankDirs(t, 3)
+	trainRanksFor(t, cfg, 2, dirs[:2], glmc.Options{}, 1)
+	got := sameReplicas(t, trainRanks(t, cfg, 3, dirs, glmc.Options{Resume: true}))
+	for name, v := range got {
+		golden.Compare(t, name, v, want[name])
+	}
+	var last glmc.Cluster
+	b, err := os.ReadFile(filepath.Join(dirs[0], glmc.LastStateFile))
+	if err == nil {
+		err = json.Unmarshal(b, &last)
+	}
+	if err != nil || last.WorldSize != 3 {
+		t.Errorf("last.json: %+v, error %v; want world size 3", last, err)
+	}
+	if n := len(metricsLoss(t, dirs[0])); n != 2 {
+		t.Errorf("%d epochs in %s, want 2", n, glmc.MetricsFile)
+	}
+}
+
+// TestDataParallelIgnoresThreads trains on 3 ranks with one thread per
+// rank and with three: the weights must agree to the bit.
+func TestDataParallelIgnoresThreads(t *testing.T) {
+	cfg := dpConfig()
+	cfg.Epochs = 1
+	var runs []map[string][]float32
+	for _, threads := range []int{1, 3} {
+		prevProcs, prevThreads := runtime.GOMAXPROCS(threads), asm.SetThreads(threads)
+		runs = append(runs, sameReplicas(t, trainRanks(t, cfg, 3, rankDirs(t, 3), glmc.Options{})))
+		runtime.GOMAXPROCS(prevProcs)
+		asm.SetThreads(prevThreads)
+	}
+	for name, v := range runs[0] {
+		if !slices.Equal(v, runs[1][name]) {
+			t.Errorf("%s differs between 1 and 3 threads", name)
+		}
+	}
+}
+
+// TestDataParallelLocalBatchNorm trains 2 ranks with per-rank batch-norm
+// statistics (--sync-bn=false): the parameters stay equal, the running
+// statistics differ, and rank 0's are the ones saved.
+func TestDataParallelLocalBatchNorm(t *testing.T) {
+	cfg := dpConfig()
+	cfg.Epochs = 1
+	dirs := rankDirs(t, 2)
+	trainers := trainRanks(t, cfg, 2, dirs, glmc.Options{LocalBN: true})
+	saved, err := nn.LoadModel(filepath.Join(dirs[0], glmc.LastFile), nn.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ranks := [][]nn.Entry{nn.StateDict(trainers[0].Model()), nn.StateDict(trainers[1].Model())}
+	for i, e := range nn.StateDict(saved) {
+		if e.Count != nil {
+			continue
+		}
+		v0, v1 := ranks[0][i].Tensor().Data, ranks[1][i].Tensor().Data
+		if !slices.Equal(e.Tensor().Data, v0) {
+			t.Errorf("%s: saved values are not rank 0's", e.Name)
+		}
+		if equal := slices.Equal(v0, v1); equal != (e.Buffer == nil) {
+			t.Errorf("%s: ranks 0 and 1 equal: %v", e.Name, equal)
+		}
 	}
 }
