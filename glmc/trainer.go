@@ -296,8 +296,7 @@ func NewTrainer(cfg Config, train, test *data.Dataset, opts Options) (*Trainer, 
 			cfg.Dataset, train.Channels, train.Height, train.Width, len(train.Classes), test.Channels, test.Height, test.Width, len(test.Classes))
 	}
 	counts := train.ClassCounts()
-	model, err := nn.NewModel(nn.Config{Arch: cfg.Arch, NumClasses: len(counts), Width: cfg.Width, Blocks: cfg.Blocks, InChannels: train.Channels},
-		tensor.NewRNG(cfg.Seed, purposeInit))
+	model, err := NewModel(cfg, train)
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +304,7 @@ func NewTrainer(cfg Config, train, test *data.Dataset, opts Options) (*Trainer, 
 		state: State{Format: stateFormat, Config: cfg, TrainCounts: counts, TestImages: test.Len()}}
 	t.learn = Learner{Model: model, Gamma: cfg.ContrastWeight}
 	if g := opts.Group; g != nil && g.Size() > 1 {
-		if err := checkShards(cfg.BatchSize, train.Len(), g.Size()); err != nil {
+		if err := cfg.CheckWorldSize(train, g.Size()); err != nil {
 			return nil, err
 		}
 		t.group, t.learn.Group = g, g
@@ -344,16 +343,17 @@ func NewTrainer(cfg Config, train, test *data.Dataset, opts Options) (*Trainer, 
 	return t, nil
 }
 
-// checkShards fails when a step of an epoch of n samples in batches of
-// batch would leave a rank of world without a sample.
-func checkShards(batch, n, world int) error {
-	smallest := min(batch, n)
-	if r := n % batch; r != 0 {
+// CheckWorldSize fails when a step of c on the training split train would
+// leave one of world ranks without a sample.
+func (c Config) CheckWorldSize(train *data.Dataset, world int) error {
+	n := train.Len()
+	smallest := min(c.BatchSize, n)
+	if r := n % c.BatchSize; r != 0 {
 		smallest = r
 	}
 	if smallest < world {
 		return fmt.Errorf("glmc: --batch-size %d over %d training images leaves a batch of %d for %d ranks: want at least one image per rank in every batch",
-			batch, n, smallest, world)
+			c.BatchSize, n, smallest, world)
 	}
 	return nil
 }
@@ -373,6 +373,13 @@ func (t *Trainer) cluster() Cluster {
 		c.WorldSize = t.group.Size()
 	}
 	return c
+}
+
+// NewModel returns the model a run of cfg on the training split train
+// starts from, with its initial weights.
+func NewModel(cfg Config, train *data.Dataset) (*nn.Model, error) {
+	return nn.NewModel(nn.Config{Arch: cfg.Arch, NumClasses: len(train.Classes), Width: cfg.Width, Blocks: cfg.Blocks, InChannels: train.Channels},
+		tensor.NewRNG(cfg.Seed, purposeInit))
 }
 
 // newLoaders makes the training loaders of the method and the evaluation
