@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/glmc/glmc/asm"
@@ -262,6 +263,29 @@ func TestDataParallelLocalBatchNorm(t *testing.T) {
 		}
 		if equal := slices.Equal(v0, v1); equal != (e.Buffer == nil) {
 			t.Errorf("%s: ranks 0 and 1 equal: %v", e.Name, equal)
+		}
+	}
+}
+
+// TestDataParallelRank0Failure resumes in folders without a checkpoint:
+// rank 0 fails with the reason, and the other ranks at once (not after
+// the group's timeout) with an error pointing at rank 0.
+func TestDataParallelRank0Failure(t *testing.T) {
+	train, test := dpData(t)
+	const p = 3
+	groups := disttest.Join(t, p)
+	dirs := rankDirs(t, p)
+	errs := disttest.OnEach(p, func(r int) error {
+		_, err := glmc.NewTrainer(dpConfig(), train, test, glmc.Options{Dir: dirs[r], Resume: true, Group: groups[r]})
+		return err
+	})
+	for r, err := range errs {
+		want := "rank 0 failed"
+		if r == 0 {
+			want = "no checkpoint"
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("rank %d: error %v, want one saying %q", r, err, want)
 		}
 	}
 }
