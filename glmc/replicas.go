@@ -58,16 +58,9 @@ func (t *Trainer) broadcastStart(err error) error {
 		return err
 	}
 	if t.rank() != 0 {
-		_, meta, err := nn.ReadSafetensors(blob)
-		if err != nil {
-			return fmt.Errorf("glmc: %s: %w", fromRank0, err)
-		}
-		st, err := stateFromMeta(fromRank0, meta)
+		_, st, err := decodeRun(fromRank0, blob)
 		if err != nil {
 			return err
-		}
-		if st == nil {
-			return fmt.Errorf("glmc: %s holds no run state", fromRank0)
 		}
 		if err := decodeOptimizer(fromRank0, blob, &t.learn); err != nil {
 			return err

@@ -25,13 +25,7 @@ import (
 // in the smallest, 54 in all, so the last batch has 6.
 func dpData(t *testing.T) (train, test *data.Dataset) {
 	t.Helper()
-	train, test, err := data.Synthetic(data.SyntheticConfig{TrainPerClass: 8, TestPerClass: 2, Size: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if train, err = data.LongTail(train, 2, 1); err != nil {
-		t.Fatal(err)
-	}
+	train, test = longTailedSynthetic(t, data.SyntheticConfig{TrainPerClass: 8, TestPerClass: 2, Size: 8}, 2)
 	if train.Len() != 54 {
 		t.Fatalf("%d training images, want 54", train.Len())
 	}

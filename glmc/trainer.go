@@ -441,16 +441,9 @@ func (t *Trainer) resume() error {
 	if err != nil {
 		return fmt.Errorf("glmc: %w", err)
 	}
-	weights, meta, err := nn.ReadSafetensors(b)
-	if err != nil {
-		return fmt.Errorf("glmc: %s: %w", path, err)
-	}
-	st, err := stateFromMeta(path, meta)
+	weights, st, err := decodeRun(path, b)
 	if err != nil {
 		return err
-	}
-	if st == nil {
-		return fmt.Errorf("glmc: %s: no run state in the metadata (not written by glmc train)", path)
 	}
 	if field := configDiff(st.Config, t.cfg); field != "" {
 		return fmt.Errorf("glmc: --resume: %s differs from the saved run's (%s)", field, path)
