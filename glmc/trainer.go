@@ -155,7 +155,9 @@ func (c Config) LRSchedule() optim.Schedule {
 	return optim.Cosine{Base: c.LR, Epochs: c.Epochs}
 }
 
-// Options are the settings of a Trainer that do not change its numbers.
+// Options are the settings of a Trainer that do not change its numbers,
+// but for the data-parallel ones (Group, LocalBN): another world size adds
+// in another order, and LocalBN normalises with each rank's shard.
 type Options struct {
 	Dir     string // run folder, created if missing
 	Resume  bool   // continue the run in Dir instead of starting one
