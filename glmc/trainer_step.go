@@ -66,9 +66,9 @@ func (e NonFiniteLossError) Error() string {
 // official Trainer, zero the gradients, back-propagate, take the SGD step
 // and, when set, project fc_cb. It returns the loss terms. A non-finite
 // loss returns a NonFiniteLossError before anything is updated, though the
-// two passes have already moved the batch-norm running statistics. With
-// a Group, Total holds the global batch's loss, the other terms the
-// shard's.
+// two passes have already moved the batch-norm running statistics (and,
+// with a Group, the gradients hold the failed step's). With a Group,
+// Total holds the global batch's loss, the other terms the shard's.
 func (l *Learner) GLMCStep(p Pair, d Draws, alpha float64) (Terms, error) {
 	target, targetW := SoftLabels(p.Y, p.YR, l.Weights, d.Lambda)
 	mix := l.Model.Heads(autograd.Const(MixUp(p.X1, p.XR1, d.Lambda)))
