@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/glmc/glmc/glmc"
@@ -18,7 +19,8 @@ import (
 // TestTrainTwoRanks starts two `glmc train` processes with --rank and
 // --world-size that meet on loopback: rank 0's folder must hold the
 // one-process run's weights and losses within the parity tolerance and
-// record the world size, and rank 1 must write nothing. The epoch has two
+// record the world size, and rank 1 must write nothing; each rank first
+// prints the launch it found. The epoch has two
 // steps of 640: this tiny net at lr 0.05 amplifies rounding differences so
 // fast that after five steps a one-ulp change of one weight of a single
 // process is near the tolerance, so only a few steps can be compared.
@@ -51,6 +53,10 @@ func TestTrainTwoRanks(t *testing.T) {
 	for r, cmd := range cmds {
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("rank %d: %v\n%s", r, err, outs[r].String())
+		}
+		want := "glmc: flags: rank " + strconv.Itoa(r) + " of 2, local ? of ?, node ?, rendezvous 127.0.0.1:" + port + "\n"
+		if !strings.HasPrefix(outs[r].String(), want) {
+			t.Errorf("rank %d printed %q, want a first line %q", r, outs[r].String(), want)
 		}
 	}
 	if _, err := os.Stat(dirs[1]); !os.IsNotExist(err) {
