@@ -13,6 +13,7 @@ import (
 
 	"github.com/glmc/glmc/glmc"
 	"github.com/glmc/glmc/internal/golden"
+	"github.com/glmc/glmc/internal/runcheck"
 	"github.com/glmc/glmc/nn"
 )
 
@@ -66,13 +67,67 @@ func TestTrainTwoRanks(t *testing.T) {
 	for name, v := range runFloats(t, want) {
 		golden.Compare(t, name, got[name], v)
 	}
-	var last glmc.Cluster
-	b, err := os.ReadFile(filepath.Join(dirs[0], glmc.LastStateFile))
-	if err == nil {
-		err = json.Unmarshal(b, &last)
+	expectCluster(t, dirs[0], glmc.Cluster{WorldSize: 2, Launcher: "flags"})
+	for _, l := range []struct {
+		name, bin string
+		args      []string
+	}{
+		{"mpich", "mpiexec.hydra", []string{"-n", "2"}},
+		{"openmpi", "mpirun.openmpi", []string{"--oversubscribe", "-np", "2", "-x", "MASTER_ADDR=127.0.0.1",
+			"-x", "MASTER_PORT=" + port, "-x", mainEnv, "-x", "GOMAXPROCS"}},
+	} {
+		t.Run(l.name, func(t *testing.T) { trainUnderLauncher(t, l.name, l.bin, l.args, args, dirs[0]) })
 	}
-	if err != nil || last != (glmc.Cluster{WorldSize: 2, Launcher: "flags"}) {
-		t.Errorf("last.json: %+v, error %v; want world size 2, launcher flags", last, err)
+}
+
+// trainUnderLauncher runs glmc with args (and --out) under launcher bin
+// (MPICH's Hydra, which passes rank 0's address through PMI, or Open MPI's
+// mpirun with MASTER_ADDR), skipping when it is not installed outside CI.
+// The run folder must be flagRun's to the bit (the same world size adds
+// in the same order) but for the launcher in last.json and summary.json.
+func trainUnderLauncher(t *testing.T, name, bin string, launcherArgs, args []string, flagRun string) {
+	path, err := exec.LookPath(bin)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not installed: .ci/run installs mpich and openmpi-bin", bin)
+		}
+		t.Skipf("%s is not installed", bin)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command(path, append(append(launcherArgs, exe), withArgs(args, "--out", dir)...)...)
+	cmd.Env = append(os.Environ(), mainEnv+"=1", "GOMAXPROCS=1", "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", bin, err, out)
+	}
+	diffs, err := runcheck.Diff(flagRun, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range diffs {
+		if d != glmc.LastStateFile+" differs" && d != glmc.SummaryFile+" differs" {
+			t.Error(d)
+		}
+	}
+	expectCluster(t, dir, glmc.Cluster{WorldSize: 2, Launcher: name})
+}
+
+// expectCluster checks the world size and launcher that dir's
+// LastStateFile and SummaryFile record.
+func expectCluster(t *testing.T, dir string, want glmc.Cluster) {
+	t.Helper()
+	for _, name := range []string{glmc.LastStateFile, glmc.SummaryFile} {
+		var got glmc.Cluster
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err == nil {
+			err = json.Unmarshal(b, &got)
+		}
+		if err != nil || got != want {
+			t.Errorf("%s: %+v, error %v; want %+v", name, got, err, want)
+		}
 	}
 }
 
