@@ -21,10 +21,11 @@ import (
 // --world-size that meet on loopback: rank 0's folder must hold the
 // one-process run's weights and losses within the parity tolerance and
 // record the world size, and rank 1 must write nothing; each rank first
-// prints the launch it found. The epoch has two
-// steps of 640: this tiny net at lr 0.05 amplifies rounding differences so
-// fast that after five steps a one-ulp change of one weight of a single
-// process is near the tolerance, so only a few steps can be compared.
+// prints the launch it found. The epoch has two steps of 640: this tiny
+// net at lr 0.05 amplifies rounding differences so fast that after five
+// steps a one-ulp change of one weight of a single process is near the
+// tolerance, so only a few steps can be compared. Then the same two ranks
+// run under each launcher installed (trainUnderLauncher).
 func TestTrainTwoRanks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains an epoch in three subprocesses")
@@ -71,24 +72,30 @@ func TestTrainTwoRanks(t *testing.T) {
 	for _, l := range []struct {
 		name, bin string
 		args      []string
+		inCI      bool // .ci/run installs it
 	}{
-		{"mpich", "mpiexec.hydra", []string{"-n", "2"}},
+		{"mpich", "mpiexec.hydra", []string{"-n", "2"}, true},
 		{"openmpi", "mpirun.openmpi", []string{"--oversubscribe", "-np", "2", "-x", "MASTER_ADDR=127.0.0.1",
-			"-x", "MASTER_PORT=" + port, "-x", mainEnv, "-x", "GOMAXPROCS"}},
+			"-x", "MASTER_PORT=" + port, "-x", mainEnv, "-x", "GOMAXPROCS"}, true},
+		// Debian's torch 1.13 under Python 3.11 needs --redirects, --tee
+		// and --log_dir; the agent takes the port, glmc the next.
+		{"torchrun", "torchrun", []string{"--no_python", "--nproc_per_node=2", "--redirects", "1", "--tee", "1",
+			"--log_dir", t.TempDir(), "--master_port", port}, false},
 	} {
-		t.Run(l.name, func(t *testing.T) { trainUnderLauncher(t, l.name, l.bin, l.args, args, dirs[0]) })
+		t.Run(l.name, func(t *testing.T) { trainUnderLauncher(t, l.name, l.bin, l.inCI, l.args, args, dirs[0]) })
 	}
 }
 
 // trainUnderLauncher runs glmc with args (and --out) under launcher bin
-// (MPICH's Hydra, which passes rank 0's address through PMI, or Open MPI's
-// mpirun with MASTER_ADDR), skipping when it is not installed outside CI.
-// The run folder must be flagRun's to the bit (the same world size adds
-// in the same order) but for the launcher in last.json and summary.json.
-func trainUnderLauncher(t *testing.T, name, bin string, launcherArgs, args []string, flagRun string) {
+// (MPICH's Hydra, which passes rank 0's address through PMI, Open MPI's
+// mpirun with MASTER_ADDR, torchrun), skipping when it is not installed
+// (in CI only if inCI is false). The run folder must be flagRun's to the
+// bit (the same world size adds in the same order) but for the launcher
+// in last.json and summary.json.
+func trainUnderLauncher(t *testing.T, name, bin string, inCI bool, launcherArgs, args []string, flagRun string) {
 	path, err := exec.LookPath(bin)
 	if err != nil {
-		if os.Getenv("CI") != "" {
+		if inCI && os.Getenv("CI") != "" {
 			t.Fatalf("%s is not installed: .ci/run installs mpich and openmpi-bin", bin)
 		}
 		t.Skipf("%s is not installed", bin)
