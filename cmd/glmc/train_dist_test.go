@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/glmc/glmc/glmc"
 	"github.com/glmc/glmc/internal/golden"
@@ -35,30 +36,16 @@ func TestTrainTwoRanks(t *testing.T) {
 	if out, err := glmcCommand(t, nil, withArgs(args, "--out", want)...).CombinedOutput(); err != nil {
 		t.Fatalf("one process: %v\n%s", err, out)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
+	port := freePort(t)
 	dirs := []string{filepath.Join(t.TempDir(), "rank0"), filepath.Join(t.TempDir(), "rank1")}
-	cmds := make([]*exec.Cmd, 2)
-	outs := make([]bytes.Buffer, 2)
-	for r := range cmds {
-		cmds[r] = glmcCommand(t, []string{"GOMAXPROCS=1"}, withArgs(args, "--out", dirs[r],
-			"--rank", strconv.Itoa(r), "--world-size", "2", "--master-addr", "127.0.0.1", "--master-port", port)...)
-		cmds[r].Stdout, cmds[r].Stderr = &outs[r], &outs[r]
-		if err := cmds[r].Start(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for r, cmd := range cmds {
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("rank %d: %v\n%s", r, err, outs[r].String())
+	outs, errs := runRanks(t, port, func(r int) []string { return withArgs(args, "--out", dirs[r]) }, 2)
+	for r, err := range errs {
+		if err != nil {
+			t.Fatalf("rank %d: %v\n%s", r, err, outs[r])
 		}
 		want := "glmc: flags: rank " + strconv.Itoa(r) + " of 2, local ? of ?, node ?, rendezvous 127.0.0.1:" + port + "\n"
-		if !strings.HasPrefix(outs[r].String(), want) {
-			t.Errorf("rank %d printed %q, want a first line %q", r, outs[r].String(), want)
+		if !strings.HasPrefix(outs[r], want) {
+			t.Errorf("rank %d printed %q, want a first line %q", r, outs[r], want)
 		}
 	}
 	if _, err := os.Stat(dirs[1]); !os.IsNotExist(err) {
@@ -83,6 +70,88 @@ func TestTrainTwoRanks(t *testing.T) {
 			"--log_dir", t.TempDir(), "--master_port", port}, false},
 	} {
 		t.Run(l.name, func(t *testing.T) { trainUnderLauncher(t, l.name, l.bin, l.inCI, l.args, args, dirs[0]) })
+	}
+}
+
+// freePort is a loopback port that was free a moment ago.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// runRanks runs glmc as ranks 0..p−1 with --world-size p, meeting at
+// 127.0.0.1:port, rank r with args(r), and returns each one's output and
+// error.
+func runRanks(t *testing.T, port string, args func(r int) []string, p int) ([]string, []error) {
+	t.Helper()
+	cmds := make([]*exec.Cmd, p)
+	outs := make([]bytes.Buffer, p)
+	for r := range cmds {
+		cmds[r] = glmcCommand(t, []string{"GOMAXPROCS=1"}, withArgs(args(r),
+			"--rank", strconv.Itoa(r), "--world-size", strconv.Itoa(p), "--master-addr", "127.0.0.1", "--master-port", port)...)
+		cmds[r].Stdout, cmds[r].Stderr = &outs[r], &outs[r]
+		if err := cmds[r].Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A rank that fails before the rendezvous would leave the others
+	// dialling until the join deadline (10 minutes).
+	kill := time.AfterFunc(2*time.Minute, func() {
+		for _, c := range cmds {
+			c.Process.Kill()
+		}
+	})
+	defer kill.Stop()
+	texts, errs := make([]string, p), make([]error, p)
+	for r, cmd := range cmds {
+		errs[r] = cmd.Wait()
+		texts[r] = outs[r].String()
+	}
+	return texts, errs
+}
+
+// TestTrainResumeOnMoreRanks resumes a finished one-process run on three
+// ranks: rank 0 reads the folder, the others have none and take their
+// flags as given, so they must be the run's; the summary then records the
+// three ranks. On two ranks, rank 1 given another --lr makes both fail to
+// meet (with three, the rank left out could keep waiting for the join
+// deadline).
+func TestTrainResumeOnMoreRanks(t *testing.T) {
+	run := copyRun(t)
+	nowhere := filepath.Join(t.TempDir(), "nowhere")
+	for _, c := range []struct {
+		name  string
+		ranks int
+		lr    string // the last rank's --lr
+		ok    bool
+	}{{"same flags", 3, "0.05", true}, {"another lr", 2, "0.1", false}} {
+		t.Run(c.name, func(t *testing.T) {
+			outs, errs := runRanks(t, freePort(t), func(r int) []string {
+				if r == 0 {
+					return []string{"train", "--quiet", "--out", run, "--resume"}
+				}
+				args := withArgs(tinyTrain, "--epochs", "1", "--quiet", "--out", nowhere, "--resume")
+				if r == c.ranks-1 {
+					args = append(args, "--lr", c.lr)
+				}
+				return args
+			}, c.ranks)
+			for r, err := range errs {
+				if (err == nil) != c.ok || !c.ok && !strings.Contains(outs[r], "fingerprint") {
+					t.Errorf("rank %d: error %v, output:\n%s", r, err, outs[r])
+				}
+			}
+		})
+	}
+	// No epoch ran, so only the summary is new.
+	expectCluster(t, run, glmc.Cluster{WorldSize: 3, Launcher: "flags"}, glmc.SummaryFile)
+	if _, err := os.Stat(nowhere); !os.IsNotExist(err) {
+		t.Errorf("a rank other than 0 wrote %s", nowhere)
 	}
 }
 
@@ -122,11 +191,14 @@ func trainUnderLauncher(t *testing.T, name, bin string, inCI bool, launcherArgs,
 	expectCluster(t, dir, glmc.Cluster{WorldSize: 2, Launcher: name})
 }
 
-// expectCluster checks the world size and launcher that dir's
-// LastStateFile and SummaryFile record.
-func expectCluster(t *testing.T, dir string, want glmc.Cluster) {
+// expectCluster checks the world size and launcher that dir's files
+// record: LastStateFile and SummaryFile unless named.
+func expectCluster(t *testing.T, dir string, want glmc.Cluster, files ...string) {
 	t.Helper()
-	for _, name := range []string{glmc.LastStateFile, glmc.SummaryFile} {
+	if files == nil {
+		files = []string{glmc.LastStateFile, glmc.SummaryFile}
+	}
+	for _, name := range files {
 		var got glmc.Cluster
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err == nil {
