@@ -23,6 +23,19 @@ type LoaderConfig struct {
 	// seed (GLMC's uniform and class-weighted loaders) need distinct Streams.
 	Seed   uint64
 	Stream uint64
+	// Rank and World, when World > 1, make the loader one data-parallel
+	// rank's: batch b is then rank Rank's shard of global batch b (the
+	// BatchSize samples the sampler gives it), a contiguous run of rows,
+	// shards of one batch differing in size by at most one (Shard). Keys
+	// stay global, so a sample's augmentation does not depend on World.
+	Rank, World int
+}
+
+// Shard returns rows [lo, hi) of a global batch of n rows that rank takes
+// of world ranks: contiguous runs in rank order whose sizes differ by at
+// most one, ⌊rank·n/world⌋ to ⌊(rank+1)·n/world⌋.
+func Shard(n, rank, world int) (lo, hi int) {
+	return rank * n / world, (rank + 1) * n / world
 }
 
 // Batch is one mini-batch.
@@ -58,6 +71,8 @@ func NewLoader(cfg LoaderConfig) (*Loader, error) {
 		return nil, fmt.Errorf("data: loader: batch size %d, want ≥ 1", cfg.BatchSize)
 	case cfg.Views < 0 || cfg.Workers < 0 || cfg.Prefetch < 0:
 		return nil, fmt.Errorf("data: loader: negative views, workers or prefetch")
+	case cfg.World > 1 && (cfg.Rank < 0 || cfg.Rank >= cfg.World):
+		return nil, fmt.Errorf("data: loader: rank %d of %d: want 0 ≤ rank < world", cfg.Rank, cfg.World)
 	}
 	if err := d.Validate(); err != nil {
 		return nil, err
@@ -107,6 +122,10 @@ func (l *Loader) Batch(epoch, b int) *Batch {
 	order := l.epochOrder(epoch)
 	lo := b * l.cfg.BatchSize
 	hi := min(lo+l.cfg.BatchSize, len(order))
+	if l.cfg.World > 1 {
+		r0, r1 := Shard(hi-lo, l.cfg.Rank, l.cfg.World)
+		lo, hi = lo+r0, lo+r1
+	}
 	d := l.cfg.Dataset
 	size := d.ImageSize()
 	out := &Batch{Epoch: epoch, Index: b, Views: make([]*tensor.Tensor, l.cfg.Views),

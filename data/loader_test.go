@@ -186,6 +186,48 @@ func TestBreakingOutStopsTheWorkers(t *testing.T) {
 	assert.LessOrEqual(t, runtime.NumGoroutine(), before)
 }
 
+// TestShardedLoaderSplitsEachGlobalBatch checks that the shards of ranks
+// 0..world−1, stacked in rank order, are the unsharded loader's batch to
+// the bit (augmentations included), and that their sizes differ by at most
+// one: 100 images in batches of 16 leave a last batch of 4, so world 3
+// splits both 16 and 4 unevenly.
+func TestShardedLoaderSplitsEachGlobalBatch(t *testing.T) {
+	d := smallSynthetic(t, 10)
+	whole, err := NewLoader(trainConfig(d, 1))
+	assert.NoError(t, err)
+	for world := 1; world <= 4; world++ {
+		shards := make([]*Loader, world)
+		for r := range shards {
+			cfg := trainConfig(d, 2)
+			cfg.Rank, cfg.World = r, world
+			shards[r], err = NewLoader(cfg)
+			assert.NoError(t, err)
+			assert.Equal(t, whole.NumBatches(), shards[r].NumBatches())
+		}
+		for b := range whole.NumBatches() {
+			want := whole.Batch(1, b)
+			var labels, indices []int
+			var views [2][]float32
+			sizes := map[int]bool{}
+			for _, l := range shards {
+				got := l.Batch(1, b)
+				labels, indices = append(labels, got.Labels...), append(indices, got.Indices...)
+				for v := range views {
+					assert.Equal(t, len(got.Labels), got.Views[v].Shape[0])
+					views[v] = append(views[v], got.Views[v].Data...)
+				}
+				sizes[len(got.Labels)] = true
+			}
+			assert.Equal(t, want.Labels, labels, "world %d batch %d labels", world, b)
+			assert.Equal(t, want.Indices, indices, "world %d batch %d indices", world, b)
+			for v := range views {
+				assert.Equal(t, want.Views[v].Data, views[v], "world %d batch %d view %d", world, b, v)
+			}
+			assert.LessOrEqual(t, len(sizes), 2, "world %d batch %d: shard sizes %v", world, b, sizes)
+		}
+	}
+}
+
 func TestNewLoaderRejectsBadConfig(t *testing.T) {
 	d := smallSynthetic(t, 2)
 	in, _ := Lookup("fashion-mnist")
@@ -197,6 +239,7 @@ func TestNewLoaderRejectsBadConfig(t *testing.T) {
 		{"no dataset", func(c *LoaderConfig) { c.Dataset = nil }, "want a dataset and a sampler"},
 		{"zero batch", func(c *LoaderConfig) { c.BatchSize = 0 }, "batch size 0"},
 		{"negative workers", func(c *LoaderConfig) { c.Workers = -1 }, "negative"},
+		{"rank outside world", func(c *LoaderConfig) { c.Rank, c.World = 2, 2 }, "rank 2 of 2"},
 		{"wrong channels", func(c *LoaderConfig) { c.Transform = EvalTransform(in) }, "1 means and 1 stds for 3 channels"},
 		{"broken dataset", func(c *LoaderConfig) {
 			c.Dataset = &Dataset{Name: "x", Channels: 3, Height: 32, Width: 32, Classes: []string{"a"}, Labels: []int{0}}

@@ -128,6 +128,20 @@ func stateFromMeta(path string, meta map[string]string) (*State, error) {
 	return &st, nil
 }
 
+// decodeRun returns the tensors and the State of the safetensors file path
+// holding b, which must have a State.
+func decodeRun(path string, b []byte) (*nn.State, *State, error) {
+	tensors, meta, err := nn.ReadSafetensors(b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("glmc: %s: %w", path, err)
+	}
+	st, err := stateFromMeta(path, meta)
+	if err == nil && st == nil {
+		err = fmt.Errorf("glmc: %s: no run state in the metadata (not written by glmc train)", path)
+	}
+	return tensors, st, err
+}
+
 // writeModel writes m's state dict to path with st in the metadata.
 func writeModel(path string, m *nn.Model, st *State) error {
 	js, err := json.Marshal(st)

@@ -43,6 +43,12 @@
 // (seed, epoch, step, sample), so a run is bit-identical for any number
 // of threads, and a resumed one bit-identical to one that never stopped.
 //
+// With Options.Group a Trainer is one rank of a data-parallel run (Group
+// says how): --batch-size stays the global batch, every rank takes its
+// shard of each step's batches, gradients are summed over the ranks and
+// batch norm is synchronised, so P ranks train as one process with the
+// whole batch, to rounding.
+//
 // # Evaluation
 //
 // Evaluate scores a model's fc_cb logits on a test loader. Its

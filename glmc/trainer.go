@@ -155,7 +155,9 @@ func (c Config) LRSchedule() optim.Schedule {
 	return optim.Cosine{Base: c.LR, Epochs: c.Epochs}
 }
 
-// Options are the settings of a Trainer that do not change its numbers.
+// Options are the settings of a Trainer that do not change its numbers,
+// but for the data-parallel ones (Group, LocalBN): another world size adds
+// in another order, and LocalBN normalises with each rank's shard.
 type Options struct {
 	Dir     string // run folder, created if missing
 	Resume  bool   // continue the run in Dir instead of starting one
@@ -164,6 +166,39 @@ type Options struct {
 	// time left), Log a line per finished epoch; nil for none.
 	Progress io.Writer
 	Log      io.Writer
+	// Group, when it has more than one rank, makes the trainer one rank of
+	// a data-parallel run (see Group); nil (or one rank) for one process.
+	Group Group
+	// LocalBN keeps each rank's batch-norm statistics to its own shard
+	// (--sync-bn=false) instead of synchronising them over the group.
+	LocalBN bool
+	// Launcher names what started the process (dist.Launch.Launcher), for
+	// LastStateFile and SummaryFile; empty for none.
+	Launcher string
+}
+
+// Group is the data-parallel group of a Trainer; *dist.Group is one. With
+// P ranks, --batch-size stays the global batch: each rank makes its shard
+// of every step's batch of both loaders (data.Shard), draws the step's λ
+// and box as every rank does, and sums its gradients over the group
+// (Learner.Group), batch norm synchronised unless Options.LocalBN. Rank 0
+// hands every rank its weights, optimiser state and position at the start
+// (fresh or resumed), and alone evaluates and writes the run folder while
+// the others wait, so the group's Timeout must exceed an evaluation.
+type Group interface {
+	nn.Reducer
+	Rank() int
+	Size() int
+	// Broadcast overwrites buf with rank 0's buf on every rank.
+	Broadcast(buf []float32) error
+}
+
+// Cluster is how a run was launched. LastStateFile and SummaryFile record
+// it; the checkpoints do not, since they do not depend on it: a run
+// resumes on any world size.
+type Cluster struct {
+	WorldSize int    `json:"world_size"`
+	Launcher  string `json:"launcher,omitempty"`
 }
 
 // EpochRecord is one line of MetricsFile. Epochs count from 1. Seconds and
@@ -196,6 +231,7 @@ type Summary struct {
 	Epochs int          `json:"epochs"`
 	Last   EpochSummary `json:"last"`
 	Best   EpochSummary `json:"best"`
+	Cluster
 }
 
 // EpochSummary is the evaluation of one epoch.
@@ -228,6 +264,7 @@ type Trainer struct {
 	opts  Options
 	learn Learner
 	state State
+	group Group // nil for one process
 	// The training split (long-tailed) and the loaders over it: uniform
 	// (shuffled), weighted (class-weighted, GLMC only) and eval (the test
 	// split in order).
@@ -261,14 +298,22 @@ func NewTrainer(cfg Config, train, test *data.Dataset, opts Options) (*Trainer, 
 			cfg.Dataset, train.Channels, train.Height, train.Width, len(train.Classes), test.Channels, test.Height, test.Width, len(test.Classes))
 	}
 	counts := train.ClassCounts()
-	model, err := nn.NewModel(nn.Config{Arch: cfg.Arch, NumClasses: len(counts), Width: cfg.Width, Blocks: cfg.Blocks, InChannels: train.Channels},
-		tensor.NewRNG(cfg.Seed, purposeInit))
+	model, err := NewModel(cfg, train)
 	if err != nil {
 		return nil, err
 	}
 	t := &Trainer{cfg: cfg, opts: opts, train: train,
 		state: State{Format: stateFormat, Config: cfg, TrainCounts: counts, TestImages: test.Len()}}
 	t.learn = Learner{Model: model, Gamma: cfg.ContrastWeight}
+	if g := opts.Group; g != nil && g.Size() > 1 {
+		if err := cfg.CheckWorldSize(train, g.Size()); err != nil {
+			return nil, err
+		}
+		t.group, t.learn.Group = g, g
+		if !opts.LocalBN {
+			model.SetReducer(g)
+		}
+	}
 	// Every parameter in one group: the official optimiser decays batch
 	// norm weights and biases too.
 	if t.learn.Opt, err = optim.NewSGD(model.Parameters(), optim.Options{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay}); err != nil {
@@ -284,15 +329,59 @@ func NewTrainer(cfg Config, train, test *data.Dataset, opts Options) (*Trainer, 
 	if err := t.newLoaders(info, test); err != nil {
 		return nil, err
 	}
-	if opts.Resume {
+	switch {
+	case t.rank() != 0:
+	case opts.Resume:
 		err = t.resume()
-	} else {
+	default:
 		err = t.start()
+	}
+	if t.group != nil {
+		err = t.broadcastStart(err)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return t, nil
+}
+
+// CheckWorldSize fails when a step of c on the training split train would
+// leave one of world ranks without a sample.
+func (c Config) CheckWorldSize(train *data.Dataset, world int) error {
+	n := train.Len()
+	smallest := min(c.BatchSize, n)
+	if r := n % c.BatchSize; r != 0 {
+		smallest = r
+	}
+	if smallest < world {
+		return fmt.Errorf("glmc: --batch-size %d over %d training images leaves a batch of %d for %d ranks: want at least one image per rank in every batch",
+			c.BatchSize, n, smallest, world)
+	}
+	return nil
+}
+
+// rank is this process's rank, 0 for one process.
+func (t *Trainer) rank() int {
+	if t.group == nil {
+		return 0
+	}
+	return t.group.Rank()
+}
+
+// cluster is how this run was launched.
+func (t *Trainer) cluster() Cluster {
+	c := Cluster{WorldSize: 1, Launcher: t.opts.Launcher}
+	if t.group != nil {
+		c.WorldSize = t.group.Size()
+	}
+	return c
+}
+
+// NewModel returns the model a run of cfg on the training split train
+// starts from, with its initial weights.
+func NewModel(cfg Config, train *data.Dataset) (*nn.Model, error) {
+	return nn.NewModel(nn.Config{Arch: cfg.Arch, NumClasses: len(train.Classes), Width: cfg.Width, Blocks: cfg.Blocks, InChannels: train.Channels},
+		tensor.NewRNG(cfg.Seed, purposeInit))
 }
 
 // newLoaders makes the training loaders of the method and the evaluation
@@ -313,12 +402,14 @@ func (t *Trainer) newLoaders(info data.Info, test *data.Dataset) error {
 		// Stream 1: the weighted loader's augmentations must not repeat
 		// the uniform loader's (stream 0) for the same sample position.
 		if t.weighted, err = data.NewLoader(data.LoaderConfig{Dataset: t.train, Sampler: sampler, BatchSize: cfg.BatchSize,
-			Transform: data.TrainTransform(info), Views: 2, Workers: t.opts.Workers, Seed: cfg.Seed, Stream: 1}); err != nil {
+			Transform: data.TrainTransform(info), Views: 2, Workers: t.opts.Workers, Seed: cfg.Seed, Stream: 1,
+			Rank: t.rank(), World: t.cluster().WorldSize}); err != nil {
 			return err
 		}
 	}
 	if t.uniform, err = data.NewLoader(data.LoaderConfig{Dataset: t.train, Sampler: data.ShuffleSampler{N: t.train.Len(), Seed: cfg.Seed},
-		BatchSize: cfg.BatchSize, Transform: data.TrainTransform(info), Views: views, Workers: t.opts.Workers, Seed: cfg.Seed}); err != nil {
+		BatchSize: cfg.BatchSize, Transform: data.TrainTransform(info), Views: views, Workers: t.opts.Workers, Seed: cfg.Seed,
+		Rank: t.rank(), World: t.cluster().WorldSize}); err != nil {
 		return err
 	}
 	t.eval, err = data.NewLoader(data.LoaderConfig{Dataset: test, Sampler: data.SequentialSampler{N: test.Len()},
@@ -352,16 +443,9 @@ func (t *Trainer) resume() error {
 	if err != nil {
 		return fmt.Errorf("glmc: %w", err)
 	}
-	weights, meta, err := nn.ReadSafetensors(b)
-	if err != nil {
-		return fmt.Errorf("glmc: %s: %w", path, err)
-	}
-	st, err := stateFromMeta(path, meta)
+	weights, st, err := decodeRun(path, b)
 	if err != nil {
 		return err
-	}
-	if st == nil {
-		return fmt.Errorf("glmc: %s: no run state in the metadata (not written by glmc train)", path)
 	}
 	if field := configDiff(st.Config, t.cfg); field != "" {
 		return fmt.Errorf("glmc: --resume: %s differs from the saved run's (%s)", field, path)
@@ -414,11 +498,15 @@ func (t *Trainer) Done() bool { return t.state.Epoch >= t.cfg.Epochs }
 // Run trains the remaining epochs, then writes SummaryFile and returns the
 // summary. It stops early with an error when ctx is cancelled (between
 // steps) or a step fails; the folder then holds the last finished epoch.
+// Ranks other than 0, which keep no records, return a zero Summary.
 func (t *Trainer) Run(ctx context.Context) (Summary, error) {
 	for !t.Done() {
 		if _, err := t.RunEpoch(ctx); err != nil {
 			return Summary{}, err
 		}
+	}
+	if t.rank() != 0 {
+		return Summary{}, nil
 	}
 	s, err := t.Summary()
 	if err != nil {
@@ -438,13 +526,14 @@ func (t *Trainer) Summary() (Summary, error) {
 			best = r
 		}
 	}
-	return Summary{Epochs: t.cfg.Epochs, Last: summaryOf(t.metrics[len(t.metrics)-1]), Best: summaryOf(best)}, nil
+	return Summary{Epochs: t.cfg.Epochs, Last: summaryOf(t.metrics[len(t.metrics)-1]), Best: summaryOf(best), Cluster: t.cluster()}, nil
 }
 
 // RunEpoch trains the next epoch, evaluates the model and saves the
 // checkpoint, and returns the epoch's record. On an error (ctx cancelled,
 // a non-finite loss) nothing is saved: the folder keeps the previous
-// checkpoint.
+// checkpoint. On ranks other than 0 it only trains: the record holds no
+// evaluation, and the rank waits until rank 0 has saved the checkpoint.
 func (t *Trainer) RunEpoch(ctx context.Context) (EpochRecord, error) {
 	if t.Done() {
 		return EpochRecord{}, fmt.Errorf("glmc: RunEpoch: all %d epochs have run", t.cfg.Epochs)
@@ -477,7 +566,7 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochRecord, error) {
 		if err != nil {
 			return rec, fmt.Errorf("glmc: epoch %d, step %d of %d: %w; the run stops (%s)", epoch+1, step+1, steps, err, t.kept())
 		}
-		n := len(batches[0].Labels)
+		n := min(t.cfg.BatchSize, t.train.Len()-step*t.cfg.BatchSize) // the global batch
 		lossSum += float64(loss) * float64(n)
 		samples += n
 		if bar != nil {
@@ -489,15 +578,17 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochRecord, error) {
 	if bar != nil {
 		bar.Finish()
 	}
-	res, err := Evaluate(t.learn.Model, t.eval, t.state.TrainCounts)
-	if err != nil {
-		return rec, fmt.Errorf("glmc: epoch %d: %w", epoch+1, err)
-	}
 	rec.Loss = lossSum / float64(samples)
-	rec.Top1, rec.Top5, rec.Many, rec.Medium, rec.Few, rec.PerClass = res.Top1, res.Top5, res.Many, res.Medium, res.Few, res.PerClass
 	rec.ImgPerS = math.Round(float64(samples*perSample)/trainTime*10) / 10
-	rec.Seconds = math.Round(time.Since(start).Seconds()*100) / 100
-	if err := t.save(rec); err != nil {
+	if t.rank() != 0 {
+		t.state.Epoch++
+		return rec, t.agree(nil)
+	}
+	err := t.evaluateAndSave(&rec, start)
+	if t.group != nil {
+		err = t.agree(err)
+	}
+	if err != nil {
 		return rec, err
 	}
 	if t.opts.Log != nil {
@@ -505,6 +596,18 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochRecord, error) {
 			rec.Epoch, t.cfg.Epochs, rec.LR, rec.Loss, rec.Top1, rec.Top5, rec.Many, rec.Medium, rec.Few, rec.Seconds, rec.ImgPerS)
 	}
 	return rec, nil
+}
+
+// evaluateAndSave evaluates the model into rec and saves the checkpoint of
+// the epoch that started at start.
+func (t *Trainer) evaluateAndSave(rec *EpochRecord, start time.Time) error {
+	res, err := Evaluate(t.learn.Model, t.eval, t.state.TrainCounts)
+	if err != nil {
+		return fmt.Errorf("glmc: epoch %d: %w", rec.Epoch, err)
+	}
+	rec.Top1, rec.Top5, rec.Many, rec.Medium, rec.Few, rec.PerClass = res.Top1, res.Top5, res.Many, res.Medium, res.Few, res.PerClass
+	rec.Seconds = math.Round(time.Since(start).Seconds()*100) / 100
+	return t.save(*rec)
 }
 
 // step runs the method's step on the batches data.Zip yielded for it
@@ -575,7 +678,10 @@ func (t *Trainer) save(rec EpochRecord) error {
 		return err
 	}
 	t.state, t.metrics = st, metrics
-	if err := writeJSON(filepath.Join(dir, LastStateFile), &st); err != nil {
+	if err := writeJSON(filepath.Join(dir, LastStateFile), struct {
+		*State
+		Cluster
+	}{&st, t.cluster()}); err != nil {
 		return err
 	}
 	// Older optimiser files: the previous checkpoint's, and any left by a

@@ -20,6 +20,13 @@ type Learner struct {
 	MaxNorm *optim.MaxNorm // projection of fc_cb after every step; nil for none
 	Weights []float32      // (classes) label weights of the re-balanced soft labels (LabelWeights)
 	Gamma   float64        // contrast weight γ of the consistency term
+	// Group, when not nil, makes the learner one replica of a
+	// data-parallel group whose batches are its shards of global batches:
+	// each step back-propagates the loss weighted by the shard's share of
+	// the global batch, then sums the gradients and the loss over the
+	// group, so every replica takes the step of the global batch's mean
+	// loss and the replicas stay bit-identical. nil for one process.
+	Group nn.Reducer
 }
 
 // Pair is the input of one GLMC step: two augmented views of a batch from
@@ -59,18 +66,21 @@ func (e NonFiniteLossError) Error() string {
 // official Trainer, zero the gradients, back-propagate, take the SGD step
 // and, when set, project fc_cb. It returns the loss terms. A non-finite
 // loss returns a NonFiniteLossError before anything is updated, though the
-// two passes have already moved the batch-norm running statistics.
+// two passes have already moved the batch-norm running statistics (and,
+// with a Group, the gradients hold the failed step's). With a Group,
+// Total holds the global batch's loss, the other terms the shard's.
 func (l *Learner) GLMCStep(p Pair, d Draws, alpha float64) (Terms, error) {
 	target, targetW := SoftLabels(p.Y, p.YR, l.Weights, d.Lambda)
 	mix := l.Model.Heads(autograd.Const(MixUp(p.X1, p.XR1, d.Lambda)))
 	cut := l.Model.Heads(autograd.Const(CutMix(p.X2, p.XR2, d.Box)))
 	terms := Loss(mix, cut, target, targetW, alpha, l.Gamma)
-	return terms, l.update(terms.Total)
+	return terms, l.update(terms.Total, len(p.Y))
 }
 
 // CEStep is one step of the plain cross-entropy baseline: the fc_cb
 // logits of x (N, C, H, W) in training mode against the one-hot labels y,
-// then the same update as GLMCStep. It returns the loss.
+// then the same update as GLMCStep. It returns the loss (with a Group, the
+// global batch's).
 func (l *Learner) CEStep(x *tensor.Tensor, y []int) (float32, error) {
 	classes := l.Model.Config.NumClasses
 	onehot := tensor.New(len(y), classes)
@@ -78,19 +88,66 @@ func (l *Learner) CEStep(x *tensor.Tensor, y []int) (float32, error) {
 		onehot.Data[n*classes+c] = 1
 	}
 	loss := autograd.CrossEntropy(l.Model.Forward(autograd.Const(x)), autograd.Const(onehot))
-	return loss.Value.Data[0], l.update(loss)
+	err := l.update(loss, len(y))
+	return loss.Value.Data[0], err
 }
 
-// update back-propagates a finite loss and steps the optimiser.
-func (l *Learner) update(loss *autograd.Var) error {
+// update back-propagates a finite loss of a batch of n samples and steps
+// the optimiser. With a Group the loss is known to be finite only once it
+// is summed, so every replica back-propagates first and all fail together.
+func (l *Learner) update(loss *autograd.Var, n int) error {
+	if l.Group != nil {
+		if err := l.backwardShard(loss, n); err != nil {
+			return err
+		}
+	}
 	if v := loss.Value.Data[0]; math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 		return NonFiniteLossError{v}
 	}
-	l.Opt.ZeroGrad()
-	loss.Backward()
+	if l.Group == nil {
+		l.Opt.ZeroGrad()
+		loss.Backward()
+	}
 	l.Opt.Step()
 	if l.MaxNorm != nil {
 		l.MaxNorm.Project()
 	}
+	return nil
+}
+
+// backwardShard back-propagates the loss of a shard of n samples weighted
+// by n/B, B the global batch (shards differ in size when B is not a
+// multiple of the world size), so that the sums over the group are the
+// gradients and the loss of the global batch's mean loss; it leaves those
+// sums in the gradients and in loss.
+func (l *Learner) backwardShard(loss *autograd.Var, n int) error {
+	global := []float32{float32(n)}
+	if err := l.Group.AllReduceSum(global); err != nil {
+		return fmt.Errorf("glmc: global batch size: %w", err)
+	}
+	share := float32(float64(n) / float64(global[0]))
+	l.Opt.ZeroGrad()
+	loss.BackwardWith(tensor.Full(share, loss.Value.Shape...))
+	if err := l.Model.ReducerErr(); err != nil {
+		return err
+	}
+	// Parameters outside the graph (the heads CE leaves unused) have no
+	// gradient on any replica.
+	var grads []*tensor.Tensor
+	var buf []float32
+	for _, p := range l.Model.Parameters() {
+		if p.Grad != nil {
+			grads = append(grads, p.Grad)
+			buf = append(buf, p.Grad.Data...)
+		}
+	}
+	buf = append(buf, share*loss.Value.Data[0])
+	if err := l.Group.AllReduceSum(buf); err != nil {
+		return fmt.Errorf("glmc: gradients: %w", err)
+	}
+	for _, g := range grads {
+		buf = buf[copy(g.Data, buf):]
+	}
+	loss.Value.Data[0] = buf[0]
 	return nil
 }

@@ -23,11 +23,18 @@ import (
 // training images in the largest class down to 4 in the smallest.
 func tinyData(t *testing.T) (train, test *data.Dataset) {
 	t.Helper()
-	train, test, err := data.Synthetic(data.SyntheticConfig{TrainPerClass: 40, TestPerClass: 8, Size: 16})
+	return longTailedSynthetic(t, data.SyntheticConfig{TrainPerClass: 40, TestPerClass: 8, Size: 16}, 10)
+}
+
+// longTailedSynthetic is the synthetic data of cfg with the training
+// split long-tailed at imbalance factor factor.
+func longTailedSynthetic(t *testing.T, cfg data.SyntheticConfig, factor float64) (train, test *data.Dataset) {
+	t.Helper()
+	train, test, err := data.Synthetic(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if train, err = data.LongTail(train, 10, 1); err != nil {
+	if train, err = data.LongTail(train, factor, 1); err != nil {
 		t.Fatal(err)
 	}
 	return train, test

@@ -16,6 +16,11 @@ import (
 // statistics: running = (1 − momentum)·running + momentum·batch, where the
 // batch variance is the unbiased one (divided by N·H·W − 1), and increments
 // NumBatchesTracked. In eval mode it normalises with the running statistics.
+//
+// Under Model.SetReducer it is synchronised batch norm, PyTorch's
+// SyncBatchNorm: the training-mode statistics and the two per-channel sums
+// of backward are summed over the replicas, so P replicas with a share of
+// the batch each compute what one process computes with the whole batch.
 type BatchNorm2d struct {
 	Eps, Momentum     float64
 	Weight            *autograd.Var  // (C) γ, initialised to 1
@@ -24,6 +29,85 @@ type BatchNorm2d struct {
 	RunningVar        *tensor.Tensor // (C), initialised to 1
 	NumBatchesTracked int64          // training-mode forwards so far
 	training          bool
+	sync              *bnSync // nil for batch statistics of this process alone
+}
+
+// Reducer sums a buffer over the replicas of a data-parallel group, in
+// place, every replica getting the same bits; dist.Group is one. Every
+// replica calls it the same number of times with the same lengths.
+type Reducer interface {
+	AllReduceSum(buf []float32) error
+}
+
+// bnSync is what the batch norms of a model share when synchronised: the
+// Reducer and its first error. After an error the layers fall back to
+// their own batch, as the replicas no longer agree anyway.
+type bnSync struct {
+	r   Reducer
+	err error
+}
+
+// reduce sums vs over the replicas through float32, the collective's
+// type; without synchronisation (or after a failure) it leaves vs as they
+// are.
+func (s *bnSync) reduce(vs []float64) {
+	if s == nil || s.err != nil {
+		return
+	}
+	buf := make([]float32, len(vs))
+	for i, v := range vs {
+		buf[i] = float32(v)
+	}
+	if err := s.r.AllReduceSum(buf); err != nil {
+		s.err = fmt.Errorf("nn: synchronised batch norm: %w", err)
+		return
+	}
+	for i, v := range buf {
+		vs[i] = float64(v)
+	}
+}
+
+// SetReducer synchronises every batch norm of m over the replicas r sums
+// across (synchronised batch norm), or, with r nil, returns them to the
+// batch of this process alone. A failed sum does not stop the forward or
+// backward pass it happens in: ReducerErr reports it.
+func (m *Model) SetReducer(r Reducer) {
+	var s *bnSync
+	if r != nil {
+		s = &bnSync{r: r}
+	}
+	eachBatchNorm(m.Trunk, func(bn *BatchNorm2d) { bn.sync = s })
+}
+
+// ReducerErr returns the first failure of the Reducer since SetReducer,
+// nil if there was none. A step that saw one must not update the weights.
+func (m *Model) ReducerErr() error {
+	var err error
+	eachBatchNorm(m.Trunk, func(bn *BatchNorm2d) {
+		if err == nil && bn.sync != nil {
+			err = bn.sync.err
+		}
+	})
+	return err
+}
+
+// eachBatchNorm calls fn for every BatchNorm2d in m.
+func eachBatchNorm(m Module, fn func(*BatchNorm2d)) {
+	switch m := m.(type) {
+	case *BatchNorm2d:
+		fn(m)
+	case *Sequential:
+		for _, l := range m.Layers {
+			eachBatchNorm(l, fn)
+		}
+	case *BasicBlockA:
+		fn(m.BN1)
+		fn(m.BN2)
+		eachBatchNorm(m.Shortcut, fn)
+	case *ResidualBlock:
+		eachBatchNorm(m.Function, fn)
+		eachBatchNorm(m.Shortcut, fn)
+	}
 }
 
 // NewBatchNorm2d returns a BatchNorm2d over c channels in training mode,
@@ -72,8 +156,9 @@ func (bn *BatchNorm2d) forward(x, res *autograd.Var, relu bool) *autograd.Var {
 		panic(fmt.Sprintf("nn: BatchNorm2d in training mode needs more than 1 value per channel, got input %v", sh))
 	}
 	mean, invstd := make([]float32, g.c), make([]float32, g.c)
+	var count float64 // values per channel in the (global) batch
 	if bn.training {
-		bnStatistics(g, mean, invstd, x.Value.Data, bn.Eps, bn.RunningMean.Data, bn.RunningVar.Data, bn.Momentum)
+		count = bnStatistics(g, mean, invstd, x.Value.Data, bn.Eps, bn.RunningMean.Data, bn.RunningVar.Data, bn.Momentum, bn.sync)
 		bn.NumBatchesTracked++
 	} else {
 		for c := range g.c {
@@ -90,7 +175,7 @@ func (bn *BatchNorm2d) forward(x, res *autograd.Var, relu bool) *autograd.Var {
 	}
 	gamma, beta := bn.Weight.Value.Data, bn.Bias.Value.Data
 	bnForward(g, y.Data, x.Value.Data, resData, mean, invstd, gamma, beta, relu)
-	training := bn.training
+	training, sync := bn.training, bn.sync
 	return autograd.Custom("BatchNorm2d", y, inputs, func(gy *tensor.Tensor) []*tensor.Tensor {
 		dx := tensor.New(sh...)
 		dgamma, dbeta := tensor.New(g.c), tensor.New(g.c)
@@ -102,7 +187,7 @@ func (bn *BatchNorm2d) forward(x, res *autograd.Var, relu bool) *autograd.Var {
 		if relu {
 			mask = y.Data
 		}
-		bnBackward(g, dx.Data, dgamma.Data, dbeta.Data, data(dres), gy.Data, mask, x.Value.Data, mean, invstd, gamma, training)
+		bnBackward(g, dx.Data, dgamma.Data, dbeta.Data, data(dres), gy.Data, mask, x.Value.Data, mean, invstd, gamma, training, count, sync)
 		return []*tensor.Tensor{dx, dgamma, dbeta, dres}[:len(inputs)]
 	})
 }
@@ -117,27 +202,42 @@ func (g bnShape) plane(t []float32, n, c int) []float32 {
 }
 
 // bnStatistics computes the batch mean and 1/√(biased var + eps) of every
-// channel of x, accumulating in float64 as PyTorch does, and updates the
-// running statistics with the unbiased variance.
+// channel of x, accumulating in float64 as PyTorch does, updates the
+// running statistics with the unbiased variance, and returns the number of
+// values per channel. With sync the sums and the count are those of the
+// replicas' whole batch: the sums first, then the squared deviations from
+// the global mean, as SyncBatchNorm.
 //
 //	mean, invstd, runMean, runVar (C); x (N, C, H, W)
-func bnStatistics(g bnShape, mean, invstd, x []float32, eps float64, runMean, runVar []float32, momentum float64) {
-	count := float64(g.n * g.hw)
+func bnStatistics(g bnShape, mean, invstd, x []float32, eps float64, runMean, runVar []float32, momentum float64, sync *bnSync) float64 {
+	// sums[c] is channel c's sum, then its squared deviations; the last
+	// element is the count.
+	sums := make([]float64, g.c+1)
+	sums[g.c] = float64(g.n * g.hw)
 	parallelFor(g.c, func(c int) {
-		var sum float64
 		for n := range g.n {
-			sum += float64(sum32(g.plane(x, n, c)))
+			sums[c] += float64(sum32(g.plane(x, n, c)))
 		}
-		m := sum / count
-		var sq float64
+	})
+	sync.reduce(sums)
+	count := sums[g.c]
+	m := make([]float64, g.c)
+	parallelFor(g.c, func(c int) {
+		m[c] = sums[c] / count
+		sums[c] = 0
 		for n := range g.n {
-			sq += float64(sumSquaredDev(g.plane(x, n, c), float32(m)))
+			sums[c] += float64(sumSquaredDev(g.plane(x, n, c), float32(m[c])))
 		}
+	})
+	sync.reduce(sums[:g.c])
+	parallelFor(g.c, func(c int) {
+		sq := sums[c]
 		v := sq / count
-		mean[c], invstd[c] = float32(m), float32(1/math.Sqrt(v+eps))
-		runMean[c] = float32(momentum*m + (1-momentum)*float64(runMean[c]))
+		mean[c], invstd[c] = float32(m[c]), float32(1/math.Sqrt(v+eps))
+		runMean[c] = float32(momentum*m[c] + (1-momentum)*float64(runMean[c]))
 		runVar[c] = float32(momentum*sq/(count-1) + (1-momentum)*float64(runVar[c]))
 	})
+	return count
 }
 
 // bnForward computes y = (x − mean)·invstd·γ + β, plus res when it is not
@@ -166,33 +266,40 @@ func bnForward(g bnShape, y, x, res, mean, invstd, gamma, beta []float32, relu b
 //
 //	dx = γ·invstd·(g − mean(g) − x̂·mean(g·x̂)),  x̂ = (x − mean)·invstd,
 //
-// with g the gradient after the ReLU mask and the means over (N, H, W); in
-// eval mode dx = γ·invstd·g.
+// with g the gradient after the ReLU mask and the means over (N, H, W) of
+// the count values per channel; in eval mode dx = γ·invstd·g. With sync
+// the two sums behind the means are those of all replicas (count is then
+// the global one), while dgamma and dbeta stay this replica's, summed with
+// the other weight gradients.
 //
 //	dx, dres, gy, mask, x (N, C, H, W); dgamma, dbeta, mean, invstd, gamma (C)
-func bnBackward(g bnShape, dx, dgamma, dbeta, dres, gy, mask, x, mean, invstd, gamma []float32, training bool) {
-	count := float64(g.n * g.hw)
+func bnBackward(g bnShape, dx, dgamma, dbeta, dres, gy, mask, x, mean, invstd, gamma []float32, training bool, count float64, sync *bnSync) {
+	sums := make([]float64, 2*g.c) // Σg of channel c at c, Σg·(x − mean) at C+c
 	parallelFor(g.c, func(c int) {
-		m := mean[c]
-		var sg, sgx float64
 		for n := range g.n {
 			var dr []float32
 			if dres != nil {
 				dr = g.plane(dres, n, c)
 			}
-			s, sx := bnGradSums(g.plane(gy, n, c), maskPlane(g, mask, n, c), g.plane(x, n, c), dr, m)
-			sg += float64(s)
-			sgx += float64(sx)
+			s, sx := bnGradSums(g.plane(gy, n, c), maskPlane(g, mask, n, c), g.plane(x, n, c), dr, mean[c])
+			sums[c] += float64(s)
+			sums[g.c+c] += float64(sx)
 		}
+		dbeta[c] = float32(sums[c])
+		dgamma[c] = float32(sums[g.c+c] * float64(invstd[c]))
+	})
+	if training {
+		sync.reduce(sums)
+	}
+	parallelFor(g.c, func(c int) {
+		sg, sgx := sums[c], sums[g.c+c]
 		is := float64(invstd[c])
-		dbeta[c] = float32(sg)
-		dgamma[c] = float32(sgx * is)
 		a := float64(gamma[c]) * is
 		var p, q float64
 		if training {
 			// dx = a·g − a·is²·sgx/count·(x − m) − a·sg/count
 			p = -a * is * is * sgx / count
-			q = -p*float64(m) - a*sg/count
+			q = -p*float64(mean[c]) - a*sg/count
 		}
 		for n := range g.n {
 			bnGradPlane(g.plane(dx, n, c), g.plane(gy, n, c), maskPlane(g, mask, n, c), g.plane(x, n, c),

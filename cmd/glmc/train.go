@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,8 +14,10 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/glmc/glmc/data"
+	"github.com/glmc/glmc/dist"
 	"github.com/glmc/glmc/glmc"
 	"github.com/glmc/glmc/nn"
 )
@@ -31,9 +35,17 @@ var officialSpellings = map[string]string{
 type trainRequest struct {
 	cfg     glmc.Config
 	dataDir string
-	opts    glmc.Options // without the writers, which runTrain chooses
+	opts    glmc.Options // without the writers, group and launcher, which runTrain chooses
 	quiet   bool
 	plot    bool // refresh the run folder's curves after every epoch
+	// launch are the explicit data-parallel flags, timeout the collectives'
+	// (dist.Config.Timeout).
+	launch  dist.Flags
+	timeout time.Duration
+	// noCheckpoint is --resume's error for a folder without a checkpoint,
+	// which only rank 0 needs: the other ranks take the flags as given
+	// (the rendezvous fingerprint checks they are rank 0's run).
+	noCheckpoint error
 }
 
 // runTrain is `glmc train`.
@@ -42,11 +54,34 @@ func runTrain(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	launch, err := dist.Detect(os.Getenv, req.launch)
+	if err != nil {
+		return err
+	}
+	if launch.WorldSize > 1 {
+		fmt.Fprintf(stdout, "glmc: %s\n", launch)
+	}
+	if req.noCheckpoint != nil && launch.Rank == 0 {
+		return req.noCheckpoint
+	}
 	train, test, err := data.LoadLongTailed(req.cfg.Dataset, req.dataDir, req.cfg.ImbalanceFactor, req.cfg.Seed)
 	if err != nil {
 		return err
 	}
-	if !req.quiet {
+	if err := req.cfg.CheckWorldSize(train, launch.WorldSize); err != nil {
+		return err
+	}
+	// Ctrl-C ends the run between two steps; the folder keeps the last
+	// finished epoch.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	group, err := joinGroup(ctx, launch, req, train)
+	if err != nil {
+		return err
+	}
+	defer group.Close()
+	req.opts.Group, req.opts.Launcher = group, launch.Launcher
+	if !req.quiet && launch.Rank == 0 {
 		req.opts.Log = stdout
 		if isTerminal(os.Stderr) {
 			req.opts.Progress = os.Stderr
@@ -56,11 +91,8 @@ func runTrain(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Ctrl-C ends the run between two steps; the folder keeps the last
-	// finished epoch.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	for req.plot && !t.Done() {
+	// Only rank 0 has a run folder to plot.
+	for req.plot && launch.Rank == 0 && !t.Done() {
 		if _, err := t.RunEpoch(ctx); err != nil {
 			return err
 		}
@@ -70,11 +102,39 @@ func runTrain(args []string, stdout io.Writer) error {
 		}
 	}
 	summary, err := t.Run(ctx) // the epochs left, and the summary
-	if err != nil {
+	if err != nil || launch.Rank != 0 {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: %s\n", req.opts.Dir, summary)
 	return nil
+}
+
+// joinGroup meets the other ranks of launch (at once for one process),
+// with a fingerprint of what they must agree on: the Config and the names
+// and shapes of the model's state dict.
+func joinGroup(ctx context.Context, launch dist.Launch, req trainRequest, train *data.Dataset) (*dist.Group, error) {
+	cfg, err := launch.Config()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Timeout = req.timeout
+	if launch.WorldSize > 1 {
+		model, err := glmc.NewModel(req.cfg, train)
+		if err != nil {
+			return nil, err
+		}
+		js, err := json.Marshal(req.cfg)
+		if err != nil {
+			return nil, err
+		}
+		h := sha256.New()
+		h.Write(js)
+		for _, e := range nn.StateDict(model) {
+			fmt.Fprintf(h, "\n%s %v", e.Name, e.Shape())
+		}
+		cfg.Fingerprint = h.Sum(nil)
+	}
+	return dist.Join(ctx, cfg)
 }
 
 // parseTrain parses and checks the flags of `glmc train`; with --resume
@@ -109,6 +169,12 @@ func parseTrain(args []string) (trainRequest, error) {
 	fs.IntVar(&req.opts.Workers, "workers", 2, "goroutines preparing batches (results do not depend on it)")
 	fs.BoolVar(&req.quiet, "quiet", false, "no progress bar and no line per epoch")
 	fs.BoolVar(&req.plot, "plot", false, "redraw the run folder's curves.png after every epoch (see glmc plot)")
+	fs.IntVar(&req.launch.Rank, "rank", 0, "data-parallel rank of this process, with --world-size (default: the launcher's, e.g. torchrun, srun, mpirun)")
+	fs.IntVar(&req.launch.WorldSize, "world-size", 0, "data-parallel processes, overriding the launcher's; --batch-size stays the global batch (default: the launcher's, else 1)")
+	fs.StringVar(&req.launch.MasterAddr, "master-addr", "", "host of rank 0, where the ranks meet (default: the launcher's)")
+	fs.IntVar(&req.launch.MasterPort, "master-port", 0, "port of rank 0, where the ranks meet (default: the launcher's, else 29500)")
+	syncBN := fs.Bool("sync-bn", true, "synchronise batch-norm statistics over the ranks, so they train as one process with the whole batch (false: each rank's own; rank 0's running statistics are saved)")
+	fs.DurationVar(&req.timeout, "dist-timeout", 10*time.Minute, "longest wait for the other ranks in one exchange; must exceed rank 0's evaluation and checkpoint")
 	numClasses := fs.Int("num_classes", 0, "official spelling: checked against the dataset's class count")
 	fs.Float64("beta", 0.5, "official spelling, accepted and unused: the official code draws λ from Beta(1, 1) whatever its value")
 	for alt, canonical := range officialSpellings {
@@ -127,10 +193,20 @@ func parseTrain(args []string) (trainRequest, error) {
 	if req.opts.Dir == "" {
 		req.opts.Dir = filepath.Join("runs", fmt.Sprintf("%s-if%g-%s", cfg.Dataset, cfg.ImbalanceFactor, cfg.Method))
 	}
+	req.opts.LocalBN = !*syncBN
 	if req.opts.Resume {
-		if req.cfg, err = savedConfig(req.cfg, set, req.opts.Dir); err != nil {
+		saved, err := savedConfig(req.cfg, set, req.opts.Dir)
+		switch {
+		case errors.Is(err, errNoCheckpoint):
+			req.noCheckpoint = err
+		case err != nil:
 			return req, err
+		default:
+			req.cfg = saved
 		}
+	}
+	if req.timeout <= 0 {
+		return req, usageError{fmt.Errorf("--dist-timeout %v: want a positive duration", req.timeout)}
 	}
 	if err := cfg.Validate(); err != nil {
 		return req, usageError{err}
@@ -184,7 +260,7 @@ func savedConfig(cfg glmc.Config, set map[string]bool, dir string) (glmc.Config,
 	path := filepath.Join(dir, glmc.LastFile)
 	st, err := glmc.ReadState(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return cfg, fmt.Errorf("glmc: --resume: no checkpoint %s (the run has not finished an epoch yet, or --out is wrong)", path)
+		return cfg, fmt.Errorf("glmc: --resume: %w %s (the run has not finished an epoch yet, or --out is wrong)", errNoCheckpoint, path)
 	}
 	if err != nil {
 		return cfg, err
@@ -203,6 +279,9 @@ func savedConfig(cfg glmc.Config, set map[string]bool, dir string) (glmc.Config,
 	}
 	return saved, nil
 }
+
+// errNoCheckpoint is savedConfig's error for a folder without LastFile.
+var errNoCheckpoint = errors.New("no checkpoint")
 
 // configFlag is the flag of a Config field: its JSON name with dashes.
 func configFlag(f reflect.StructField) string {
