@@ -151,7 +151,8 @@ func TestTrainerFiles(t *testing.T) {
 		t.Fatalf("metrics %+v", recs)
 	}
 	for _, r := range recs {
-		if !(r.Loss > 0) || r.Top5 < r.Top1 || len(r.PerClass) != 10 || r.Seconds <= 0 || r.ImgPerS <= 0 {
+		if !(r.Loss > 0) || r.Top5 < r.Top1 || len(r.PerClass) != 10 || r.Seconds <= 0 || r.ImgPerS <= 0 ||
+			r.EvalSeconds < 0 || r.EvalSeconds > r.Seconds {
 			t.Errorf("implausible record %+v", r)
 		}
 	}
