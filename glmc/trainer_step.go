@@ -27,6 +27,8 @@ type Learner struct {
 	// group, so every replica takes the step of the global batch's mean
 	// loss and the replicas stay bit-identical. nil for one process.
 	Group nn.Reducer
+
+	flat []float32 // the gradients and loss a Group step sums, reused across steps
 }
 
 // Pair is the input of one GLMC step: two augmented views of a batch from
@@ -134,7 +136,7 @@ func (l *Learner) backwardShard(loss *autograd.Var, n int) error {
 	// Parameters outside the graph (the heads CE leaves unused) have no
 	// gradient on any replica.
 	var grads []*tensor.Tensor
-	var buf []float32
+	buf := l.flat[:0]
 	for _, p := range l.Model.Parameters() {
 		if p.Grad != nil {
 			grads = append(grads, p.Grad)
@@ -142,6 +144,7 @@ func (l *Learner) backwardShard(loss *autograd.Var, n int) error {
 		}
 	}
 	buf = append(buf, share*loss.Value.Data[0])
+	l.flat = buf
 	if err := l.Group.AllReduceSum(buf); err != nil {
 		return fmt.Errorf("glmc: gradients: %w", err)
 	}
