@@ -3,9 +3,9 @@ package data
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"testing"
@@ -240,12 +240,28 @@ func idxFile(dims []int, data []byte, littleEndian bool) []byte {
 	return b.Bytes()
 }
 
+// gzipBytes wraps data in gzip with stored (uncompressed) deflate blocks,
+// written out by hand: their bytes the format alone decides, so the
+// committed fuzz seeds made from them stay in step across Go releases,
+// whose compressors (stored blocks included) write different streams.
 func gzipBytes(data []byte) []byte {
-	var b bytes.Buffer
-	zw := gzip.NewWriter(&b)
-	zw.Write(data)
-	zw.Close()
-	return b.Bytes()
+	b := []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff} // magic, deflate, no flags, no time, unknown OS
+	trailer := binary.LittleEndian.AppendUint32(nil, crc32.ChecksumIEEE(data))
+	trailer = binary.LittleEndian.AppendUint32(trailer, uint32(len(data)))
+	for final := false; !final; {
+		n := min(len(data), 0xffff)
+		final = n == len(data)
+		flag := byte(0) // BFINAL in bit 0, BTYPE 00 (stored) in bits 1-2
+		if final {
+			flag = 1
+		}
+		b = append(b, flag)
+		b = binary.LittleEndian.AppendUint16(b, uint16(n))
+		b = binary.LittleEndian.AppendUint16(b, ^uint16(n))
+		b = append(b, data[:n]...)
+		data = data[n:]
+	}
+	return append(b, trailer...)
 }
 
 // tarEntry is one member of a generated archive.
@@ -258,8 +274,7 @@ type tarEntry struct {
 
 func tarGz(entries []tarEntry) []byte {
 	var b bytes.Buffer
-	zw := gzip.NewWriter(&b)
-	tw := tar.NewWriter(zw)
+	tw := tar.NewWriter(&b)
 	for _, e := range entries {
 		h := &tar.Header{Name: e.name, Mode: 0o644, Size: int64(len(e.body)), Typeflag: e.typeflag, Linkname: e.link}
 		switch e.typeflag {
@@ -278,6 +293,5 @@ func tarGz(entries []tarEntry) []byte {
 		}
 	}
 	tw.Close()
-	zw.Close()
-	return b.Bytes()
+	return gzipBytes(b.Bytes())
 }

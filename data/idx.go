@@ -2,10 +2,8 @@ package data
 
 import (
 	"bufio"
-	"compress/flate"
 	"compress/gzip"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -37,22 +35,30 @@ func ReadIDX(r io.Reader) (*IDX, error) {
 		if err != nil {
 			return nil, fmt.Errorf("corrupt gzip: %w", err)
 		}
-		x, err := readIDX(zr)
-		if err != nil && isGzipError(err) {
-			return nil, fmt.Errorf("corrupt gzip: %w", err)
+		src := &gzipSource{r: zr}
+		x, err := readIDX(src)
+		if err != nil && src.err != nil {
+			return nil, fmt.Errorf("corrupt gzip: %w", src.err)
 		}
 		return x, err
 	}
 	return readIDX(br)
 }
 
-// isGzipError tells decompression failures from IDX-level ones. A gzip
-// stream cut short ends with io.ErrUnexpectedEOF from the decompressor;
-// readIDX itself reports short data without that error.
-func isGzipError(err error) bool {
-	var ce flate.CorruptInputError
-	return errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ce)
+// gzipSource remembers the first failure of the decompressor (a bad
+// checksum, corrupt deflate data, a stream cut short), so that such a file
+// is reported as broken gzip rather than as the short IDX data it yields.
+type gzipSource struct {
+	r   io.Reader
+	err error
+}
+
+func (g *gzipSource) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	if err != nil && err != io.EOF && g.err == nil {
+		g.err = err
+	}
+	return n, err
 }
 
 func readIDX(r io.Reader) (*IDX, error) {
