@@ -46,7 +46,7 @@ func benchConv(o benchOptions, emit func(map[string]any)) {
 		} {
 			sec := timePerCall(1, pass.call)
 			emit(map[string]any{"kind": "conv", "cin": cin, "cout": cout, "hw": hw, "stride": stride, "batch": batch,
-				"nf": o.width, "pass": pass.name, "gflops": round1(flops / sec / 1e9)})
+				"nf": o.width, "pass": pass.name, "gflops": sig4(flops / sec / 1e9)})
 		}
 	}
 }

@@ -67,7 +67,7 @@ func benchTrain(o benchOptions, emit func(map[string]any)) {
 		step++
 	})
 	emit(map[string]any{"kind": "glmc_train_step", "model": "resnet32", "nf": o.width, "batch": benchTrainBatch,
-		"sec_per_step": round4(sec), "img_per_s": round1(2 * benchTrainBatch / sec)})
+		"sec_per_step": round4(sec), "img_per_s": sig4(2 * benchTrainBatch / sec)})
 }
 
 // benchInfer times the evaluation forward pass (fc_cb logits, eval mode,
@@ -81,7 +81,7 @@ func benchInfer(o benchOptions, emit func(map[string]any)) {
 		sec = timePerCall(1, func() { m.Forward(x) })
 	})
 	emit(map[string]any{"kind": "infer", "model": "resnet32", "nf": o.width, "batch": benchInferBatch,
-		"img_per_s": round1(benchInferBatch / sec)})
+		"img_per_s": sig4(benchInferBatch / sec)})
 }
 
 // timePerCall returns the mean seconds of call after warm-up calls,
