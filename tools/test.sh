@@ -27,7 +27,7 @@ done
 CGO_ENABLED=0 go build -tags purego -o /dev/null ./...
 
 step "tests (best SIMD path)"
-go test -count=1 ./...
+go test -count=1 -timeout 30m ./...
 
 # The PyTorch parity tests of nn, optim and glmc (all named TestGolden*)
 # run on every kernel path: a kernel bug shows as a difference from
@@ -54,8 +54,10 @@ step "purego build tag"
 go test -count=1 -short -tags purego ./asm ./tensor
 go test -count=1 -short -tags purego "${golden[@]}"
 
+# The race detector slows cmd/glmc's training tests tenfold; on a busy
+# machine they outlast go test's default 10-minute limit per package.
 step "race detector"
-go test -count=1 -short -race ./...
+go test -count=1 -short -race -timeout 30m ./...
 
 step "arm64 NEON under qemu"
 bash .ci/qemu-arm64.sh
