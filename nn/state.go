@@ -151,12 +151,15 @@ func LoadStateFile(path string) (*State, error) {
 }
 
 // InferConfig reads the architecture, width, input channels, block
-// counts, head width and number of classes off the names and shapes of a
-// state dict: resnet32 (ResNet_modify) has conv1.weight and layer1..3, the
-// ResNet class has conv1.0.weight and conv2_x..conv5_x, with BottleNeck
-// blocks when residual_function.6 exists. Block counts that match no official
-// constructor are kept in Blocks under the family's representative name
-// (familyArch).
+// counts, head width, number of classes and groups off the names and
+// shapes of a state dict: resnet32 (ResNet_modify) has conv1.weight and
+// layer1..3, the ResNet class of ResNet_cifar.py has conv1.0.weight and
+// conv2_x..conv5_x, with BottleNeck blocks when residual_function.6
+// exists, and the ResNet of Resnet_LT.py has conv1.weight and
+// layer1..4 of bottlenecks (layer1.0.conv3), whose conv2 weight
+// (width, width/groups, 3, 3) gives the groups and the width per group.
+// Block counts that match no official constructor are kept in Blocks
+// under the family's representative name (familyArch).
 func InferConfig(s *State) (Config, error) {
 	shape := func(name string, dims int) ([]int, error) {
 		t, ok := s.Tensors[name]
@@ -180,6 +183,20 @@ func InferConfig(s *State) (Config, error) {
 	if w, err := shape("conv1.weight", 4); err == nil {
 		block, cfg.Width, cfg.InChannels = blockA, w[0], w[1]
 		stage = func(i int) string { return fmt.Sprintf("layer%d.", i+1) }
+		if hasPrefix(s, "layer1.0.conv3.") {
+			block = blockLT
+			conv2, err := shape("layer1.0.conv2.weight", 4)
+			if err != nil {
+				return cfg, err
+			}
+			width, perGroup := conv2[0], conv2[1]
+			if perGroup == 0 || width%perGroup != 0 {
+				return cfg, fmt.Errorf("nn: cannot infer the model: layer1.0.conv2.weight has shape %v, want (width, width/groups, 3, 3)", conv2)
+			}
+			// width/groups = ⌊nf·WidthPerGroup/64⌋: take the least
+			// WidthPerGroup that gives it.
+			cfg.Groups, cfg.WidthPerGroup = width/perGroup, (perGroup*64+cfg.Width-1)/cfg.Width
+		}
 	} else if w, err := shape("conv1.0.weight", 4); err == nil {
 		block, cfg.Width, cfg.InChannels = blockBasic, w[0], w[1]
 		stage = func(i int) string { return fmt.Sprintf("conv%d_x.", i+2) }
@@ -187,7 +204,7 @@ func InferConfig(s *State) (Config, error) {
 			block = blockBottleneck
 		}
 	} else {
-		return cfg, fmt.Errorf("nn: cannot infer the model: neither conv1.weight (resnet32) nor conv1.0.weight (resnet18/34/50) in the state dict")
+		return cfg, fmt.Errorf("nn: cannot infer the model: neither conv1.weight (resnet32, resnet50_lt, resnext50_32x4d) nor conv1.0.weight (resnet18/34/50) in the state dict")
 	}
 	for i := 0; count(stage(i)) > 0; i++ {
 		cfg.Blocks = append(cfg.Blocks, count(stage(i)))
@@ -203,7 +220,8 @@ func InferConfig(s *State) (Config, error) {
 	cfg.NumClasses, cfg.HeadWidth = fc[0], head[0]
 	cfg.Arch = familyArch[block]
 	for _, name := range Archs() {
-		if spec := archs[name]; spec.block == block && slices.Equal(spec.blocks, cfg.Blocks) {
+		spec := archs[name]
+		if spec.block == block && slices.Equal(spec.blocks, cfg.Blocks) && spec.groups == cfg.Groups && spec.widthPerGroup == cfg.WidthPerGroup {
 			cfg.Arch = name
 		}
 	}
@@ -251,6 +269,9 @@ func LoadModel(path string, cfg Config) (*Model, error) {
 	}
 	if cfg.InChannels == 0 {
 		cfg.InChannels = inferred.InChannels
+	}
+	if cfg.Groups == 0 && cfg.WidthPerGroup == 0 {
+		cfg.Groups, cfg.WidthPerGroup = inferred.Groups, inferred.WidthPerGroup
 	}
 	m, err := NewModel(cfg, tensor.NewRNG(0))
 	if err != nil {

@@ -36,10 +36,11 @@ func TestOfficialArchs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.Arch != arch || cfg.Width != DefaultWidth || cfg.HeadWidth != archs[arch].head || cfg.NumClasses != 100 {
+		if cfg.Arch != arch || cfg.Width != DefaultWidth || cfg.HeadWidth != archs[arch].head || cfg.NumClasses != 100 ||
+			cfg.Groups != archs[arch].groups || cfg.WidthPerGroup != archs[arch].widthPerGroup {
 			t.Errorf("%s: inferred %+v", arch, cfg)
 		}
-		if want := map[string]int{"resnet32": 256, "resnet18": 512, "resnet34": 512}[arch]; want != 0 && m.FeatureDim() != want {
+		if want := map[string]int{"resnet32": 256, "resnet18": 512, "resnet34": 512, "resnet50_lt": 2048, "resnext50_32x4d": 2048}[arch]; want != 0 && m.FeatureDim() != want {
 			t.Errorf("%s: feature dim %d, want %d", arch, m.FeatureDim(), want)
 		}
 	}
