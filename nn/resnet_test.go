@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"github.com/glmc/glmc/autograd"
+	"github.com/glmc/glmc/internal/golden"
 	"github.com/glmc/glmc/internal/goldenmodel"
 	"github.com/glmc/glmc/nn"
 	"github.com/glmc/glmc/tensor"
 )
 
-var modelFixtures = []string{"resnet32_w4", "resnet18_small", "bottleneck_small"}
+var modelFixtures = []string{"resnet32_w4", "resnet18_small", "bottleneck_small", "resnext_small"}
 
 func TestGoldenModels(t *testing.T) {
 	for _, name := range modelFixtures {
@@ -68,19 +69,26 @@ func TestGoldenCheckpointLogits(t *testing.T) {
 		{"resnet32_w4.pth.tar", "resnet32_w4", nn.Config{Arch: "resnet32", NumClasses: 10, Width: 4, HeadWidth: 128, Blocks: []int{5, 5, 5}}},
 		{"resnet18_small_plain.pth.tar", "resnet18_small", nn.Config{Arch: "resnet18", NumClasses: 10, Width: 2, HeadWidth: 16, Blocks: []int{2, 2, 2, 2}}},
 	} {
-		t.Run(c.file, func(t *testing.T) {
-			m, err := nn.LoadModel(filepath.Join(goldenDir, c.file), nn.Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := m.Config; got.Arch != c.want.Arch || got.NumClasses != c.want.NumClasses || got.Width != c.want.Width ||
-				got.HeadWidth != c.want.HeadWidth || !slices.Equal(got.Blocks, c.want.Blocks) {
-				t.Errorf("inferred %+v, want %+v", got, c.want)
-			}
-			x := goldenmodel.Tensor(t, f, c.fixture+".x")
-			goldenmodel.Expect(t, f, c.fixture+".logits", m.Forward(autograd.Const(x)).Value)
-		})
+		t.Run(c.file, func(t *testing.T) { checkpointLogits(t, f, c.file, c.fixture, c.want) })
 	}
+}
+
+// checkpointLogits loads the checkpoint file of the golden folder with
+// nn.LoadModel, which must infer want from it, and compares its eval
+// logits on the fixture's <prefix>.x with <prefix>.logits.
+func checkpointLogits(t *testing.T, f *golden.File, file, prefix string, want nn.Config) {
+	t.Helper()
+	m, err := nn.LoadModel(filepath.Join(goldenDir, file), nn.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Config; got.Arch != want.Arch || got.NumClasses != want.NumClasses || got.Width != want.Width ||
+		got.HeadWidth != want.HeadWidth || !slices.Equal(got.Blocks, want.Blocks) ||
+		got.Groups != want.Groups || got.WidthPerGroup != want.WidthPerGroup {
+		t.Errorf("inferred %+v, want %+v", got, want)
+	}
+	x := goldenmodel.Tensor(t, f, prefix+".x")
+	goldenmodel.Expect(t, f, prefix+".logits", m.Forward(autograd.Const(x)).Value)
 }
 
 func TestInferConfigBottleneck(t *testing.T) {

@@ -159,7 +159,8 @@ func LoadStateFile(path string) (*State, error) {
 // layer1..4 of bottlenecks (layer1.0.conv3), whose conv2 weight
 // (width, width/groups, 3, 3) gives the groups and the width per group.
 // Block counts that match no official constructor are kept in Blocks
-// under the family's representative name (familyArch).
+// under the family's representative name (familyArch; resnet50_lt for
+// Resnet_LT.py models without groups).
 func InferConfig(s *State) (Config, error) {
 	shape := func(name string, dims int) ([]int, error) {
 		t, ok := s.Tensors[name]
@@ -219,6 +220,9 @@ func InferConfig(s *State) (Config, error) {
 	}
 	cfg.NumClasses, cfg.HeadWidth = fc[0], head[0]
 	cfg.Arch = familyArch[block]
+	if block == blockLT && cfg.Groups == 1 {
+		cfg.Arch = "resnet50_lt"
+	}
 	for _, name := range Archs() {
 		spec := archs[name]
 		if spec.block == block && slices.Equal(spec.blocks, cfg.Blocks) && spec.groups == cfg.Groups && spec.widthPerGroup == cfg.WidthPerGroup {

@@ -486,11 +486,15 @@ def model_inputs(gen, classes, n, size):
     return x, target, target_w
 
 
-def model_fixture(cfg):
-    """Writes <name>.safetensors for one model of MODELS; returns the model
-    (initial state) and its batch and targets."""
+def model_fixture(cfg, make=None):
+    """Writes <name>.safetensors for one model of MODELS (or the model that
+    make(cfg) builds); returns the model (initial state) and its batch and
+    targets."""
     torch.manual_seed(cfg["seed"])
-    model = build(cfg["block"], cfg["blocks"], cfg["classes"], cfg["nf"], cfg["hidden"])
+    if make is None:
+        model = build(cfg["block"], cfg["blocks"], cfg["classes"], cfg["nf"], cfg["hidden"])
+    else:
+        model = make(cfg)
     gen = torch.Generator().manual_seed(cfg["seed"] + 100)
     x, target, target_w = model_inputs(gen, cfg["classes"], BATCH, cfg["size"])
 
