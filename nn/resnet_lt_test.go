@@ -170,3 +170,26 @@ func fillFormula(m *nn.Model) {
 		}
 	}
 }
+
+// BenchmarkLTInfer times the eval-mode forward of the real-size
+// resnet50_lt and resnext50_32x4d (1000 classes) on batches of 8 224×224
+// images and reports images per second.
+func BenchmarkLTInfer(b *testing.B) {
+	for _, arch := range []string{"resnet50_lt", "resnext50_32x4d"} {
+		b.Run(arch, func(b *testing.B) {
+			const n = 8
+			rng := tensor.NewRNG(1)
+			m, err := nn.NewModel(nn.Config{Arch: arch, NumClasses: 1000}, rng)
+			if err != nil {
+				b.Fatal(err)
+			}
+			m.Train(false)
+			x := autograd.Const(tensor.RandN(rng, n, 3, 224, 224))
+			b.ResetTimer()
+			for b.Loop() {
+				autograd.NoGrad(m.Parameters(), func() { m.Forward(x) })
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "img/s")
+		})
+	}
+}
