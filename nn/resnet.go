@@ -235,25 +235,36 @@ func newTrunkB(rng *tensor.RNG, cfg Config, block string) (*Sequential, int) {
 		Layers: []Module{NewSequential(NewConv2d(rng, cfg.InChannels, nf, 3, 1, 1, false), NewBatchNorm2d(nf), ReLU{})},
 		Names:  []string{"conv1"},
 	}
-	in := nf
-	for i, n := range cfg.Blocks {
-		planes := nf << i
+	newBlock := NewBasicBlock
+	if block == blockBottleneck {
+		newBlock = NewBottleneck
+	}
+	in := appendStages(trunk, nf, cfg.Blocks, "conv%d_x", 2, func(in, planes, stride int) *ResidualBlock {
+		return newBlock(rng, in, planes, stride)
+	})
+	trunk.Layers = append(trunk.Layers, GlobalAvgPool{})
+	trunk.Names = append(trunk.Names, "avg_pool")
+	return trunk, in
+}
+
+// appendStages appends to trunk, which ends with in channels, the stages
+// of residual blocks of a ResNet, blocks[i] in stage i, named by format
+// with the stage number (from first); stage i has in·2^i planes and its
+// first block the stride blockStride gives. It returns the channels of
+// the last stage.
+func appendStages(trunk *Sequential, in int, blocks []int, format string, first int, newBlock func(in, planes, stride int) *ResidualBlock) int {
+	nf := in
+	for i, n := range blocks {
 		stage := NewSequential()
 		for j := range n {
-			newBlock := NewBasicBlock
-			if block == blockBottleneck {
-				newBlock = NewBottleneck
-			}
-			b := newBlock(rng, in, planes, blockStride(i, j))
+			b := newBlock(in, nf<<i, blockStride(i, j))
 			stage.Layers = append(stage.Layers, b)
 			in = b.OutChannels()
 		}
 		trunk.Layers = append(trunk.Layers, stage)
-		trunk.Names = append(trunk.Names, fmt.Sprintf("conv%d_x", i+2))
+		trunk.Names = append(trunk.Names, fmt.Sprintf(format, i+first))
 	}
-	trunk.Layers = append(trunk.Layers, GlobalAvgPool{})
-	trunk.Names = append(trunk.Names, "avg_pool")
-	return trunk, in
+	return in
 }
 
 // Outputs are the four GLMC heads of one forward pass, and the feature

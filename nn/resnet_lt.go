@@ -1,10 +1,6 @@
 package nn
 
-import (
-	"fmt"
-
-	"github.com/glmc/glmc/tensor"
-)
+import "github.com/glmc/glmc/tensor"
 
 // The ImageNet-LT and iNaturalist 2018 models of the official
 // GLMC-2023/model/Resnet_LT.py: torchvision's ResNet (v1.5: the stride of
@@ -21,17 +17,9 @@ func newTrunkLT(rng *tensor.RNG, cfg Config) (*Sequential, int) {
 		Layers: []Module{NewConv2d(rng, cfg.InChannels, nf, 7, 2, 3, false), NewBatchNorm2d(nf), ReLU{}, MaxPool2d{Kernel: 3, Stride: 2, Padding: 1}},
 		Names:  []string{"conv1", "bn1", "relu", "maxpool"},
 	}
-	in := nf
-	for i, n := range cfg.Blocks {
-		stage := NewSequential()
-		for j := range n {
-			b := NewBottleneckLT(rng, in, nf<<i, blockStride(i, j), cfg.Groups, cfg.WidthPerGroup)
-			stage.Layers = append(stage.Layers, b)
-			in = b.OutChannels()
-		}
-		trunk.Layers = append(trunk.Layers, stage)
-		trunk.Names = append(trunk.Names, fmt.Sprintf("layer%d", i+1))
-	}
+	in := appendStages(trunk, nf, cfg.Blocks, "layer%d", 1, func(in, planes, stride int) *ResidualBlock {
+		return NewBottleneckLT(rng, in, planes, stride, cfg.Groups, cfg.WidthPerGroup)
+	})
 	trunk.Layers = append(trunk.Layers, GlobalAvgPool{})
 	trunk.Names = append(trunk.Names, "avgpool")
 	return trunk, in

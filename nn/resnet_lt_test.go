@@ -60,20 +60,7 @@ func TestGoldenResNeXtNarrowEval(t *testing.T) {
 	f := loadFixture(t, "resnext50_narrow")
 	m := goldenmodel.Model(t, f, "init.")
 	m.Train(false)
-	out := m.Heads(autograd.Const(goldenmodel.Tensor(t, f, "x")))
-	for head, v := range map[string]*autograd.Var{"fc": out.FC, "fc_cb": out.FCCB, "z": out.Z, "p": out.P, "feature": out.Feature} {
-		goldenmodel.Expect(t, f, "out."+head, v.Value)
-	}
-	loss := goldenmodel.Loss(t, f, out)
-	goldenmodel.Expect(t, f, "loss", loss.Value)
-	loss.Backward()
-	params := nn.NamedParameters(m)
-	if want := len(f.Names("grad.")); len(params) != want {
-		t.Errorf("%d parameters, torch has %d", len(params), want)
-	}
-	for _, p := range params {
-		goldenmodel.Expect(t, f, "grad."+p.Name, p.Param.Grad)
-	}
+	expectHeadsAndGrads(t, f, m, goldenmodel.Tensor(t, f, "x"))
 }
 
 // TestGoldenCheckpointLogitsLT loads the official-layout checkpoints of the

@@ -22,20 +22,7 @@ func TestGoldenModels(t *testing.T) {
 			m := goldenmodel.Model(t, f, "init.")
 
 			// Training-mode forward of all heads, loss, every gradient.
-			out := m.Heads(autograd.Const(x))
-			for head, v := range map[string]*autograd.Var{"fc": out.FC, "fc_cb": out.FCCB, "z": out.Z, "p": out.P, "feature": out.Feature} {
-				goldenmodel.Expect(t, f, "out."+head, v.Value)
-			}
-			loss := goldenmodel.Loss(t, f, out)
-			goldenmodel.Expect(t, f, "loss", loss.Value)
-			loss.Backward()
-			params := nn.NamedParameters(m)
-			if want := len(f.Names("grad.")); len(params) != want {
-				t.Errorf("%d parameters, torch has %d", len(params), want)
-			}
-			for _, p := range params {
-				goldenmodel.Expect(t, f, "grad."+p.Name, p.Param.Grad)
-			}
+			expectHeadsAndGrads(t, f, m, x)
 
 			// Running statistics after three training forwards on slices
 			// of x, then eval-mode logits.
@@ -53,6 +40,27 @@ func TestGoldenModels(t *testing.T) {
 			m.Train(false)
 			goldenmodel.Expect(t, f, "eval.fc_cb", m.Forward(autograd.Const(x)).Value)
 		})
+	}
+}
+
+// expectHeadsAndGrads runs the four heads of m on x in its present mode,
+// the fixture's loss and backward, and compares the outputs (out.*), the
+// loss and every parameter gradient (grad.*) with f's.
+func expectHeadsAndGrads(t *testing.T, f *golden.File, m *nn.Model, x *tensor.Tensor) {
+	t.Helper()
+	out := m.Heads(autograd.Const(x))
+	for head, v := range map[string]*autograd.Var{"fc": out.FC, "fc_cb": out.FCCB, "z": out.Z, "p": out.P, "feature": out.Feature} {
+		goldenmodel.Expect(t, f, "out."+head, v.Value)
+	}
+	loss := goldenmodel.Loss(t, f, out)
+	goldenmodel.Expect(t, f, "loss", loss.Value)
+	loss.Backward()
+	params := nn.NamedParameters(m)
+	if want := len(f.Names("grad.")); len(params) != want {
+		t.Errorf("%d parameters, torch has %d", len(params), want)
+	}
+	for _, p := range params {
+		goldenmodel.Expect(t, f, "grad."+p.Name, p.Param.Grad)
 	}
 }
 

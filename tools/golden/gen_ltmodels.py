@@ -373,13 +373,7 @@ def main():
     checkpoint_fixtures()
     full_fixture(bool(args.official))
     names = ["grouped_conv2d", "maxpool2d", "checkpoints_lt", "resnext50_formula", NARROW["name"]] + [c["name"] for c in MODELS]
-    files = [n + ".safetensors" for n in names] + [c["file"] for c in CHECKPOINTS]
-    total = 0
-    for name in files:
-        size = os.path.getsize(os.path.join(g.OUT, name))
-        total += size
-        print(f"{size:9d}  nn/testdata/golden/{name}")
-    print(f"{total:9d}  total")
+    g.print_sizes([n + ".safetensors" for n in names] + [c["file"] for c in CHECKPOINTS])
     return 0
 
 

@@ -748,13 +748,18 @@ def main():
     checkpoint_fixtures(sgd_fixture(*models[0]), models[1])
     schedule_fixture()
     maxnorm_fixture()
+    print_sizes(sorted(os.listdir(OUT)))
+    return 0
+
+
+def print_sizes(names):
+    """Prints the size of each file of OUT and the total."""
     total = 0
-    for name in sorted(os.listdir(OUT)):
+    for name in names:
         size = os.path.getsize(os.path.join(OUT, name))
         total += size
         print(f"{size:9d}  {os.path.relpath(os.path.join(OUT, name), ROOT)}")
     print(f"{total:9d}  total")
-    return 0
 
 
 if __name__ == "__main__":
