@@ -15,34 +15,33 @@ import (
 )
 
 // groupedCase is a grouped convolution geometry: c and oc are the whole
-// channel counts.
+// channel counts, the weight is (oc, c/groups, kh, kw).
 type groupedCase struct {
-	n, c, h, w, oc, k, stride, pad, groups int
-	bias                                   bool
+	convCase
+	groups int
 }
 
-func (c groupedCase) String() string {
-	return fmt.Sprintf("x%dx%dx%dx%d_oc%d_k%d_s%d_p%d_g%d", c.n, c.c, c.h, c.w, c.oc, c.k, c.stride, c.pad, c.groups)
-}
+func (c groupedCase) String() string { return fmt.Sprintf("%v_g%d", c.convCase, c.groups) }
 
 // groupedCases cover both input-gradient algorithms of the dense
 // convolution below (stride 1 and 2), depthwise convolution (one channel
 // per group), groups with several channels in and out, unequal in and out
-// per group, bias, and 1×1 kernels.
+// per group, bias, 1×1 and non-square kernels.
 var groupedCases = []groupedCase{
-	{2, 4, 6, 5, 4, 3, 1, 1, 2, true},
-	{2, 6, 7, 7, 9, 3, 2, 1, 3, false},
-	{3, 4, 5, 6, 4, 3, 1, 1, 4, true}, // depthwise
-	{2, 8, 5, 5, 4, 1, 1, 0, 4, false},
-	{1, 6, 6, 6, 12, 3, 1, 0, 2, true},
-	{2, 4, 9, 9, 8, 3, 2, 1, 4, true}, // ResNeXt's strided 3×3
+	{convCase{2, 4, 6, 5, 4, 3, 3, 1, 1, true}, 2},
+	{convCase{2, 6, 7, 7, 9, 3, 3, 2, 1, false}, 3},
+	{convCase{3, 4, 5, 6, 4, 3, 3, 1, 1, true}, 4}, // depthwise
+	{convCase{2, 8, 5, 5, 4, 1, 1, 1, 0, false}, 4},
+	{convCase{1, 6, 6, 6, 12, 3, 3, 1, 0, true}, 2},
+	{convCase{2, 4, 9, 9, 8, 3, 3, 2, 1, true}, 4}, // ResNeXt's strided 3×3
+	{convCase{2, 4, 6, 5, 6, 3, 1, 1, 1, false}, 2}, // non-square kernel
 }
 
 // groupedConvReference computes the grouped convolution with plain loops in
 // float64, straight from the definition.
 func groupedConvReference(c groupedCase, x, w, b []float32) []float64 {
 	cg, og := c.c/c.groups, c.oc/c.groups
-	oh, ow := (c.h+2*c.pad-c.k)/c.stride+1, (c.w+2*c.pad-c.k)/c.stride+1
+	oh, ow := (c.h+2*c.pad-c.kh)/c.stride+1, (c.w+2*c.pad-c.kw)/c.stride+1
 	y := make([]float64, c.n*c.oc*oh*ow)
 	for n := range c.n {
 		for o := range c.oc {
@@ -55,13 +54,13 @@ func groupedConvReference(c groupedCase, x, w, b []float32) []float64 {
 					}
 					for ci := range cg {
 						ch := g*cg + ci
-						for i := range c.k {
-							for j := range c.k {
+						for i := range c.kh {
+							for j := range c.kw {
 								iy, ix := oy*c.stride-c.pad+i, ox*c.stride-c.pad+j
 								if iy < 0 || iy >= c.h || ix < 0 || ix >= c.w {
 									continue
 								}
-								sum += float64(w[((o*cg+ci)*c.k+i)*c.k+j]) * float64(x[((n*c.c+ch)*c.h+iy)*c.w+ix])
+								sum += float64(w[((o*cg+ci)*c.kh+i)*c.kw+j]) * float64(x[((n*c.c+ch)*c.h+iy)*c.w+ix])
 							}
 						}
 					}
@@ -76,7 +75,7 @@ func groupedConvReference(c groupedCase, x, w, b []float32) []float64 {
 // groupedInputs returns random x, w and (with bias) b for c.
 func groupedInputs(c groupedCase, seed uint64) []*tensor.Tensor {
 	rng := tensor.NewRNG(seed)
-	in := []*tensor.Tensor{tensor.RandN(rng, c.n, c.c, c.h, c.w), tensor.RandN(rng, c.oc, c.c/c.groups, c.k, c.k)}
+	in := []*tensor.Tensor{tensor.RandN(rng, c.n, c.c, c.h, c.w), tensor.RandN(rng, c.oc, c.c/c.groups, c.kh, c.kw)}
 	if c.bias {
 		in = append(in, tensor.RandN(rng, c.oc))
 	}
@@ -157,7 +156,7 @@ func TestGroupedConvOneGroup(t *testing.T) {
 // TestGroupedConvThreadsBitIdentical: outputs and all gradients are the same
 // bits on 1, 2 and 3 threads.
 func TestGroupedConvThreadsBitIdentical(t *testing.T) {
-	c := groupedCase{9, 16, 12, 12, 32, 3, 1, 1, 8, true}
+	c := groupedCase{convCase{9, 16, 12, 12, 32, 3, 3, 1, 1, true}, 8}
 	var want [][]float32
 	for _, threads := range []int{1, 2, 3} {
 		prev := asm.SetThreads(threads)
