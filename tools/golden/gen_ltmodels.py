@@ -5,6 +5,7 @@ ImageNet-LT / iNaturalist models of GLMC-2023/model/Resnet_LT.py.
 Run by hand with Debian's PyTorch; CI only reads the committed files:
 
     /usr/bin/python3 tools/golden/gen_ltmodels.py [--official PATH/TO/Resnet_LT.py]
+    /usr/bin/python3 tools/golden/gen_ltmodels.py --check STATE.safetensors
 
 It writes into nn/testdata/golden/ with gen_nn.py's format, float64 check and
 model procedure (it imports gen_nn). With --official, the official module is
@@ -12,7 +13,8 @@ imported from that file and the script stops unless the official
 resnext50_32x4d and resnet50 have exactly the state-dict names and shapes of
 its own ResNetLT at full size and give the same outputs with the same
 weights; without it that cross-check is skipped (the metadata
-official_checked says which). tools/golden/README.md lists the fixtures.
+official_checked says which). --check is gen_nn.py's --check that knows the
+Resnet_LT.py models too. tools/golden/README.md lists the fixtures.
 """
 
 import argparse
@@ -357,11 +359,32 @@ def full_fixture(official_checked):
            procedure="formula state dict and x -> eval-mode forward -> feature (pooled), logits (fc_cb)")
 
 
+def infer_model(state):
+    """gen_nn.infer_model, extended to the Resnet_LT.py models: those have a
+    4-D conv1.weight and bottlenecks with layer1.0.conv3; the grouped
+    layer1.0.conv2.weight (width, width/groups, 3, 3) gives the groups and
+    the least width per group giving its width."""
+    if "layer1.0.conv3.weight" not in state:
+        return g.infer_model(state)
+    nf = state["conv1.weight"].shape[0]
+    width, per_group = state["layer1.0.conv2.weight"].shape[:2]
+    groups, width_per_group = width // per_group, -(-per_group * 64 // nf)
+    blocks = tuple(len({k.split(".")[1] for k in state if k.startswith(f"layer{i}.")}) for i in range(1, 5))
+    classes, hidden = state["fc_cb.weight"].shape[0], state["projection_head.0.weight"].shape[0]
+    desc = f"Resnet_LT {blocks} nf={nf} groups={groups} width_per_group={width_per_group} hidden={hidden} classes={classes}"
+    return desc, ResNetLT(blocks, classes, nf, hidden, groups, width_per_group)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--official", metavar="FILE", help="the official GLMC-2023/model/Resnet_LT.py to cross-check with")
+    ap.add_argument("--check", metavar="STATE",
+                    help="as gen_nn.py --check, for every architecture gen_nn.py knows and the Resnet_LT.py ones")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if args.check:
+        base = args.check[: -len(".safetensors")] if args.check.endswith(".safetensors") else args.check
+        return g.check(args.check, base + ".logits.safetensors", infer_model)
     os.makedirs(g.OUT, exist_ok=True)
     if args.official:
         cross_check(load_official(args.official))

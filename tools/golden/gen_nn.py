@@ -704,11 +704,12 @@ def checkpoint_fixtures(resnet32, resnet18):
 # ---------------------------------------------------------------- --check
 
 
-def check(state_path, logits_path):
+def check(state_path, logits_path, infer=infer_model):
     """Loads a Go-written state dict into the PyTorch model its names and
-    shapes describe and compares the eval logits on the companion's x."""
+    shapes describe (infer(state) gives a description and the model) and
+    compares the eval logits on the companion's x."""
     state, _ = read_safetensors(state_path)
-    arch, model = infer_model(state)
+    arch, model = infer(state)
     for k, v in model.state_dict().items():
         if k in state and state[k].dtype != v.dtype:
             raise SystemExit(f"{state_path}: {k}: dtype {state[k].dtype}, want {v.dtype}")
