@@ -33,7 +33,7 @@ var groupedCases = []groupedCase{
 	{convCase{3, 4, 5, 6, 4, 3, 3, 1, 1, true}, 4}, // depthwise
 	{convCase{2, 8, 5, 5, 4, 1, 1, 1, 0, false}, 4},
 	{convCase{1, 6, 6, 6, 12, 3, 3, 1, 0, true}, 2},
-	{convCase{2, 4, 9, 9, 8, 3, 3, 2, 1, true}, 4}, // ResNeXt's strided 3×3
+	{convCase{2, 4, 9, 9, 8, 3, 3, 2, 1, true}, 4},  // ResNeXt's strided 3×3
 	{convCase{2, 4, 6, 5, 6, 3, 1, 1, 1, false}, 2}, // non-square kernel
 }
 
