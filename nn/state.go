@@ -184,19 +184,11 @@ func InferConfig(s *State) (Config, error) {
 	if w, err := shape("conv1.weight", 4); err == nil {
 		block, cfg.Width, cfg.InChannels = blockA, w[0], w[1]
 		stage = func(i int) string { return fmt.Sprintf("layer%d.", i+1) }
+		if !hasPrefix(s, "layer1.0.conv3.") && w[2] == 7 {
+			return cfg, fmt.Errorf("nn: cannot infer the model: a 7×7 conv1.weight without bottlenecks (layer1.0.conv3) is a basic-block ResNet of Resnet_LT.py (resnet18/34), which glmc does not build; want resnet50_lt or resnext50_32x4d")
+		}
 		if hasPrefix(s, "layer1.0.conv3.") {
 			block = blockLT
-			conv2, err := shape("layer1.0.conv2.weight", 4)
-			if err != nil {
-				return cfg, err
-			}
-			width, perGroup := conv2[0], conv2[1]
-			if perGroup == 0 || width%perGroup != 0 {
-				return cfg, fmt.Errorf("nn: cannot infer the model: layer1.0.conv2.weight has shape %v, want (width, width/groups, 3, 3)", conv2)
-			}
-			// width/groups = ⌊nf·WidthPerGroup/64⌋: take the least
-			// WidthPerGroup that gives it.
-			cfg.Groups, cfg.WidthPerGroup = width/perGroup, (perGroup*64+cfg.Width-1)/cfg.Width
 		}
 	} else if w, err := shape("conv1.0.weight", 4); err == nil {
 		block, cfg.Width, cfg.InChannels = blockBasic, w[0], w[1]
@@ -209,6 +201,12 @@ func InferConfig(s *State) (Config, error) {
 	}
 	for i := 0; count(stage(i)) > 0; i++ {
 		cfg.Blocks = append(cfg.Blocks, count(stage(i)))
+	}
+	if block == blockLT {
+		var err error
+		if cfg.Groups, cfg.WidthPerGroup, err = inferGroups(s, cfg.Width, len(cfg.Blocks)); err != nil {
+			return cfg, err
+		}
 	}
 	fc, err := shape("fc_cb.weight", 2)
 	if err != nil {
@@ -230,6 +228,40 @@ func InferConfig(s *State) (Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// inferGroups reads the groups and the width per group of a Resnet_LT.py
+// model of width nf off the grouped convolutions layerN.0.conv2.weight,
+// (width, width/groups, 3, 3) with width = ⌊nf·2^i·WidthPerGroup/64⌋·groups
+// in stage i. The width per group is the least that gives every stage's
+// width; the last stage, with the most planes, narrows it down most.
+func inferGroups(s *State, nf, stages int) (groups, widthPerGroup int, err error) {
+	widths := make([]int, stages)
+	for i := range widths {
+		name := fmt.Sprintf("layer%d.0.conv2.weight", i+1)
+		t, ok := s.Tensors[name]
+		if !ok || len(t.Shape) != 4 || t.Shape[1] == 0 || t.Shape[0]%t.Shape[1] != 0 {
+			return 0, 0, fmt.Errorf("nn: cannot infer the model: %s missing or not of shape (width, width/groups, 3, 3)", name)
+		}
+		if i == 0 {
+			groups = t.Shape[0] / t.Shape[1]
+		}
+		if t.Shape[0]%groups != 0 {
+			return 0, 0, fmt.Errorf("nn: cannot infer the model: %s has width %d, not a multiple of layer1's %d groups", name, t.Shape[0], groups)
+		}
+		widths[i] = t.Shape[0] / groups
+	}
+	last := nf << (stages - 1)
+	for wpg := (widths[stages-1]*64 + last - 1) / last; wpg*last < (widths[stages-1]+1)*64; wpg++ {
+		fits := true
+		for i, w := range widths {
+			fits = fits && (nf<<i)*wpg/64 == w
+		}
+		if fits {
+			return groups, wpg, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("nn: cannot infer the model: grouped convolutions of %v channels per group in %d groups fit no width per group at width %d", widths, groups, nf)
 }
 
 // hasPrefix reports whether some name of s starts with prefix.

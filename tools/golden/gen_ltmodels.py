@@ -362,13 +362,16 @@ def full_fixture(official_checked):
 def infer_model(state):
     """gen_nn.infer_model, extended to the Resnet_LT.py models: those have a
     4-D conv1.weight and bottlenecks with layer1.0.conv3; the grouped
-    layer1.0.conv2.weight (width, width/groups, 3, 3) gives the groups and
-    the least width per group giving its width."""
+    layerN.0.conv2.weight (width, width/groups, 3, 3) give the groups and
+    the least width per group giving every stage's width."""
     if "layer1.0.conv3.weight" not in state:
         return g.infer_model(state)
     nf = state["conv1.weight"].shape[0]
     width, per_group = state["layer1.0.conv2.weight"].shape[:2]
-    groups, width_per_group = width // per_group, -(-per_group * 64 // nf)
+    groups = width // per_group
+    widths = [state[f"layer{i}.0.conv2.weight"].shape[0] // groups for i in range(1, 5)]
+    width_per_group = next(w for w in range(1, 64 * widths[-1] + 65)
+                           if all(int((nf << i) * (w / 64.0)) == widths[i] for i in range(4)))
     blocks = tuple(len({k.split(".")[1] for k in state if k.startswith(f"layer{i}.")}) for i in range(1, 5))
     classes, hidden = state["fc_cb.weight"].shape[0], state["projection_head.0.weight"].shape[0]
     desc = f"Resnet_LT {blocks} nf={nf} groups={groups} width_per_group={width_per_group} hidden={hidden} classes={classes}"
