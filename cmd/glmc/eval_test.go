@@ -140,6 +140,9 @@ func TestEvalEmptyGroups(t *testing.T) {
 // module. prefix, storages tagged cuda:0 and the architecture and optimizer
 // entries; and a resnet50_lt): the architecture comes from the shapes.
 func TestEvalOfficialLTCheckpoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: evaluates two models (nn's tests load these files in -short too)")
+	}
 	for file, arch := range map[string]string{"resnext_tiny.pth.tar": "resnext50_32x4d", "resnet50_lt_tiny.pth.tar": "resnet50_lt"} {
 		path := filepath.Join("..", "..", "nn", "testdata", "golden", file)
 		code, stdout, stderr := runCapture("eval", "--checkpoint", path, "--dataset", "synthetic", "--json")
