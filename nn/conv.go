@@ -10,10 +10,11 @@ import (
 )
 
 // Conv2d is torch.nn.Conv2d with square stride and padding (zeros) and no
-// dilation or groups: y = W ⋆ x + b.
+// dilation: y = W ⋆ x + b.
 type Conv2d struct {
 	Stride, Padding int
-	Weight          *autograd.Var // (OC, IC, KH, KW)
+	Groups          int           // 0 or 1 for a dense convolution; see NewGroupedConv2d
+	Weight          *autograd.Var // (OC, IC/Groups, KH, KW)
 	Bias            *autograd.Var // (OC); nil for bias=False
 }
 
@@ -37,7 +38,7 @@ func NewConv2d(rng *tensor.RNG, in, out, kernel, stride, padding int, bias bool)
 
 // Forward convolves x (N, IC, H, W) into (N, OC, OH, OW).
 func (c *Conv2d) Forward(x *autograd.Var) *autograd.Var {
-	return FunctionalConv2d(x, c.Weight, c.Bias, c.Stride, c.Padding)
+	return FunctionalGroupedConv2d(x, c.Weight, c.Bias, c.Stride, c.Padding, c.Groups)
 }
 
 // Train does nothing: a convolution has no mode.

@@ -1,9 +1,10 @@
-// Package nn holds the layers and models of the project: Conv2d,
-// BatchNorm2d, ReLU, global average pooling, Linear, Sequential, the
-// option-A and option-B ResNet shortcuts, the official GLMC ResNets
-// (resnet32 = ResNet_modify, and the CIFAR resnet18/34/50) with their four
-// heads, their PyTorch initialisation, and state dicts (safetensors files,
-// official PyTorch checkpoints).
+// Package nn holds the layers and models of the project: Conv2d (dense
+// and grouped), BatchNorm2d, ReLU, max and global average pooling, Linear,
+// Sequential, the option-A and option-B ResNet shortcuts, the official
+// GLMC ResNets (resnet32 = ResNet_modify, the CIFAR resnet18/34/50, and
+// the ImageNet-LT resnext50_32x4d and resnet50_lt of Resnet_LT.py) with
+// their four heads, their PyTorch initialisation, and state dicts
+// (safetensors files, official PyTorch checkpoints).
 //
 // # Numerics
 //
@@ -24,7 +25,9 @@
 // rather than kept, so a layer holds no scratch memory between its forward
 // and backward. For stride 1 the input gradient is the transposed
 // convolution of the output gradient and runs like a forward pass (im2col
-// of the gradient and one GEMM) instead of a scatter. Batch norm, ReLU and
+// of the gradient and one GEMM) instead of a scatter. A grouped
+// convolution runs as one dense convolution per group, on the group's
+// channels copied to contiguous buffers (its weights already are). Batch norm, ReLU and
 // the residual addition run as loops over contiguous channel planes, and a
 // BatchNorm2d followed by ReLU (or by the residual addition and ReLU, at
 // the end of a block) runs as one op.

@@ -221,12 +221,13 @@ func TestLinearAndPoolGradcheck(t *testing.T) {
 }
 
 // TestThreadsBitIdentical runs a training forward and backward of a
-// resnet32 and of a bottleneck net with 1, 2 and 3 threads: outputs,
+// resnet32, of a bottleneck net and of a ResNeXt with 1, 2 and 3 threads: outputs,
 // gradients and running statistics must be the same bits.
 func TestThreadsBitIdentical(t *testing.T) {
 	for _, cfg := range []Config{
 		{Arch: "resnet32", NumClasses: 10, Width: 8, Blocks: []int{1, 1, 1}},
 		{Arch: "resnet50", NumClasses: 10, Width: 4, HeadWidth: 16, Blocks: []int{1, 1, 1, 1}},
+		{Arch: "resnext50_32x4d", NumClasses: 10, Width: 8, HeadWidth: 16, Blocks: []int{1, 1, 1, 1}, Groups: 4, WidthPerGroup: 16},
 	} {
 		var want [][]float32
 		for _, threads := range []int{1, 2, 3} {

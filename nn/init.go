@@ -20,14 +20,21 @@ func uniformFanIn(rng *tensor.RNG, t *tensor.Tensor, fanIn int) {
 	}
 }
 
-// kaimingNormal fills w, a weight of shape (out, in, ...), with
-// N(0, 2/fan_in), fan_in = in·(product of the kernel extents):
-// torch.nn.init.kaiming_normal_ with its defaults (a = 0, mode fan_in,
-// nonlinearity leaky_relu, so gain √2), as the official _weights_init.
-func kaimingNormal(rng *tensor.RNG, w *tensor.Tensor) {
-	fanIn := w.Numel() / w.Shape[0]
-	std := math.Sqrt(2 / float64(fanIn))
+// kaimingNormal fills w with N(0, 2/fan): torch.nn.init.kaiming_normal_
+// with gain √2 (a = 0 and nonlinearity leaky_relu, its defaults, as the
+// official _weights_init; or nonlinearity relu, as Resnet_LT.py), fan
+// being fanIn(w) for mode fan_in and fanOut(w) for fan_out.
+func kaimingNormal(rng *tensor.RNG, w *tensor.Tensor, fan int) {
+	std := math.Sqrt(2 / float64(fan))
 	for i := range w.Data {
 		w.Data[i] = float32(rng.Normal() * std)
 	}
 }
+
+// fanIn is PyTorch's fan_in of a weight (out, in, ...): in·(product of the
+// kernel extents). For a grouped convolution in is the channels per group.
+func fanIn(w *tensor.Tensor) int { return w.Numel() / w.Shape[0] }
+
+// fanOut is PyTorch's fan_out of a weight (out, in, ...): out·(product of
+// the kernel extents), whatever the groups.
+func fanOut(w *tensor.Tensor) int { return w.Numel() / w.Shape[1] }

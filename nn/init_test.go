@@ -46,9 +46,9 @@ type initRule struct {
 }
 
 var (
-	// ruleKaimingNormal is init.kaiming_normal_ with its defaults (fan_in,
-	// gain √2): N(0, 2/fan_in).
-	ruleKaimingNormal = initRule{"kaiming-normal(fan_in, gain √2)", func(s initStats, fanIn int) string {
+	// ruleKaimingNormal is init.kaiming_normal_ with gain √2: N(0, 2/fan),
+	// fan being fan_in (its default mode) or fan_out, as the caller says.
+	ruleKaimingNormal = initRule{"kaiming-normal(N(0, 2/fan))", func(s initStats, fanIn int) string {
 		v := 2 / float64(fanIn)
 		bound := 1 / math.Sqrt(float64(fanIn))
 		switch {
@@ -86,7 +86,10 @@ var (
 // GLMC-2023/model/ResNet_cifar.py: ResNet_modify (resnet32) applies
 // _weights_init, kaiming_normal_ on the weight of every Conv2d and Linear,
 // and leaves the Linear biases at PyTorch's default; the ResNet class
-// (resnet18 and deeper) keeps PyTorch's defaults everywhere. Batch norms
+// (resnet18 and deeper) keeps PyTorch's defaults everywhere. The ResNet
+// of Resnet_LT.py (resnet50_lt, resnext50_32x4d) applies kaiming_normal_
+// with mode fan_out (out·kernel², whatever the groups) to every Conv2d
+// weight and keeps the Linear defaults. Batch norms
 // start at weight 1, bias 0, running mean 0, running variance 1, count 0.
 // Every weight and Linear bias must also fail the other random rule, so
 // the test can tell them apart.
@@ -104,6 +107,7 @@ func TestInitRules(t *testing.T) {
 			if arch == "resnet32" {
 				weightRule, otherRule = ruleKaimingNormal, ruleUniform
 			}
+			lt := archs[arch].block == blockLT
 			entries := StateDict(m)
 			shapes := map[string][]int{}
 			for _, e := range entries {
@@ -115,6 +119,7 @@ func TestInitRules(t *testing.T) {
 				_, isBN := shapes[module+"running_mean"]
 				var want, other initRule
 				fanIn := 0
+				wantFan := func() int { return fanIn }
 				switch {
 				case e.Count != nil:
 					if *e.Count != 0 {
@@ -125,6 +130,13 @@ func TestInitRules(t *testing.T) {
 					want = ruleOnes
 				case isBN:
 					want = ruleZeros
+				case field == "weight" && lt && len(e.Shape()) == 4:
+					want, other = ruleKaimingNormal, ruleUniform
+					fanIn = e.Tensor().Numel() / e.Shape()[0]
+					wantFan = func() int { return e.Shape()[0] * e.Shape()[2] * e.Shape()[3] }
+				case field == "weight" && lt:
+					want, other = ruleUniform, ruleKaimingNormal
+					fanIn = e.Tensor().Numel() / e.Shape()[0]
 				case field == "weight":
 					want, other = weightRule, otherRule
 					fanIn = e.Tensor().Numel() / e.Shape()[0]
@@ -137,8 +149,8 @@ func TestInitRules(t *testing.T) {
 				}
 				counts[want.name]++
 				s := statsOf(e.Tensor().Data)
-				if why := want.fits(s, fanIn); why != "" {
-					t.Errorf("%s (%v, fan_in %d): not %s: %s", e.Name, e.Shape(), fanIn, want.name, why)
+				if why := want.fits(s, wantFan()); why != "" {
+					t.Errorf("%s (%v, fan %d): not %s: %s", e.Name, e.Shape(), wantFan(), want.name, why)
 				}
 				if other.fits != nil && other.fits(s, fanIn) == "" {
 					t.Errorf("%s (%v, fan_in %d): looks %s as much as %s: the bounds cannot tell them apart", e.Name, e.Shape(), fanIn, other.name, want.name)

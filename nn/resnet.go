@@ -15,6 +15,7 @@ const (
 	blockA          = "BasicBlock_s" // ResNet_modify: two 3×3 convs, option-A shortcut
 	blockBasic      = "BasicBlock"   // ResNet: two 3×3 convs, option-B shortcut
 	blockBottleneck = "BottleNeck"   // ResNet: 1×1, 3×3, 1×1 (×4), option-B shortcut
+	blockLT         = "Bottleneck"   // Resnet_LT.py's ResNet: 1×1, grouped 3×3, 1×1 (×4), downsample
 )
 
 // archSpec is one official constructor.
@@ -22,21 +23,29 @@ type archSpec struct {
 	block  string
 	blocks []int // per stage
 	head   int   // official projection/contrast head width
+	// groups and widthPerGroup are the ResNeXt parameters of blockLT
+	// (cardinality and base width; 1 and 64 for ResNet-50), 0 elsewhere.
+	groups, widthPerGroup int
 }
 
 // archs lists the official constructors by name.
 var archs = map[string]archSpec{
-	"resnet32":  {blockA, []int{5, 5, 5}, 128},
-	"resnet18":  {blockBasic, []int{2, 2, 2, 2}, 256},
-	"resnet34":  {blockBasic, []int{3, 4, 6, 3}, 256},
-	"resnet50":  {blockBottleneck, []int{3, 4, 6, 3}, 256},
-	"resnet101": {blockBottleneck, []int{3, 4, 23, 3}, 256},
-	"resnet152": {blockBottleneck, []int{3, 8, 36, 3}, 256},
+	"resnet32":  {blockA, []int{5, 5, 5}, 128, 0, 0},
+	"resnet18":  {blockBasic, []int{2, 2, 2, 2}, 256, 0, 0},
+	"resnet34":  {blockBasic, []int{3, 4, 6, 3}, 256, 0, 0},
+	"resnet50":  {blockBottleneck, []int{3, 4, 6, 3}, 256, 0, 0},
+	"resnet101": {blockBottleneck, []int{3, 4, 23, 3}, 256, 0, 0},
+	"resnet152": {blockBottleneck, []int{3, 8, 36, 3}, 256, 0, 0},
+	// GLMC-2023/model/Resnet_LT.py, the ImageNet-LT and iNaturalist
+	// models; its resnet50 is named resnet50_lt here, resnet50 being
+	// ResNet_cifar.py's.
+	"resnet50_lt":     {blockLT, []int{3, 4, 6, 3}, 256, 1, 64},
+	"resnext50_32x4d": {blockLT, []int{3, 4, 6, 3}, 256, 32, 4},
 }
 
 // familyArch names an architecture of each block kind, for models whose
 // block counts match no official constructor.
-var familyArch = map[string]string{blockA: "resnet32", blockBasic: "resnet18", blockBottleneck: "resnet50"}
+var familyArch = map[string]string{blockA: "resnet32", blockBasic: "resnet18", blockBottleneck: "resnet50", blockLT: "resnext50_32x4d"}
 
 // Archs returns the architecture names NewModel accepts, sorted.
 func Archs() []string {
@@ -49,21 +58,27 @@ func Archs() []string {
 }
 
 // DefaultWidth is the official width nf of every architecture: the
-// channels of the first stage (ResNet_modify's nf = 64; the ResNet class
-// fixes 64).
+// channels of the first stage (ResNet_modify's nf = 64; the ResNet classes
+// fix 64).
 const DefaultWidth = 64
 
 // Config selects a model. Zero fields take the official values.
 type Config struct {
-	Arch       string // "resnet32", "resnet18", "resnet34", "resnet50", "resnet101" or "resnet152"
+	Arch       string // an Archs() entry
 	NumClasses int    // outputs of fc and fc_cb; required
-	Width      int    // nf, the channels of the first stage (stage i has nf·2^i); default 64
+	Width      int    // nf, the channels of the first stage (stage i has nf·2^i planes); default 64
 	HeadWidth  int    // outputs of projection_head.0 and size of contrast_head.0; default 128 for resnet32, 256 for the others
 	InChannels int    // channels of the input images (conv1's input); default 3, 1 for grey-scale data such as Fashion-MNIST
 	// Blocks overrides the number of blocks per stage (as many stages as
 	// the architecture has); nil keeps the official counts. Small test
 	// models use it.
 	Blocks []int
+	// Groups and WidthPerGroup are the cardinality and base width of the
+	// Resnet_LT.py bottlenecks, whose grouped 3×3 convolution has
+	// ⌊planes·WidthPerGroup/64⌋·Groups channels; zero takes the
+	// architecture's (32 and 4 for resnext50_32x4d, 1 and 64 for
+	// resnet50_lt). Other architectures have no groups.
+	Groups, WidthPerGroup int
 }
 
 // withDefaults fills the zero fields and checks the result.
@@ -84,6 +99,14 @@ func (c Config) withDefaults() (Config, archSpec, error) {
 	if c.Blocks == nil {
 		c.Blocks = slices.Clone(spec.blocks)
 	}
+	if spec.block == blockLT {
+		if c.Groups == 0 {
+			c.Groups = spec.groups
+		}
+		if c.WidthPerGroup == 0 {
+			c.WidthPerGroup = spec.widthPerGroup
+		}
+	}
 	switch {
 	case c.NumClasses <= 0:
 		return c, spec, fmt.Errorf("nn: %s: number of classes %d, want at least 1", c.Arch, c.NumClasses)
@@ -91,6 +114,10 @@ func (c Config) withDefaults() (Config, archSpec, error) {
 		return c, spec, fmt.Errorf("nn: %s: width %d, head width %d, input channels %d: want positive sizes", c.Arch, c.Width, c.HeadWidth, c.InChannels)
 	case spec.block == blockA && c.Width%2 != 0:
 		return c, spec, fmt.Errorf("nn: %s: width %d must be even (option-A shortcuts pad 2·width/4 channels on each side)", c.Arch, c.Width)
+	case spec.block != blockLT && (c.Groups != 0 || c.WidthPerGroup != 0):
+		return c, spec, fmt.Errorf("nn: %s: groups %d, width per group %d: only the Resnet_LT.py architectures (resnet50_lt, resnext50_32x4d) have groups", c.Arch, c.Groups, c.WidthPerGroup)
+	case spec.block == blockLT && (c.Groups < 0 || c.WidthPerGroup < 0 || c.Width*c.WidthPerGroup < 64):
+		return c, spec, fmt.Errorf("nn: %s: width %d, groups %d, width per group %d: want positive sizes with width·(width per group) ≥ 64, so that every bottleneck has channels", c.Arch, c.Width, c.Groups, c.WidthPerGroup)
 	case len(c.Blocks) != len(spec.blocks):
 		return c, spec, fmt.Errorf("nn: %s: %d stages of blocks %v, want %d", c.Arch, len(c.Blocks), c.Blocks, len(spec.blocks))
 	}
@@ -123,6 +150,9 @@ type Model struct {
 //     default U(±1/√fan_in).
 //   - resnet18/34/50/101/152 (the ResNet class) keep PyTorch's defaults:
 //     Conv2d and Linear weights and Linear biases U(±1/√fan_in).
+//   - resnet50_lt and resnext50_32x4d (Resnet_LT.py's ResNet) apply
+//     kaiming_normal_ (fan_out, gain √2) to every Conv2d weight; the Linear
+//     layers keep PyTorch's defaults.
 //
 // Batch norms start with weight 1, bias 0, running mean 0 and running
 // variance 1 in both. The model starts in training mode.
@@ -133,9 +163,12 @@ func NewModel(cfg Config, rng *tensor.RNG) (*Model, error) {
 	}
 	m := &Model{Config: cfg}
 	var dim int
-	if spec.block == blockA {
+	switch spec.block {
+	case blockA:
 		m.Trunk, dim = newTrunkA(rng, cfg)
-	} else {
+	case blockLT:
+		m.Trunk, dim = newTrunkLT(rng, cfg)
+	default:
 		m.Trunk, dim = newTrunkB(rng, cfg, spec.block)
 	}
 	// The official module order: fc, fc_cb, contrast_head, projection_head.
@@ -143,10 +176,17 @@ func NewModel(cfg Config, rng *tensor.RNG) (*Model, error) {
 	m.FCCB = NewLinear(rng, dim, cfg.NumClasses)
 	m.ContrastHead = NewSequential(NewLinear(rng, cfg.HeadWidth, cfg.HeadWidth))
 	m.ProjectionHead = NewSequential(NewLinear(rng, dim, cfg.HeadWidth))
-	if spec.block == blockA {
+	switch spec.block {
+	case blockA:
 		m.Visit("", func(e Entry) {
 			if e.Param != nil && strings.HasSuffix(e.Name, "weight") && e.Param.Value.Dim() >= 2 {
-				kaimingNormal(rng, e.Param.Value)
+				kaimingNormal(rng, e.Param.Value, fanIn(e.Param.Value))
+			}
+		})
+	case blockLT:
+		m.Visit("", func(e Entry) {
+			if e.Param != nil && e.Param.Value.Dim() == 4 {
+				kaimingNormal(rng, e.Param.Value, fanOut(e.Param.Value))
 			}
 		})
 	}
@@ -195,25 +235,36 @@ func newTrunkB(rng *tensor.RNG, cfg Config, block string) (*Sequential, int) {
 		Layers: []Module{NewSequential(NewConv2d(rng, cfg.InChannels, nf, 3, 1, 1, false), NewBatchNorm2d(nf), ReLU{})},
 		Names:  []string{"conv1"},
 	}
-	in := nf
-	for i, n := range cfg.Blocks {
-		planes := nf << i
+	newBlock := NewBasicBlock
+	if block == blockBottleneck {
+		newBlock = NewBottleneck
+	}
+	in := appendStages(trunk, nf, cfg.Blocks, "conv%d_x", 2, func(in, planes, stride int) *ResidualBlock {
+		return newBlock(rng, in, planes, stride)
+	})
+	trunk.Layers = append(trunk.Layers, GlobalAvgPool{})
+	trunk.Names = append(trunk.Names, "avg_pool")
+	return trunk, in
+}
+
+// appendStages appends to trunk, which ends with in channels, the stages
+// of residual blocks of a ResNet, blocks[i] in stage i, named by format
+// with the stage number (from first); stage i has in·2^i planes and its
+// first block the stride blockStride gives. It returns the channels of
+// the last stage.
+func appendStages(trunk *Sequential, in int, blocks []int, format string, first int, newBlock func(in, planes, stride int) *ResidualBlock) int {
+	nf := in
+	for i, n := range blocks {
 		stage := NewSequential()
 		for j := range n {
-			newBlock := NewBasicBlock
-			if block == blockBottleneck {
-				newBlock = NewBottleneck
-			}
-			b := newBlock(rng, in, planes, blockStride(i, j))
+			b := newBlock(in, nf<<i, blockStride(i, j))
 			stage.Layers = append(stage.Layers, b)
 			in = b.OutChannels()
 		}
 		trunk.Layers = append(trunk.Layers, stage)
-		trunk.Names = append(trunk.Names, fmt.Sprintf("conv%d_x", i+2))
+		trunk.Names = append(trunk.Names, fmt.Sprintf(format, i+first))
 	}
-	trunk.Layers = append(trunk.Layers, GlobalAvgPool{})
-	trunk.Names = append(trunk.Names, "avg_pool")
-	return trunk, in
+	return in
 }
 
 // Outputs are the four GLMC heads of one forward pass, and the feature
@@ -325,6 +376,11 @@ func (b *BasicBlockA) Parameters() []*autograd.Var { return parameters(b) }
 type ResidualBlock struct {
 	Function *Sequential // residual_function
 	Shortcut *Sequential // shortcut; no layers for identity
+	// names are the state-dict names of Function and Shortcut:
+	// "residual_function" and "shortcut" in ResNet_cifar.py; "" (the
+	// layers named conv1, bn1, ... directly) and "downsample" in
+	// Resnet_LT.py.
+	names [2]string
 }
 
 // NewBasicBlock returns BasicBlock(in, planes, stride): 3×3 conv (stride),
@@ -349,7 +405,7 @@ func NewBottleneck(rng *tensor.RNG, in, planes, stride int) *ResidualBlock {
 // newResidualBlock adds the shortcut the official blocks use: option B
 // when the stride or the width changes.
 func newResidualBlock(rng *tensor.RNG, in, planes, stride int, function *Sequential) *ResidualBlock {
-	b := &ResidualBlock{Function: function, Shortcut: NewSequential()}
+	b := &ResidualBlock{Function: function, Shortcut: NewSequential(), names: [2]string{"residual_function.", "shortcut."}}
 	if out := b.OutChannels(); stride != 1 || in != out {
 		b.Shortcut = NewShortcutB(rng, in, out, stride)
 	}
@@ -383,10 +439,11 @@ func (b *ResidualBlock) Train(on bool) {
 	b.Shortcut.Train(on)
 }
 
-// Visit visits residual_function and shortcut.
+// Visit visits residual_function and shortcut (the layers of the
+// function, then downsample, for a Resnet_LT.py bottleneck).
 func (b *ResidualBlock) Visit(prefix string, fn func(Entry)) {
-	b.Function.Visit(prefix+"residual_function.", fn)
-	b.Shortcut.Visit(prefix+"shortcut.", fn)
+	b.Function.Visit(prefix+b.names[0], fn)
+	b.Shortcut.Visit(prefix+b.names[1], fn)
 }
 
 // Parameters returns the block's parameters in state-dict order.

@@ -151,12 +151,16 @@ func LoadStateFile(path string) (*State, error) {
 }
 
 // InferConfig reads the architecture, width, input channels, block
-// counts, head width and number of classes off the names and shapes of a
-// state dict: resnet32 (ResNet_modify) has conv1.weight and layer1..3, the
-// ResNet class has conv1.0.weight and conv2_x..conv5_x, with BottleNeck
-// blocks when residual_function.6 exists. Block counts that match no official
-// constructor are kept in Blocks under the family's representative name
-// (familyArch).
+// counts, head width, number of classes and groups off the names and
+// shapes of a state dict: resnet32 (ResNet_modify) has conv1.weight and
+// layer1..3, the ResNet class of ResNet_cifar.py has conv1.0.weight and
+// conv2_x..conv5_x, with BottleNeck blocks when residual_function.6
+// exists, and the ResNet of Resnet_LT.py has conv1.weight and
+// layer1..4 of bottlenecks (layer1.0.conv3), whose conv2 weight
+// (width, width/groups, 3, 3) gives the groups and the width per group.
+// Block counts that match no official constructor are kept in Blocks
+// under the family's representative name (familyArch; resnet50_lt for
+// Resnet_LT.py models without groups).
 func InferConfig(s *State) (Config, error) {
 	shape := func(name string, dims int) ([]int, error) {
 		t, ok := s.Tensors[name]
@@ -180,6 +184,12 @@ func InferConfig(s *State) (Config, error) {
 	if w, err := shape("conv1.weight", 4); err == nil {
 		block, cfg.Width, cfg.InChannels = blockA, w[0], w[1]
 		stage = func(i int) string { return fmt.Sprintf("layer%d.", i+1) }
+		if !hasPrefix(s, "layer1.0.conv3.") && w[2] == 7 {
+			return cfg, fmt.Errorf("nn: cannot infer the model: a 7×7 conv1.weight without bottlenecks (layer1.0.conv3) is a basic-block ResNet of Resnet_LT.py (resnet18/34), which glmc does not build; want resnet50_lt or resnext50_32x4d")
+		}
+		if hasPrefix(s, "layer1.0.conv3.") {
+			block = blockLT
+		}
 	} else if w, err := shape("conv1.0.weight", 4); err == nil {
 		block, cfg.Width, cfg.InChannels = blockBasic, w[0], w[1]
 		stage = func(i int) string { return fmt.Sprintf("conv%d_x.", i+2) }
@@ -187,10 +197,16 @@ func InferConfig(s *State) (Config, error) {
 			block = blockBottleneck
 		}
 	} else {
-		return cfg, fmt.Errorf("nn: cannot infer the model: neither conv1.weight (resnet32) nor conv1.0.weight (resnet18/34/50) in the state dict")
+		return cfg, fmt.Errorf("nn: cannot infer the model: neither conv1.weight (resnet32, resnet50_lt, resnext50_32x4d) nor conv1.0.weight (resnet18/34/50) in the state dict")
 	}
 	for i := 0; count(stage(i)) > 0; i++ {
 		cfg.Blocks = append(cfg.Blocks, count(stage(i)))
+	}
+	if block == blockLT {
+		var err error
+		if cfg.Groups, cfg.WidthPerGroup, err = inferGroups(s, cfg.Width, len(cfg.Blocks)); err != nil {
+			return cfg, err
+		}
 	}
 	fc, err := shape("fc_cb.weight", 2)
 	if err != nil {
@@ -202,12 +218,50 @@ func InferConfig(s *State) (Config, error) {
 	}
 	cfg.NumClasses, cfg.HeadWidth = fc[0], head[0]
 	cfg.Arch = familyArch[block]
+	if block == blockLT && cfg.Groups == 1 {
+		cfg.Arch = "resnet50_lt"
+	}
 	for _, name := range Archs() {
-		if spec := archs[name]; spec.block == block && slices.Equal(spec.blocks, cfg.Blocks) {
+		spec := archs[name]
+		if spec.block == block && slices.Equal(spec.blocks, cfg.Blocks) && spec.groups == cfg.Groups && spec.widthPerGroup == cfg.WidthPerGroup {
 			cfg.Arch = name
 		}
 	}
 	return cfg, nil
+}
+
+// inferGroups reads the groups and the width per group of a Resnet_LT.py
+// model of width nf off the grouped convolutions layerN.0.conv2.weight,
+// (width, width/groups, 3, 3) with width = ⌊nf·2^i·WidthPerGroup/64⌋·groups
+// in stage i. The width per group is the least that gives every stage's
+// width; the last stage, with the most planes, narrows it down most.
+func inferGroups(s *State, nf, stages int) (groups, widthPerGroup int, err error) {
+	widths := make([]int, stages)
+	for i := range widths {
+		name := fmt.Sprintf("layer%d.0.conv2.weight", i+1)
+		t, ok := s.Tensors[name]
+		if !ok || len(t.Shape) != 4 || t.Shape[1] == 0 || t.Shape[0]%t.Shape[1] != 0 {
+			return 0, 0, fmt.Errorf("nn: cannot infer the model: %s missing or not of shape (width, width/groups, 3, 3)", name)
+		}
+		if i == 0 {
+			groups = t.Shape[0] / t.Shape[1]
+		}
+		if t.Shape[0]%groups != 0 {
+			return 0, 0, fmt.Errorf("nn: cannot infer the model: %s has width %d, not a multiple of layer1's %d groups", name, t.Shape[0], groups)
+		}
+		widths[i] = t.Shape[0] / groups
+	}
+	last := nf << (stages - 1)
+	for wpg := (widths[stages-1]*64 + last - 1) / last; wpg*last < (widths[stages-1]+1)*64; wpg++ {
+		fits := true
+		for i, w := range widths {
+			fits = fits && (nf<<i)*wpg/64 == w
+		}
+		if fits {
+			return groups, wpg, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("nn: cannot infer the model: grouped convolutions of %v channels per group in %d groups fit no width per group at width %d", widths, groups, nf)
 }
 
 // hasPrefix reports whether some name of s starts with prefix.
@@ -251,6 +305,9 @@ func LoadModel(path string, cfg Config) (*Model, error) {
 	}
 	if cfg.InChannels == 0 {
 		cfg.InChannels = inferred.InChannels
+	}
+	if cfg.Groups == 0 && cfg.WidthPerGroup == 0 {
+		cfg.Groups, cfg.WidthPerGroup = inferred.Groups, inferred.WidthPerGroup
 	}
 	m, err := NewModel(cfg, tensor.NewRNG(0))
 	if err != nil {

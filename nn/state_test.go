@@ -36,10 +36,11 @@ func TestOfficialArchs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.Arch != arch || cfg.Width != DefaultWidth || cfg.HeadWidth != archs[arch].head || cfg.NumClasses != 100 {
+		if cfg.Arch != arch || cfg.Width != DefaultWidth || cfg.HeadWidth != archs[arch].head || cfg.NumClasses != 100 ||
+			cfg.Groups != archs[arch].groups || cfg.WidthPerGroup != archs[arch].widthPerGroup {
 			t.Errorf("%s: inferred %+v", arch, cfg)
 		}
-		if want := map[string]int{"resnet32": 256, "resnet18": 512, "resnet34": 512}[arch]; want != 0 && m.FeatureDim() != want {
+		if want := map[string]int{"resnet32": 256, "resnet18": 512, "resnet34": 512, "resnet50_lt": 2048, "resnext50_32x4d": 2048}[arch]; want != 0 && m.FeatureDim() != want {
 			t.Errorf("%s: feature dim %d, want %d", arch, m.FeatureDim(), want)
 		}
 	}
@@ -280,7 +281,7 @@ var torchCheckDir = flag.String("torchcheck", "", "folder to write safetensors s
 // confirm the files load there with identical logits:
 //
 //	go test ./nn -run TestWriteTorchCheck -torchcheck /tmp/check
-//	for f in /tmp/check/*[0-9].safetensors; do /usr/bin/python3 tools/golden/gen_nn.py --check $f; done
+//	for f in /tmp/check/*[0-9].safetensors; do /usr/bin/python3 tools/golden/gen_ltmodels.py --check $f; done
 //
 // Without the flag it checks that the files are written and read back.
 func TestWriteTorchCheck(t *testing.T) {
@@ -292,6 +293,7 @@ func TestWriteTorchCheck(t *testing.T) {
 		{Arch: "resnet32", NumClasses: 10, Width: 4},
 		{Arch: "resnet18", NumClasses: 7, Width: 2, HeadWidth: 16},
 		{Arch: "resnet50", NumClasses: 5, Width: 2, HeadWidth: 16, Blocks: []int{2, 1, 1, 1}},
+		{Arch: "resnext50_32x4d", NumClasses: 6, Width: 8, HeadWidth: 16, Blocks: []int{2, 1, 1, 1}, Groups: 4, WidthPerGroup: 16},
 	} {
 		rng := tensor.NewRNG(11, uint64(i))
 		m, err := NewModel(cfg, rng)

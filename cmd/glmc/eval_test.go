@@ -134,3 +134,27 @@ func TestEvalEmptyGroups(t *testing.T) {
 		t.Errorf("eval printed %q, want medium – (0) and few – (0)", stdout)
 	}
 }
+
+// TestEvalOfficialLTCheckpoint evaluates official-layout checkpoints of the
+// Resnet_LT.py models (the ImageNet-LT ResNeXt, saved with DataParallel's
+// module. prefix, storages tagged cuda:0 and the architecture and optimizer
+// entries; and a resnet50_lt): the architecture comes from the shapes.
+func TestEvalOfficialLTCheckpoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: evaluates two models (nn's tests load these files in -short too)")
+	}
+	for file, arch := range map[string]string{"resnext_tiny.pth.tar": "resnext50_32x4d", "resnet50_lt_tiny.pth.tar": "resnet50_lt"} {
+		path := filepath.Join("..", "..", "nn", "testdata", "golden", file)
+		code, stdout, stderr := runCapture("eval", "--checkpoint", path, "--dataset", "synthetic", "--json")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", file, code, stderr)
+		}
+		var got evalReport
+		if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Arch != arch || got.Width != 4 || got.Samples == 0 || len(got.PerClass) != 10 {
+			t.Errorf("%s: eval --json %s: want arch %s, width 4, 10 classes", file, stdout, arch)
+		}
+	}
+}

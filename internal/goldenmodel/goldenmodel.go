@@ -23,18 +23,29 @@ import (
 // fixture metadata "block"; the metadata "blocks" then sets the depth.
 var archOf = map[string]string{"BasicBlock_s": "resnet32", "BasicBlock": "resnet18", "BottleNeck": "resnet50"}
 
-// Config returns the model a fixture describes in its metadata: block,
-// blocks, nf, hidden and classes, as gen_nn.py writes them.
+// Config returns the model a fixture describes in its metadata: block (or
+// arch, which gen_ltmodels.py writes and which takes precedence), blocks,
+// nf, hidden and classes, and groups and width_per_group where present.
 func Config(t testing.TB, f *golden.File) nn.Config {
 	t.Helper()
 	block, _ := f.Meta("block")
 	cfg := nn.Config{Arch: archOf[block]}
+	if arch, ok := f.Meta("arch"); ok {
+		cfg.Arch = arch
+	}
 	if cfg.Arch == "" {
-		t.Fatalf("golden: %s: metadata block %q, want one of BasicBlock_s, BasicBlock, BottleNeck", f.Path(), block)
+		t.Fatalf("golden: %s: metadata block %q and no arch, want a block of BasicBlock_s, BasicBlock, BottleNeck", f.Path(), block)
 	}
 	for key, dst := range map[string]any{"blocks": &cfg.Blocks, "nf": &cfg.Width, "hidden": &cfg.HeadWidth, "classes": &cfg.NumClasses} {
 		if err := f.MetaJSON(key, dst); err != nil {
 			t.Fatal(err)
+		}
+	}
+	for key, dst := range map[string]*int{"groups": &cfg.Groups, "width_per_group": &cfg.WidthPerGroup} {
+		if _, ok := f.Meta(key); ok {
+			if err := f.MetaJSON(key, dst); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	return cfg

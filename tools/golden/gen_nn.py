@@ -486,11 +486,15 @@ def model_inputs(gen, classes, n, size):
     return x, target, target_w
 
 
-def model_fixture(cfg):
-    """Writes <name>.safetensors for one model of MODELS; returns the model
-    (initial state) and its batch and targets."""
+def model_fixture(cfg, make=None):
+    """Writes <name>.safetensors for one model of MODELS (or the model that
+    make(cfg) builds); returns the model (initial state) and its batch and
+    targets."""
     torch.manual_seed(cfg["seed"])
-    model = build(cfg["block"], cfg["blocks"], cfg["classes"], cfg["nf"], cfg["hidden"])
+    if make is None:
+        model = build(cfg["block"], cfg["blocks"], cfg["classes"], cfg["nf"], cfg["hidden"])
+    else:
+        model = make(cfg)
     gen = torch.Generator().manual_seed(cfg["seed"] + 100)
     x, target, target_w = model_inputs(gen, cfg["classes"], BATCH, cfg["size"])
 
@@ -700,11 +704,12 @@ def checkpoint_fixtures(resnet32, resnet18):
 # ---------------------------------------------------------------- --check
 
 
-def check(state_path, logits_path):
+def check(state_path, logits_path, infer=infer_model):
     """Loads a Go-written state dict into the PyTorch model its names and
-    shapes describe and compares the eval logits on the companion's x."""
+    shapes describe (infer(state) gives a description and the model) and
+    compares the eval logits on the companion's x."""
     state, _ = read_safetensors(state_path)
-    arch, model = infer_model(state)
+    arch, model = infer(state)
     for k, v in model.state_dict().items():
         if k in state and state[k].dtype != v.dtype:
             raise SystemExit(f"{state_path}: {k}: dtype {state[k].dtype}, want {v.dtype}")
@@ -744,13 +749,18 @@ def main():
     checkpoint_fixtures(sgd_fixture(*models[0]), models[1])
     schedule_fixture()
     maxnorm_fixture()
+    print_sizes(sorted(os.listdir(OUT)))
+    return 0
+
+
+def print_sizes(names):
+    """Prints the size of each file of OUT and the total."""
     total = 0
-    for name in sorted(os.listdir(OUT)):
+    for name in names:
         size = os.path.getsize(os.path.join(OUT, name))
         total += size
         print(f"{size:9d}  {os.path.relpath(os.path.join(OUT, name), ROOT)}")
     print(f"{total:9d}  total")
-    return 0
 
 
 if __name__ == "__main__":
