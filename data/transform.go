@@ -16,16 +16,32 @@ type Transform struct {
 	Flip bool      // mirror left–right with probability ½
 	Mean []float32 // per channel, on the [0, 1] scale
 	Std  []float32 // per channel, positive
+	// For datasets of image files (Dataset.Files) one of these two, which
+	// make each decoded image the dataset's Height×Width: Augment is the
+	// official ImageNet-LT/iNaturalist training augmentation
+	// (RandomResizedCrop, ColorJitter, RandomGrayscale, GaussianBlur, and
+	// the flip when Flip); Resize is evaluation's Resize(Resize) then
+	// CenterCrop.
+	Augment bool
+	Resize  int
 }
 
 // TrainTransform is the official training augmentation for a dataset:
-// 4-pixel-padded random crop, horizontal flip, normalisation.
+// 4-pixel-padded random crop, horizontal flip, normalisation; for image
+// files the ImageNet-LT one (Augment).
 func TrainTransform(in Info) Transform {
+	if in.Files {
+		return Transform{Augment: true, Flip: true, Mean: in.Mean, Std: in.Std}
+	}
 	return Transform{Pad: 4, Flip: true, Mean: in.Mean, Std: in.Std}
 }
 
-// EvalTransform only normalises.
+// EvalTransform only normalises; for image files it is the official
+// Resize(256) then CenterCrop(224), scaled to the dataset's size.
 func EvalTransform(in Info) Transform {
+	if in.Files {
+		return Transform{Resize: in.Height * 256 / 224, Mean: in.Mean, Std: in.Std}
+	}
 	return Transform{Mean: in.Mean, Std: in.Std}
 }
 
