@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/glmc/glmc/tensor"
@@ -182,4 +183,26 @@ func TestRandomResizedCropSampling(t *testing.T) {
 	top, left, h, w := randomResizedCropParams(1000, 12, rngDraws{r})
 	assert.Equal(t, [4]int{0, 492, 12, 16}, [4]int{top, left, h, w})
 	assert.Equal(t, int(math.RoundToEven(12*4.0/3)), w)
+}
+
+func TestVerify(t *testing.T) {
+	dir := t.TempDir()
+	lines, _ := tinyImageNetLT(t, dir)
+	for _, k := range []int{2, 8} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, strings.Fields(lines[k])[0]), []byte("\xff\xd8\xff"), 0o644))
+	}
+	require.NoError(t, os.Remove(filepath.Join(dir, strings.Fields(lines[5])[0])))
+	train, _, err := loadFiles(smallInfo(8), dir, FileOptions{})
+	require.NoError(t, err)
+	var seen atomic.Int64
+	bad := Verify(train, 3, func() { seen.Add(1) })
+	assert.EqualValues(t, 10, seen.Load())
+	require.Len(t, bad, 3)
+	assert.Equal(t, []int{2, 5, 8}, []int{bad[0].Index, bad[1].Index, bad[2].Index})
+	assert.Contains(t, bad[0].Err.Error(), "data: ImageNet_LT_train.txt:3: ")
+	assert.Contains(t, bad[1].Err.Error(), "ImageNet_LT_train.txt:6: ")
+	assert.Contains(t, bad[1].Err.Error(), "no such file")
+	good := train.Without(bad)
+	assert.Equal(t, []int{4, 2, 1}, good.ClassCounts())
+	assert.Empty(t, Verify(good, 2, nil))
 }

@@ -564,6 +564,11 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochRecord, error) {
 		if err := ctx.Err(); err != nil {
 			return rec, fmt.Errorf("glmc: epoch %d stopped at step %d: %w (%s)", epoch+1, step+1, err, t.kept())
 		}
+		for _, b := range batches {
+			if b.Err != nil { // an image file that does not decode
+				return rec, fmt.Errorf("glmc: epoch %d, step %d of %d: %w; the run stops (%s)", epoch+1, step+1, steps, b.Err, t.kept())
+			}
+		}
 		loss, err := t.step(epoch, batches, rec.Alpha)
 		if err != nil {
 			return rec, fmt.Errorf("glmc: epoch %d, step %d of %d: %w; the run stops (%s)", epoch+1, step+1, steps, err, t.kept())
