@@ -153,6 +153,23 @@ func dataVerify(dataset, dir string, files data.FileOptions, workers int, stdout
 		return err
 	}
 	total := train.Len() + test.Len()
+	bad := checkImages([]*data.Dataset{train, test}, workers, stdout)
+	nbad := len(bad[0]) + len(bad[1])
+	if nbad > 0 {
+		return fmt.Errorf("data verify: %s: %d of %d images could not be decoded (listed above)", info.Name, nbad, total)
+	}
+	fmt.Fprintf(stdout, "%s: all %d images decode (%d training, %d test)\n", info.Name, total, train.Len(), test.Len())
+	return nil
+}
+
+// checkImages decodes every image file of the splits on workers
+// goroutines, with a progress bar on a terminal, prints a line for each
+// that fails and returns those of each split.
+func checkImages(splits []*data.Dataset, workers int, stdout io.Writer) [][]data.BadImage {
+	total := 0
+	for _, d := range splits {
+		total += d.Len()
+	}
 	var progress func()
 	// The bar goes to standard error, and only on a terminal.
 	if st, err := os.Stderr.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
@@ -163,16 +180,24 @@ func dataVerify(dataset, dir string, files data.FileOptions, workers int, stdout
 		progress = func() { bar.Add(1) }
 		defer bar.Finish()
 	}
-	nbad := 0
-	for _, d := range []*data.Dataset{train, test} {
-		for _, b := range data.Verify(d, workers, progress) {
+	bad := make([][]data.BadImage, len(splits))
+	for i, d := range splits {
+		bad[i] = data.Verify(d, workers, progress)
+		for _, b := range bad[i] {
 			fmt.Fprintf(stdout, "bad: %v\n", b.Err)
-			nbad++
 		}
 	}
-	if nbad > 0 {
-		return fmt.Errorf("data verify: %s: %d of %d images could not be decoded (listed above)", info.Name, nbad, total)
+	return bad
+}
+
+// skipBadImages is `glmc train --skip-bad-images`: the splits less the
+// images that do not decode, each listed and their number printed.
+func skipBadImages(train, test *data.Dataset, workers int, stdout io.Writer) (*data.Dataset, *data.Dataset, error) {
+	if train.Files == nil {
+		return nil, nil, usageError{fmt.Errorf("--skip-bad-images: %s is not made of image files", train.Name)}
 	}
-	fmt.Fprintf(stdout, "%s: all %d images decode (%d training, %d test)\n", info.Name, total, train.Len(), test.Len())
-	return nil
+	bad := checkImages([]*data.Dataset{train, test}, workers, stdout)
+	fmt.Fprintf(stdout, "glmc: left out %d of %d training and %d of %d test images that do not decode\n",
+		len(bad[0]), train.Len(), len(bad[1]), test.Len())
+	return train.Without(bad[0]), test.Without(bad[1]), nil
 }

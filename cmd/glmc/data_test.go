@@ -193,3 +193,32 @@ func TestDataStatsVerifyImageFiles(t *testing.T) {
 	assert.True(t, strings.HasPrefix(lines[1], "bad: data: mine.txt:7: "), lines[1])
 	assert.Contains(t, lines[1], "no such file")
 }
+
+// TestTrainImageFiles trains one epoch of a tiny network on an
+// ImageNet-LT-format set, through decoding and the official transforms;
+// a corrupt image stops the run naming it, unless --skip-bad-images
+// leaves it out.
+func TestTrainImageFiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a few seconds of 224×224 training")
+	}
+	dir := t.TempDir()
+	train := imageSet(t, dir)
+	args := []string{"train", "--dataset", "ImageNet-LT", "--root", dir, "--arch", "resnet32", "--width", "2", "--blocks", "1,1,1",
+		"--epochs", "1", "--batch-size", "3", "--quiet"}
+	var out bytes.Buffer
+	require.NoError(t, runTrain(withArgs(args[1:], "--out", filepath.Join(t.TempDir(), "run")), &out))
+	assert.Contains(t, out.String(), "top-1")
+
+	bad := filepath.Join(dir, strings.Fields(train[4])[0])
+	require.NoError(t, os.WriteFile(bad, []byte("\x89PNG\r\n\x1a\n"), 0o644))
+	err := runTrain(withArgs(args[1:], "--out", filepath.Join(t.TempDir(), "run")), &bytes.Buffer{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ImageNet_LT_train.txt:5: "+bad+": png: ")
+	assert.NotContains(t, err.Error(), "\n")
+
+	out.Reset()
+	require.NoError(t, runTrain(withArgs(args[1:], "--skip-bad-images", "--out", filepath.Join(t.TempDir(), "run")), &out))
+	assert.Contains(t, out.String(), "bad: data: ImageNet_LT_train.txt:5: ")
+	assert.Contains(t, out.String(), "glmc: left out 1 of 6 training and 0 of 3 test images that do not decode")
+}

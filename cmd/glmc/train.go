@@ -28,7 +28,7 @@ import (
 var officialSpellings = map[string]string{
 	"a": "arch", "b": "batch-size", "batch_size": "batch-size", "wd": "weight-decay", "weight_decay": "weight-decay",
 	"learning-rate": "lr", "label_weighting": "label-weighting", "resample_weighting": "resample-weighting",
-	"contrast_weight": "contrast-weight", "j": "workers",
+	"contrast_weight": "contrast-weight", "j": "workers", "root": "data-dir",
 }
 
 // trainRequest is a parsed `glmc train` command line.
@@ -46,6 +46,10 @@ type trainRequest struct {
 	// which only rank 0 needs: the other ranks take the flags as given
 	// (the rendezvous fingerprint checks they are rank 0's run).
 	noCheckpoint error
+	// files are the list files of the image-file datasets; skipBad leaves
+	// out, and reports, their images that do not decode.
+	files   data.FileOptions
+	skipBad bool
 }
 
 // runTrain is `glmc train`.
@@ -64,7 +68,10 @@ func runTrain(args []string, stdout io.Writer) error {
 	if req.noCheckpoint != nil && launch.Rank == 0 {
 		return req.noCheckpoint
 	}
-	train, test, err := data.LoadLongTailed(req.cfg.Dataset, req.dataDir, req.cfg.ImbalanceFactor, req.cfg.Seed)
+	train, test, err := data.LoadLongTailedFiles(req.cfg.Dataset, req.dataDir, req.files, req.cfg.ImbalanceFactor, req.cfg.Seed)
+	if err == nil && req.skipBad {
+		train, test, err = skipBadImages(train, test, req.opts.Workers, stdout)
+	}
 	if err != nil {
 		return err
 	}
@@ -146,6 +153,9 @@ func parseTrain(args []string) (trainRequest, error) {
 	cfg := &req.cfg
 	fs.StringVar(&cfg.Dataset, "dataset", def.Dataset, "dataset: "+strings.Join(data.Names(), ", "))
 	fs.StringVar(&req.dataDir, "data-dir", "", `data folder (default: Debian's Fashion-MNIST folder for fashion-mnist when installed, else "data")`)
+	fs.StringVar(&req.files.TrainList, "dir_train_txt", "", "imagenet-lt, inat2018: the official training list file (default: its official name under --data-dir)")
+	fs.StringVar(&req.files.TestList, "dir_test_txt", "", "imagenet-lt, inat2018: the official test list file (default: its official name under --data-dir)")
+	fs.BoolVar(&req.skipBad, "skip-bad-images", false, "image-file datasets: decode every image first and leave out, listing them, those that fail (default: a bad image stops the run)")
 	fs.Float64Var(&cfg.ImbalanceFactor, "imbalance-factor", def.ImbalanceFactor, "n_max/n_min of the long-tailed training split")
 	fs.Var(rateValue{&cfg.ImbalanceFactor}, "imbanlance_rate", "official spelling (sic): the `ratio` 1/imbalance-factor, e.g. 0.01 for 100")
 	fs.StringVar(&cfg.Arch, "arch", def.Arch, "architecture: "+strings.Join(nn.Archs(), ", "))
