@@ -194,66 +194,72 @@ func clampByte(v int32) uint8 { return uint8(min(max(v, 0), 255)) }
 // chroma samples as Go's decoder does.
 func ycbcrToRGB(m *image.YCbCr, out *RGB) {
 	w, h := out.W, out.H
-	cb, cr := upsampleChroma(m, m.Cb, w, h), upsampleChroma(m, m.Cr, w, h)
+	cb, cr := make([]uint8, w), make([]uint8, w)
+	var colsum []int32
 	y0 := m.YOffset(m.Rect.Min.X, m.Rect.Min.Y)
 	for y := range h {
+		upsampleChromaRow(cb, m, m.Cb, y, h, &colsum)
+		upsampleChromaRow(cr, m, m.Cr, y, h, &colsum)
 		row := out.Pix[3*w*y : 3*w*(y+1)]
 		yrow := m.Y[y0+y*m.YStride : y0+y*m.YStride+w]
 		for x, yv := range yrow {
-			b, r := cb[y*w+x], cr[y*w+x]
+			b, r := cb[x], cr[x]
 			yy := int32(yv)
-			row[3*x] = clampByte(yy + ycc.crR[r])
-			row[3*x+1] = clampByte(yy + (ycc.cbG[b]+ycc.crG[r])>>16)
-			row[3*x+2] = clampByte(yy + ycc.cbB[b])
+			p := row[3*x : 3*x+3 : 3*x+3]
+			p[0] = clampByte(yy + ycc.crR[r])
+			p[1] = clampByte(yy + (ycc.cbG[b]+ycc.crG[r])>>16)
+			p[2] = clampByte(yy + ycc.cbB[b])
 		}
 	}
 }
 
-// upsampleChroma returns plane c of m at full resolution, w×h.
-func upsampleChroma(m *image.YCbCr, c []uint8, w, h int) []uint8 {
-	out := make([]uint8, w*h)
+// upsampleChromaRow writes row y of chroma plane c of m at full
+// resolution into dst (the image's width); colsum is scratch space.
+func upsampleChromaRow(dst []uint8, m *image.YCbCr, c []uint8, y, h int, colsum *[]int32) {
+	w := len(dst)
 	c0 := m.COffset(m.Rect.Min.X, m.Rect.Min.Y)
-	at := func(x, y int) int32 { return int32(c[c0+y*m.CStride+x]) }
 	cw, ch := (w+1)/2, (h+1)/2 // the chroma plane of 4:2:x
+	plane := func(cy int) []uint8 { return c[c0+cy*m.CStride : c0+cy*m.CStride+cw] }
 	switch {
 	case m.SubsampleRatio == image.YCbCrSubsampleRatio422 && cw > 2:
-		for y := range h {
-			for x := range w {
-				i := x / 2
-				far := max(i-1, 0) // the further sample: left of even columns, right of odd ones
-				bias := int32(1)
-				if x%2 == 1 {
-					far, bias = min(i+1, cw-1), 2
-				}
-				out[y*w+x] = uint8((3*at(i, y) + at(far, y) + bias) >> 2)
+		// 3/4 of the nearer sample and 1/4 of the further, rounded by 1
+		// (left half) or 2 (right half); the ends repeat their sample.
+		in := plane(y)
+		for i, v := range in {
+			near := 3 * int32(v)
+			left, right := int32(in[max(i-1, 0)]), int32(in[min(i+1, cw-1)])
+			dst[2*i] = uint8((near + left + 1) >> 2)
+			if 2*i+1 < w {
+				dst[2*i+1] = uint8((near + right + 2) >> 2)
 			}
 		}
 	case m.SubsampleRatio == image.YCbCrSubsampleRatio420 && cw > 2:
-		colsum := make([]int32, cw)
-		for y := range h {
-			r := y / 2
-			far := max(r-1, 0) // the row above for even rows, below for odd ones
-			if y%2 == 1 {
-				far = min(r+1, ch-1)
-			}
-			for i := range colsum {
-				colsum[i] = 3*at(i, r) + at(i, far)
-			}
-			for x := range w {
-				i := x / 2
-				if x%2 == 0 {
-					out[y*w+x] = uint8((3*colsum[i] + colsum[max(i-1, 0)] + 8) >> 4)
-				} else {
-					out[y*w+x] = uint8((3*colsum[i] + colsum[min(i+1, cw-1)] + 7) >> 4)
-				}
+		// Vertically 3/4 of the nearer row and 1/4 of the further (above
+		// for even rows, below for odd ones), then horizontally as 4:2:2
+		// on the column sums, rounded by 8 and 7.
+		r := y / 2
+		far := max(r-1, 0)
+		if y%2 == 1 {
+			far = min(r+1, ch-1)
+		}
+		if cap(*colsum) < cw {
+			*colsum = make([]int32, cw)
+		}
+		cs := (*colsum)[:cw]
+		near, other := plane(r), plane(far)
+		for i := range cs {
+			cs[i] = 3*int32(near[i]) + int32(other[i])
+		}
+		for i, v := range cs {
+			left, right := cs[max(i-1, 0)], cs[min(i+1, cw-1)]
+			dst[2*i] = uint8((3*v + left + 8) >> 4)
+			if 2*i+1 < w {
+				dst[2*i+1] = uint8((3*v + right + 7) >> 4)
 			}
 		}
 	default:
-		for y := range h {
-			for x := range w {
-				out[y*w+x] = c[m.COffset(m.Rect.Min.X+x, m.Rect.Min.Y+y)]
-			}
+		for x := range w {
+			dst[x] = c[m.COffset(m.Rect.Min.X+x, m.Rect.Min.Y+y)]
 		}
 	}
-	return out
 }

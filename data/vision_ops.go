@@ -49,15 +49,22 @@ func resizeBilinear(src *RGB, x0, y0, w, h, outW, outH int) *RGB {
 	}
 	dst := NewRGB(outW, outH)
 	bounds, k, ksize := resampleCoeffs(h, outH)
+	acc := make([]int32, 3*outW)
 	for yy := range outH {
 		ymin, n := bounds[2*yy], bounds[2*yy+1]
-		kk := k[yy*ksize : yy*ksize+n]
-		out := dst.Pix[3*outW*yy : 3*outW*(yy+1)]
-		for x := range 3 * outW {
-			s := int32(1 << (resamplePrecision - 1))
-			for i, c := range kk {
-				s += int32(tmp.Pix[3*(tmp.W*(ty0+ymin+i)+tx0)+x]) * c
+		// Row by row into one accumulator per output byte: the same
+		// integer sums as PIL's, in an order that reads memory in rows.
+		for x := range acc {
+			acc[x] = 1 << (resamplePrecision - 1)
+		}
+		for i, c := range k[yy*ksize : yy*ksize+n] {
+			off := 3 * (tmp.W*(ty0+ymin+i) + tx0)
+			for x, v := range tmp.Pix[off : off+len(acc)] {
+				acc[x] += int32(v) * c
 			}
+		}
+		out := dst.Pix[3*outW*yy : 3*outW*(yy+1)]
+		for x, s := range acc {
 			out[x] = clip8(s)
 		}
 	}
@@ -167,11 +174,7 @@ func blend(in1, in2 uint8, alpha float32) uint8 {
 
 // adjustBrightness is ImageEnhance.Brightness(img).enhance(f): a blend
 // with black.
-func adjustBrightness(img *RGB, f float32) {
-	for i, v := range img.Pix {
-		img.Pix[i] = blend(0, v, f)
-	}
-}
+func adjustBrightness(img *RGB, f float32) { blendConst(img, 0, f) }
 
 // adjustContrast is ImageEnhance.Contrast(img).enhance(f): a blend with
 // the grey of the image's mean luma, int(mean + 0.5).
@@ -180,9 +183,18 @@ func adjustContrast(img *RGB, f float32) {
 	for i := 0; i < len(img.Pix); i += 3 {
 		sum += int(pilL(img.Pix[i], img.Pix[i+1], img.Pix[i+2]))
 	}
-	mean := uint8(int(float64(sum)/float64(len(img.Pix)/3) + 0.5))
+	blendConst(img, uint8(int(float64(sum)/float64(len(img.Pix)/3)+0.5)), f)
+}
+
+// blendConst blends every byte of img with the constant in1, through a
+// table of the 256 results.
+func blendConst(img *RGB, in1 uint8, f float32) {
+	var lut [256]uint8
+	for v := range lut {
+		lut[v] = blend(in1, uint8(v), f)
+	}
 	for i, v := range img.Pix {
-		img.Pix[i] = blend(mean, v, f)
+		img.Pix[i] = lut[v]
 	}
 }
 
@@ -240,49 +252,67 @@ func gaussianBlurRadius(sigma float32) float32 {
 // edges extended by their last pixel.
 func gaussianBlur(img *RGB, sigma float32) {
 	radius := gaussianBlurRadius(sigma)
-	w, h := img.W, img.H
-	line := make([]uint8, 3*max(w, h))
-	out := make([]uint8, 3*max(w, h))
+	boxBlurRows(img, radius)
+	t := transposeRGB(img)
+	boxBlurRows(t, radius)
+	copy(img.Pix, transposeRGB(t).Pix)
+}
+
+// boxBlurRows runs the passes of the box blur along every row of img.
+func boxBlurRows(img *RGB, radius float32) {
+	line := make([]uint8, 3*img.W)
+	var pad []uint32
 	for range gaussianBlurPasses {
-		for y := range h {
-			row := img.Pix[3*w*y : 3*w*(y+1)]
+		for y := range img.H {
+			row := img.Pix[3*img.W*y : 3*img.W*(y+1)]
 			copy(line, row)
-			boxBlurLine(row, line[:3*w], radius)
+			boxBlurLine(row, line, radius, &pad)
 		}
 	}
-	for range gaussianBlurPasses {
-		for x := range w {
-			col := line[:3*h]
-			for y := range h {
-				copy(col[3*y:3*y+3], img.Pix[3*(w*y+x):])
-			}
-			boxBlurLine(out[:3*h], col, radius)
-			for y := range h {
-				copy(img.Pix[3*(w*y+x):3*(w*y+x)+3], out[3*y:3*y+3])
-			}
+}
+
+// transposeRGB returns img with rows and columns swapped.
+func transposeRGB(img *RGB) *RGB {
+	t := NewRGB(img.H, img.W)
+	for y := range img.H {
+		row := img.Pix[3*img.W*y : 3*img.W*(y+1)]
+		for x := range img.W {
+			copy(t.Pix[3*(img.H*x+y):3*(img.H*x+y)+3], row[3*x:3*x+3])
 		}
 	}
+	return t
 }
 
 // boxBlurLine is PIL's ImagingLineBoxBlur on one line of RGB pixels: a
 // running sum over the box of integer radius r, plus the two pixels
 // beyond it weighted by the fractional part, all in 24-bit fixed point;
-// positions outside the line read its first or last pixel.
-func boxBlurLine(out, in []uint8, radius float32) {
+// positions outside the line read its first or last pixel. pad is
+// scratch space, grown as needed.
+func boxBlurLine(out, in []uint8, radius float32, pad *[]uint32) {
 	n := len(in) / 3
 	r := int(radius)
 	ww := uint32(float32(1<<24) / (radius*2 + 1))
 	fw := ((1 << 24) - uint32(r*2+1)*ww) / 2
-	at := func(i, c int) uint32 { return uint32(in[3*min(max(i, 0), n-1)+c]) }
+	// One channel at a time, the line extended by r+2 copies of its end
+	// pixels on both sides, so the loop needs no bounds clamping.
+	m := n + 2*(r+2)
+	if cap(*pad) < m {
+		*pad = make([]uint32, m)
+	}
+	p := (*pad)[:m]
 	for c := range 3 {
+		for i := range p {
+			p[i] = uint32(in[3*min(max(i-r-2, 0), n-1)+c])
+		}
 		// The sum of the box around pixel −1: positions −r−1 .. r−1.
 		var acc uint32
-		for i := -r - 1; i < r; i++ {
-			acc += at(i, c)
+		for i := 1; i < 2*r+2; i++ {
+			acc += p[i]
 		}
 		for x := range n {
-			acc += at(x+r, c) - at(x-r-1, c)
-			bulk := acc*ww + (at(x-r-1, c)+at(x+r+1, c))*fw
+			// Pixel x is p[x+r+2]; its box runs from p[x+2] to p[x+2r+2].
+			acc += p[x+2*r+2] - p[x+1]
+			bulk := acc*ww + (p[x+1]+p[x+2*r+3])*fw
 			out[3*x+c] = uint8((bulk + (1 << 23)) >> 24)
 		}
 	}

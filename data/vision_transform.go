@@ -178,15 +178,18 @@ func (t imageTransform) fill(dsts [][]float32, d *Dataset, i int, rng func(v int
 		return err
 	}
 	for v, dst := range dsts {
-		var out *RGB
-		if t.Augment {
-			out = trainImage(img, t.h, rng(v), t.Flip)
-		} else {
-			out = evalImage(img, t.Resize, t.h)
-		}
-		t.toTensor(dst, out)
+		t.view(dst, img, rng(v))
 	}
 	return nil
+}
+
+// view makes one transformed view of a decoded image into dst.
+func (t imageTransform) view(dst []float32, img *RGB, r *tensor.RNG) {
+	if t.Augment {
+		t.toTensor(dst, trainImage(img, t.h, r, t.Flip))
+	} else {
+		t.toTensor(dst, evalImage(img, t.Resize, t.h))
+	}
 }
 
 // toTensor is ToTensor then Normalize: (H, W, 3) bytes to (3, H, W)
