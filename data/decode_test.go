@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/glmc/glmc/internal/fuzzcorpus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -162,4 +163,29 @@ func TestToRGBConversions(t *testing.T) {
 	sub := image.NewRGBA(image.Rect(0, 0, 3, 2)).SubImage(image.Rect(1, 1, 3, 2)).(*image.RGBA)
 	sub.SetRGBA(2, 1, color.RGBA{9, 8, 7, 255})
 	assert.Equal(t, []uint8{0, 0, 0, 9, 8, 7}, toRGB(sub).Pix, "sub-images start at their bounds")
+}
+
+// FuzzDecodeRGB: any bytes either decode to an image of the size the
+// header gives or fail with a one-line error; never a panic in the
+// conversions (chroma upsampling at odd sizes, palettes, 16-bit).
+func FuzzDecodeRGB(f *testing.F) {
+	// Seeds from the committed PIL-written files, whose bytes do not
+	// change with the Go release (Go's encoders' output may).
+	var seeds []fuzzcorpus.Seed
+	for _, name := range []string{"jpeg_420.jpg", "jpeg_422.jpg", "jpeg_grey.jpg", "png_bilevel.png", "png_palette_trns.png", "png_grey16_low.png"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "vision", "decode", name))
+		require.NoError(f, err)
+		seeds = append(seeds, fuzzcorpus.Seed{Name: name, Args: []any{b}})
+	}
+	fuzzcorpus.Check(f, seeds...)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		img, err := DecodeRGB(b)
+		fuzzcorpus.OneLine(t, err)
+		if err != nil {
+			return
+		}
+		if img.W <= 0 || img.H <= 0 || len(img.Pix) != 3*img.W*img.H {
+			t.Fatalf("decoded %dx%d with %d bytes", img.W, img.H, len(img.Pix))
+		}
+	})
 }
