@@ -22,6 +22,10 @@ type FileOptions struct {
 	// --dir_train_txt and --dir_test_txt); "" means the official name
 	// under the root (ImageNet_LT_train.txt, iNaturalist18_val.txt, ...).
 	TrainList, TestList string
+	// Size is the side of the square images the transforms make (the
+	// dataset's Height and Width); 0 means the official 224. A folder of
+	// small images (CIFAR-10 as JPEGs) trains at its own size so.
+	Size int
 }
 
 // officialLists are the list files of the official ImageNet-LT and
@@ -41,6 +45,12 @@ var imageExtensions = []string{".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", 
 // loadFiles reads the train and test splits of an image-file dataset
 // (in.Files) without decoding any image.
 func loadFiles(in Info, root string, opt FileOptions) (train, test *Dataset, err error) {
+	if opt.Size < 0 {
+		return nil, nil, fmt.Errorf("data: %s: image size %d, want a positive side (or 0 for %d)", in.Name, opt.Size, in.Height)
+	}
+	if opt.Size > 0 {
+		in.Height, in.Width = opt.Size, opt.Size
+	}
 	if in.Name == "folder" {
 		return loadFolder(in, root)
 	}

@@ -152,7 +152,7 @@ func TestImageFileLoaderBadImage(t *testing.T) {
 	}
 
 	// Bad transforms for file datasets.
-	for _, tf := range []Transform{{Mean: in.Mean, Std: in.Std}, {Augment: true, Resize: 8, Mean: in.Mean, Std: in.Std},
+	for _, tf := range []Transform{{Augment: true, Resize: 8, Mean: in.Mean, Std: in.Std},
 		{Pad: 4, Augment: true, Mean: in.Mean, Std: in.Std}, {Resize: 4, Mean: in.Mean, Std: in.Std}} {
 		_, err := NewLoader(LoaderConfig{Dataset: train, Sampler: SequentialSampler{N: 1}, BatchSize: 1, Transform: tf})
 		assert.Error(t, err, "%+v", tf)

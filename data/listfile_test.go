@@ -76,6 +76,12 @@ func TestLoadListDataset(t *testing.T) {
 		assert.Equal(t, []int{0, 1}, test.ClassCounts())
 		assert.Equal(t, "ImageNet_LT_test.txt:1", test.Files[0].Where)
 	}
+	train, _, err := LoadFiles("imagenet-lt", dir, FileOptions{Size: 32})
+	require.NoError(t, err)
+	assert.Equal(t, [3]int{3, 32, 32}, [3]int{train.Channels, train.Height, train.Width})
+	_, _, err = LoadFiles("imagenet-lt", dir, FileOptions{Size: -1})
+	assert.EqualError(t, err, "data: imagenet-lt: image size -1, want a positive side (or 0 for 224)")
+
 	classes, err := ClassNames("imagenet-lt", dir)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"n01", "n02"}, classes)

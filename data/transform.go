@@ -16,12 +16,12 @@ type Transform struct {
 	Flip bool      // mirror left–right with probability ½
 	Mean []float32 // per channel, on the [0, 1] scale
 	Std  []float32 // per channel, positive
-	// For datasets of image files (Dataset.Files) one of these two, which
-	// make each decoded image the dataset's Height×Width: Augment is the
-	// official ImageNet-LT/iNaturalist training augmentation
-	// (RandomResizedCrop, ColorJitter, RandomGrayscale, GaussianBlur, and
-	// the flip when Flip); Resize is evaluation's Resize(Resize) then
-	// CenterCrop.
+	// For datasets of image files (Dataset.Files), which bring each
+	// decoded image to the dataset's Height×Width: Augment is the official
+	// ImageNet-LT/iNaturalist training augmentation (RandomResizedCrop,
+	// ColorJitter, RandomGrayscale, GaussianBlur, and the flip when Flip);
+	// without it, evaluation's Resize(Resize) then CenterCrop, Resize 0
+	// meaning the official ratio, 256 for 224.
 	Augment bool
 	Resize  int
 }
@@ -36,12 +36,9 @@ func TrainTransform(in Info) Transform {
 	return Transform{Pad: 4, Flip: true, Mean: in.Mean, Std: in.Std}
 }
 
-// EvalTransform only normalises; for image files it is the official
-// Resize(256) then CenterCrop(224), scaled to the dataset's size.
+// EvalTransform only normalises; for image files that means the
+// official Resize(256) then CenterCrop(224), scaled to the dataset's size.
 func EvalTransform(in Info) Transform {
-	if in.Files {
-		return Transform{Resize: in.Height * 256 / 224, Mean: in.Mean, Std: in.Std}
-	}
 	return Transform{Mean: in.Mean, Std: in.Std}
 }
 

@@ -149,10 +149,13 @@ func (t Transform) compileFor(d *Dataset) (sampleTransform, error) {
 		return nil, fmt.Errorf("data: transform: %s: images of %dx%dx%d, want 3 channels and a square size", d.Name, d.Channels, d.Height, d.Width)
 	case t.Pad != 0:
 		return nil, fmt.Errorf("data: transform: %s: padded crops are for in-memory datasets, want Augment or Resize", d.Name)
-	case t.Augment == (t.Resize != 0):
+	case t.Augment && t.Resize != 0:
 		return nil, fmt.Errorf("data: transform: %s: want either Augment (training) or Resize (evaluation)", d.Name)
 	case t.Resize != 0 && t.Resize < d.Height:
 		return nil, fmt.Errorf("data: transform: %s: Resize %d is below the crop %d", d.Name, t.Resize, d.Height)
+	}
+	if !t.Augment && t.Resize == 0 {
+		t.Resize = d.Height * 256 / 224 // the official Resize(256), CenterCrop(224)
 	}
 	ct, err := t.compile(3, d.Height, d.Width)
 	if err != nil {

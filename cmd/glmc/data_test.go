@@ -209,6 +209,9 @@ func TestTrainImageFiles(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, runTrain(withArgs(args[1:], "--out", filepath.Join(t.TempDir(), "run")), &out))
 	assert.Contains(t, out.String(), "top-1")
+	out.Reset()
+	require.NoError(t, runTrain(withArgs(args[1:], "--image-size", "24", "--out", filepath.Join(t.TempDir(), "run")), &out))
+	assert.Contains(t, out.String(), "top-1")
 
 	bad := filepath.Join(dir, strings.Fields(train[4])[0])
 	require.NoError(t, os.WriteFile(bad, []byte("\x89PNG\r\n\x1a\n"), 0o644))
