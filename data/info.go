@@ -236,6 +236,9 @@ func LoadLongTailedFiles(name, dir string, opt FileOptions, imbalanceFactor floa
 		return train, test, nil
 	}
 	if train, err = LongTail(train, imbalanceFactor, uint32(seed)); err != nil {
+		if in.Files { // a folder of the user's own classes may be too uneven to cut
+			err = fmt.Errorf("%w; --imbalance-factor 1 takes the folder as it is", err)
+		}
 		return nil, nil, err
 	}
 	return train, test, nil

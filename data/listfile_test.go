@@ -118,9 +118,19 @@ func TestLoadFolder(t *testing.T) {
 	assert.Equal(t, []int{1}, test.Labels, "val/ is preferred to test/")
 	assert.Equal(t, "val/dog/1.jpg", test.Files[0].Where)
 
-	// The long-tailed cut of a folder: classes of 5 and 3 images, n_max 4.
-	_, _, err = LoadLongTailed("folder", dir, 2, 0)
+	// The long-tailed cut of a folder: classes of 5 and 3 images, n_max 4
+	// (⌊N/C⌋, as the official split), so at IF 2 the classes keep 4 and 2.
+	// With 5 and 9 images n_max is 7, more than the first class has: an
+	// error that says how to take the folder whole.
+	cut, _, err := LoadLongTailed("folder", dir, 2, 0)
 	require.NoError(t, err)
+	assert.Equal(t, []int{4, 2}, cut.ClassCounts())
+	writeFiles(t, dir, "train/dog/d1.jpg", "train/dog/d2.jpg", "train/dog/d3.jpg", "train/dog/d4.jpg", "train/dog/d5.jpg", "train/dog/d6.jpg")
+	_, _, err = LoadLongTailed("folder", dir, 1.01, 0)
+	assert.ErrorContains(t, err, "; --imbalance-factor 1 takes the folder as it is")
+	for _, f := range []string{"d1", "d2", "d3", "d4", "d5", "d6"} {
+		require.NoError(t, os.Remove(filepath.Join(dir, "train/dog", f+".jpg")))
+	}
 
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "train/empty"), 0o755))
 	_, _, err = Load("folder", dir)
