@@ -226,7 +226,8 @@ func parseTrain(args []string) (trainRequest, error) {
 		return req, usageError{fmt.Errorf("--workers %d: want at least 1", req.opts.Workers)}
 	}
 	info, _ := data.Lookup(cfg.Dataset) // Validate checked the name
-	if set["num_classes"] && *numClasses != info.Classes {
+	// A folder's classes are its own: there is no count to check against.
+	if set["num_classes"] && info.Classes > 0 && *numClasses != info.Classes {
 		return req, usageError{fmt.Errorf("--num_classes %d: %s has %d classes", *numClasses, cfg.Dataset, info.Classes)}
 	}
 	return req, nil
