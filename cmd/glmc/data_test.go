@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/glmc/glmc/data"
+	"github.com/glmc/glmc/glmc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -224,4 +225,23 @@ func TestTrainImageFiles(t *testing.T) {
 	require.NoError(t, runTrain(withArgs(args[1:], "--skip-bad-images", "--out", filepath.Join(t.TempDir(), "run")), &out))
 	assert.Contains(t, out.String(), "bad: data: ImageNet_LT_train.txt:5: ")
 	assert.Contains(t, out.String(), "glmc: left out 1 of 6 training and 0 of 3 test images that do not decode")
+}
+
+// TestTrainImageSizeResumes: --image-size is part of the saved run, so a
+// resumed run keeps it, and contradicting it is an error.
+func TestTrainImageSizeResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two tiny training runs")
+	}
+	dir := t.TempDir()
+	imageSet(t, dir)
+	out := filepath.Join(t.TempDir(), "run")
+	args := []string{"--dataset", "imagenet-lt", "--root", dir, "--arch", "resnet32", "--width", "2", "--blocks", "1,1,1",
+		"--batch-size", "3", "--quiet", "--out", out}
+	require.NoError(t, runTrain(append(args, "--epochs", "1", "--image-size", "16"), &bytes.Buffer{}))
+	st, err := glmc.ReadState(filepath.Join(out, glmc.LastFile))
+	require.NoError(t, err)
+	assert.Equal(t, 16, st.Config.ImageSize)
+	err = runTrain(append(args, "--resume", "--image-size", "24"), &bytes.Buffer{})
+	assert.ErrorContains(t, err, "--image-size 24 contradicts the saved run's 16")
 }
