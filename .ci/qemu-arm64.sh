@@ -40,3 +40,9 @@ $run -tags purego ./asm/...
 
 echo "== arm64: nn parity tests with PyTorch under qemu (kernel: neon)"
 $run -run '^TestGolden' ./nn
+
+# Go fuses a multiply and an add on arm64 where amd64 does not; the image
+# operations must still give PIL's bytes (data/vision_ops.go rounds each
+# product explicitly where C does).
+echo "== arm64: image decoding and transforms against PIL under qemu"
+$run -run 'TestVision|TestDecode|TestRandomResized' ./data

@@ -13,7 +13,15 @@
 //   - Fashion-MNIST from its four IDX files, raw or gzipped, by default
 //     where Debian's dataset-fashion-mnist package installs them;
 //   - a synthetic CIFAR-sized dataset generated from a seed, so demos and
-//     tests run without downloads.
+//     tests run without downloads;
+//   - image files: the official ImageNet-LT and iNaturalist 2018 list
+//     files (ParseList) and torchvision's ImageFolder layout. These
+//     datasets hold where each image lies (Dataset.Files), not its pixels:
+//     the loader decodes each JPEG or PNG as PIL's convert('RGB') does
+//     (DecodeRGB) and applies the official torchvision transforms,
+//     reproduced byte for byte (RandomResizedCrop, ColorJitter,
+//     RandomGrayscale, moco's GaussianBlur, flip; Resize + CenterCrop
+//     for evaluation). Verify decodes them all ahead of time.
 //
 // LongTail keeps ⌊n_max·(1/IF)^(i/(C−1))⌋ images of class i, chosen with a
 // reimplementation of numpy's legacy RandomState exactly as the official

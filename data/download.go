@@ -76,7 +76,10 @@ func Download(ctx context.Context, name, dir string, opt DownloadOptions) (strin
 	case "synthetic":
 		return "", fmt.Errorf("data: download: synthetic is generated, there is nothing to download")
 	}
-	_, err := Lookup(name)
+	in, err := Lookup(name)
+	if err == nil && in.Files {
+		err = fmt.Errorf("data: download: %s is not downloaded by glmc: put its images (and the official list files) in %s yourself", in.Name, dir)
+	}
 	return "", err
 }
 

@@ -20,7 +20,18 @@ type Info struct {
 	// (the official code has none); the synthetic ones are measured on its
 	// default training split.
 	Mean, Std []float32
+	// Files marks the datasets of image files (Dataset.Files), which the
+	// official ImageNet-LT transforms turn into Height×Width crops; their
+	// Classes is the official count, or 0 where the files decide it.
+	Files bool
 }
+
+// imageNetMean and imageNetStd are torchvision's ImageNet statistics, which
+// the official code normalises ImageNet-LT with.
+var (
+	imageNetMean = []float32{0.485, 0.456, 0.406}
+	imageNetStd  = []float32{0.229, 0.224, 0.225}
+)
 
 var infos = []Info{
 	{Name: "cifar10", Channels: 3, Height: 32, Width: 32, Classes: 10,
@@ -35,7 +46,19 @@ var infos = []Info{
 	{Name: "synthetic", Channels: 3, Height: 32, Width: 32, Classes: 10,
 		Mean: []float32{0.4401, 0.4411, 0.4392},
 		Std:  []float32{0.1827, 0.1719, 0.1820}},
+	{Name: "imagenet-lt", Channels: 3, Height: 224, Width: 224, Classes: 1000,
+		Mean: imageNetMean, Std: imageNetStd, Files: true},
+	// iNaturalist's statistics are the official code's own (utils/util.py).
+	{Name: "inat2018", Channels: 3, Height: 224, Width: 224, Classes: 8142,
+		Mean: []float32{0.466, 0.471, 0.380},
+		Std:  []float32{0.195, 0.194, 0.192}, Files: true},
+	{Name: "folder", Channels: 3, Height: 224, Width: 224,
+		Mean: imageNetMean, Std: imageNetStd, Files: true},
 }
+
+// officialNames are the official code's --dataset values (its spelling,
+// sic) for the datasets this package names otherwise.
+var officialNames = map[string]string{"ImageNet-LT": "imagenet-lt", "iNaturelist2018": "inat2018"}
 
 // Names lists the datasets Load knows.
 func Names() []string {
@@ -46,8 +69,12 @@ func Names() []string {
 	return names
 }
 
-// Lookup returns the description of the named dataset.
+// Lookup returns the description of the named dataset; the official
+// spellings ImageNet-LT and iNaturelist2018 name imagenet-lt and inat2018.
 func Lookup(name string) (Info, error) {
+	if n, ok := officialNames[name]; ok {
+		name = n
+	}
 	for _, in := range infos {
 		if in.Name == name {
 			return in, nil
@@ -81,15 +108,33 @@ func DefaultDir(name string) string {
 //     train-images-idx3-ubyte, train-labels-idx1-ubyte,
 //     t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, each raw or .gz,
 //     as Debian's dataset-fashion-mnist installs them;
-//   - synthetic: generated (SyntheticConfig defaults), dir unused.
+//   - synthetic: generated (SyntheticConfig defaults), dir unused;
+//   - imagenet-lt and inat2018: the official list files under dir
+//     (ImageNet_LT_train.txt and ImageNet_LT_test.txt,
+//     iNaturalist18_train.txt and iNaturalist18_val.txt), whose paths are
+//     relative to dir; LoadFiles takes the lists from elsewhere;
+//   - folder: torchvision's ImageFolder layout, dir/train/<class>/<image>
+//     and dir/val/<class>/<image> (or test/), classes in sorted order.
 //
-// When both CIFAR layouts are present the binary one is read.
+// When both CIFAR layouts are present the binary one is read. Image files
+// are listed, not decoded: the loader decodes them.
 func Load(name, dir string) (train, test *Dataset, err error) {
-	if _, err := Lookup(name); err != nil {
+	return LoadFiles(name, dir, FileOptions{})
+}
+
+// LoadFiles is Load with the list files of imagenet-lt and inat2018 given
+// in opt (options other datasets ignore).
+func LoadFiles(name, dir string, opt FileOptions) (train, test *Dataset, err error) {
+	in, err := Lookup(name)
+	if err != nil {
 		return nil, nil, err
 	}
+	name = in.Name
 	if dir == "" {
 		dir = DefaultDir(name)
+	}
+	if in.Files {
+		return loadFiles(in, dir, opt)
 	}
 	switch name {
 	case "cifar10":
@@ -133,11 +178,20 @@ func findCIFAR(name, dir string, layouts []*cifarLayout) (*cifarLayout, error) {
 // the meta file of the layout Load would read in dir ("" means
 // DefaultDir(name)).
 func ClassNames(name, dir string) ([]string, error) {
-	if _, err := Lookup(name); err != nil {
+	in, err := Lookup(name)
+	if err != nil {
 		return nil, err
 	}
+	name = in.Name
 	if dir == "" {
 		dir = DefaultDir(name)
+	}
+	if in.Files {
+		train, _, err := loadFiles(in, dir, FileOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return train.Classes, nil
 	}
 	layouts := []*cifarLayout{&cifar10Binary, &cifar10Python}
 	switch name {
@@ -160,13 +214,31 @@ func ClassNames(name, dir string) ([]string, error) {
 // test split stays balanced. This is the data `glmc train` uses. The seed
 // is numpy's, so it must be below 2^32.
 func LoadLongTailed(name, dir string, imbalanceFactor float64, seed uint64) (train, test *Dataset, err error) {
+	return LoadLongTailedFiles(name, dir, FileOptions{}, imbalanceFactor, seed)
+}
+
+// LoadLongTailedFiles is LoadLongTailed with LoadFiles's options. The
+// official lists of imagenet-lt and inat2018 are long-tailed already and
+// are used as they are, whatever the imbalance factor; a folder is cut
+// to the long-tailed split when the factor is above 1 and used whole at 1.
+func LoadLongTailedFiles(name, dir string, opt FileOptions, imbalanceFactor float64, seed uint64) (train, test *Dataset, err error) {
 	if seed > math.MaxUint32 {
 		return nil, nil, fmt.Errorf("data: seed %d: the long-tailed split takes numpy seeds, 0..%d", seed, uint64(math.MaxUint32))
 	}
-	if train, test, err = Load(name, dir); err != nil {
+	in, err := Lookup(name)
+	if err != nil {
 		return nil, nil, err
 	}
+	if train, test, err = LoadFiles(name, dir, opt); err != nil {
+		return nil, nil, err
+	}
+	if in.Files && (in.Name != "folder" || imbalanceFactor == 1) {
+		return train, test, nil
+	}
 	if train, err = LongTail(train, imbalanceFactor, uint32(seed)); err != nil {
+		if in.Files { // a folder of the user's own classes may be too uneven to cut
+			err = fmt.Errorf("%w; --imbalance-factor 1 takes the folder as it is", err)
+		}
 		return nil, nil, err
 	}
 	return train, test, nil

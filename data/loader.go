@@ -44,6 +44,11 @@ type Batch struct {
 	Views        []*tensor.Tensor // Views[v] is (B, C, H, W), view v of every image
 	Labels       []int            // (B)
 	Indices      []int            // (B) dataset index of each row
+	// Err is the first image of the batch that could not be read (an
+	// image file that does not decode), naming the file and where it is
+	// listed; that image's rows are zeros. A batch with an error must not
+	// be trained on.
+	Err error
 }
 
 // Loader turns a dataset into batches of augmented float32 images. A batch
@@ -54,7 +59,7 @@ type Batch struct {
 // at any batch sees exactly the batches it would have seen.
 type Loader struct {
 	cfg LoaderConfig
-	tf  *compiledTransform
+	tf  sampleTransform
 
 	mu         sync.Mutex
 	orderEpoch int
@@ -77,7 +82,7 @@ func NewLoader(cfg LoaderConfig) (*Loader, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
-	tf, err := cfg.Transform.compile(d.Channels, d.Height, d.Width)
+	tf, err := cfg.Transform.compileFor(d)
 	if err != nil {
 		return nil, err
 	}
@@ -133,13 +138,18 @@ func (l *Loader) Batch(epoch, b int) *Batch {
 	for v := range out.Views {
 		out.Views[v] = tensor.New(hi-lo, d.Channels, d.Height, d.Width)
 	}
+	dsts := make([][]float32, len(out.Views))
 	for k, s := range order[lo:hi] {
 		out.Labels[k] = d.Labels[s.Index]
 		out.Indices[k] = s.Index
-		img := d.Image(s.Index)
 		for v, t := range out.Views {
-			r := tensor.NewRNG(l.cfg.Seed, purposeAugment, l.cfg.Stream, uint64(epoch), uint64(s.Key), uint64(v))
-			l.tf.apply(t.Data[k*size:(k+1)*size], img, r)
+			dsts[v] = t.Data[k*size : (k+1)*size]
+		}
+		err := l.tf.fill(dsts, d, s.Index, func(v int) *tensor.RNG {
+			return tensor.NewRNG(l.cfg.Seed, purposeAugment, l.cfg.Stream, uint64(epoch), uint64(s.Key), uint64(v))
+		})
+		if err != nil && out.Err == nil {
+			out.Err = err
 		}
 	}
 	return out

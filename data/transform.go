@@ -16,15 +16,28 @@ type Transform struct {
 	Flip bool      // mirror left–right with probability ½
 	Mean []float32 // per channel, on the [0, 1] scale
 	Std  []float32 // per channel, positive
+	// For datasets of image files (Dataset.Files), which bring each
+	// decoded image to the dataset's Height×Width: Augment is the official
+	// ImageNet-LT/iNaturalist training augmentation (RandomResizedCrop,
+	// ColorJitter, RandomGrayscale, GaussianBlur, and the flip when Flip);
+	// without it, evaluation's Resize(Resize) then CenterCrop, Resize 0
+	// meaning the official ratio, 256 for 224.
+	Augment bool
+	Resize  int
 }
 
 // TrainTransform is the official training augmentation for a dataset:
-// 4-pixel-padded random crop, horizontal flip, normalisation.
+// 4-pixel-padded random crop, horizontal flip, normalisation; for image
+// files the ImageNet-LT one (Augment).
 func TrainTransform(in Info) Transform {
+	if in.Files {
+		return Transform{Augment: true, Flip: true, Mean: in.Mean, Std: in.Std}
+	}
 	return Transform{Pad: 4, Flip: true, Mean: in.Mean, Std: in.Std}
 }
 
-// EvalTransform only normalises.
+// EvalTransform only normalises; for image files that means the
+// official Resize(256) then CenterCrop(224), scaled to the dataset's size.
 func EvalTransform(in Info) Transform {
 	return Transform{Mean: in.Mean, Std: in.Std}
 }

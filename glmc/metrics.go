@@ -261,6 +261,9 @@ func Evaluate(m *nn.Model, loader *data.Loader, trainCounts []int) (Result, erro
 	m.Train(false)
 	autograd.NoGrad(m.Parameters(), func() {
 		for b := range loader.Batches(0, 0) {
+			if err = b.Err; err != nil {
+				return
+			}
 			if err = acc.Add(m.Forward(autograd.Const(b.Views[0])).Value, b.Labels); err != nil {
 				err = fmt.Errorf("%w (evaluation batch %d)", err, b.Index)
 				return

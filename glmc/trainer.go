@@ -80,6 +80,9 @@ type Config struct {
 	// the initial weights, the sample orders, the augmentations and the
 	// draws of every step.
 	Seed uint64 `json:"seed"`
+	// ImageSize is the side of the images of an image-file dataset
+	// (data.FileOptions.Size); 0 for the official 224.
+	ImageSize int `json:"image_size,omitempty"`
 }
 
 // DefaultConfig is the paper's CIFAR-10-LT recipe at imbalance factor 100,
@@ -128,6 +131,8 @@ func (c Config) Validate() error {
 	switch {
 	case !(c.ImbalanceFactor >= 1) || math.IsInf(c.ImbalanceFactor, 0):
 		return fmt.Errorf("glmc: --imbalance-factor %v: want a finite value ≥ 1", c.ImbalanceFactor)
+	case c.ImageSize < 0:
+		return fmt.Errorf("glmc: --image-size %d: want a positive side, or 0 for the official 224", c.ImageSize)
 	case c.Width < 1:
 		return fmt.Errorf("glmc: --width %d: want at least 1", c.Width)
 	case c.Method != MethodGLMC && c.Method != MethodCE:
@@ -563,6 +568,11 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochRecord, error) {
 		step := batches[0].Index
 		if err := ctx.Err(); err != nil {
 			return rec, fmt.Errorf("glmc: epoch %d stopped at step %d: %w (%s)", epoch+1, step+1, err, t.kept())
+		}
+		for _, b := range batches {
+			if b.Err != nil { // an image file that does not decode
+				return rec, fmt.Errorf("glmc: epoch %d, step %d of %d: %w; the run stops (%s)", epoch+1, step+1, steps, b.Err, t.kept())
+			}
 		}
 		loss, err := t.step(epoch, batches, rec.Alpha)
 		if err != nil {

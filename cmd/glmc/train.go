@@ -28,7 +28,7 @@ import (
 var officialSpellings = map[string]string{
 	"a": "arch", "b": "batch-size", "batch_size": "batch-size", "wd": "weight-decay", "weight_decay": "weight-decay",
 	"learning-rate": "lr", "label_weighting": "label-weighting", "resample_weighting": "resample-weighting",
-	"contrast_weight": "contrast-weight", "j": "workers",
+	"contrast_weight": "contrast-weight", "j": "workers", "root": "data-dir",
 }
 
 // trainRequest is a parsed `glmc train` command line.
@@ -46,6 +46,10 @@ type trainRequest struct {
 	// which only rank 0 needs: the other ranks take the flags as given
 	// (the rendezvous fingerprint checks they are rank 0's run).
 	noCheckpoint error
+	// files are the list files of the image-file datasets; skipBad leaves
+	// out, and reports, their images that do not decode.
+	files   data.FileOptions
+	skipBad bool
 }
 
 // runTrain is `glmc train`.
@@ -64,7 +68,11 @@ func runTrain(args []string, stdout io.Writer) error {
 	if req.noCheckpoint != nil && launch.Rank == 0 {
 		return req.noCheckpoint
 	}
-	train, test, err := data.LoadLongTailed(req.cfg.Dataset, req.dataDir, req.cfg.ImbalanceFactor, req.cfg.Seed)
+	req.files.Size = req.cfg.ImageSize
+	train, test, err := data.LoadLongTailedFiles(req.cfg.Dataset, req.dataDir, req.files, req.cfg.ImbalanceFactor, req.cfg.Seed)
+	if err == nil && req.skipBad {
+		train, test, err = skipBadImages(train, test, req.opts.Workers, stdout)
+	}
 	if err != nil {
 		return err
 	}
@@ -146,6 +154,10 @@ func parseTrain(args []string) (trainRequest, error) {
 	cfg := &req.cfg
 	fs.StringVar(&cfg.Dataset, "dataset", def.Dataset, "dataset: "+strings.Join(data.Names(), ", "))
 	fs.StringVar(&req.dataDir, "data-dir", "", `data folder (default: Debian's Fashion-MNIST folder for fashion-mnist when installed, else "data")`)
+	fs.StringVar(&req.files.TrainList, "dir_train_txt", "", "imagenet-lt, inat2018: the official training list file (default: its official name under --data-dir)")
+	fs.StringVar(&req.files.TestList, "dir_test_txt", "", "imagenet-lt, inat2018: the official test list file (default: its official name under --data-dir)")
+	fs.IntVar(&cfg.ImageSize, "image-size", 0, "image-file datasets: side of the square images the official transforms make (default 224; e.g. 32 for CIFAR-10 as JPEGs)")
+	fs.BoolVar(&req.skipBad, "skip-bad-images", false, "image-file datasets: decode every image first and leave out, listing them, those that fail (default: a bad image stops the run)")
 	fs.Float64Var(&cfg.ImbalanceFactor, "imbalance-factor", def.ImbalanceFactor, "n_max/n_min of the long-tailed training split")
 	fs.Var(rateValue{&cfg.ImbalanceFactor}, "imbanlance_rate", "official spelling (sic): the `ratio` 1/imbalance-factor, e.g. 0.01 for 100")
 	fs.StringVar(&cfg.Arch, "arch", def.Arch, "architecture: "+strings.Join(nn.Archs(), ", "))
@@ -215,7 +227,8 @@ func parseTrain(args []string) (trainRequest, error) {
 		return req, usageError{fmt.Errorf("--workers %d: want at least 1", req.opts.Workers)}
 	}
 	info, _ := data.Lookup(cfg.Dataset) // Validate checked the name
-	if set["num_classes"] && *numClasses != info.Classes {
+	// A folder's classes are its own: there is no count to check against.
+	if set["num_classes"] && info.Classes > 0 && *numClasses != info.Classes {
 		return req, usageError{fmt.Errorf("--num_classes %d: %s has %d classes", *numClasses, cfg.Dataset, info.Classes)}
 	}
 	return req, nil
