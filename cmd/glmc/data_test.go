@@ -244,4 +244,14 @@ func TestTrainImageSizeResumes(t *testing.T) {
 	assert.Equal(t, 16, st.Config.ImageSize)
 	err = runTrain(append(args, "--resume", "--image-size", "24"), &bytes.Buffer{})
 	assert.ErrorContains(t, err, "--image-size 24 contradicts the saved run's 16")
+
+	// glmc eval reads the run's image size and takes the official flags
+	// for the lists: its top-1 is the one training measured.
+	var res bytes.Buffer
+	require.NoError(t, runEval([]string{"--checkpoint", filepath.Join(out, glmc.LastFile), "--root", dir,
+		"--dir_test_txt", filepath.Join(dir, "ImageNet_LT_test.txt"), "--json"}, &res))
+	var rep evalReport
+	require.NoError(t, json.Unmarshal(res.Bytes(), &rep))
+	assert.Equal(t, st.BestTop1, rep.Top1) // one epoch: the best is the last
+	assert.Equal(t, 3, rep.Samples)
 }

@@ -30,6 +30,7 @@ type evalRequest struct {
 	checkpoint string  // glmc safetensors or official .pth/.pth.tar
 	dataset    string  // a data.Names() entry
 	dataDir    string  // "" for the default folder
+	files      data.FileOptions
 	factor     float64 // imbalance factor of the training split: it decides the many/medium/few classes
 	seed       uint64  // seed of the training split
 	workers    int
@@ -82,15 +83,16 @@ func evaluate(req evalRequest) (glmc.Result, *nn.Model, *data.Dataset, error) {
 	if err != nil {
 		return glmc.Result{}, nil, nil, err
 	}
-	if got := m.Config.NumClasses; got != info.Classes {
-		return glmc.Result{}, nil, nil, fmt.Errorf("eval: %s has %d classes (fc_cb.weight), %s has %d", req.checkpoint, got, req.dataset, info.Classes)
-	}
 	if got := m.Config.InChannels; got != info.Channels {
 		return glmc.Result{}, nil, nil, fmt.Errorf("eval: %s takes %d-channel images (conv1), %s has %d", req.checkpoint, got, req.dataset, info.Channels)
 	}
-	train, test, err := data.LoadLongTailed(req.dataset, req.dataDir, req.factor, req.seed)
+	train, test, err := data.LoadLongTailedFiles(req.dataset, req.dataDir, req.files, req.factor, req.seed)
 	if err != nil {
 		return glmc.Result{}, nil, nil, err
+	}
+	// The classes of image-file datasets come from their training lists.
+	if got, want := m.Config.NumClasses, len(train.Classes); got != want {
+		return glmc.Result{}, nil, nil, fmt.Errorf("eval: %s has %d classes (fc_cb.weight), %s has %d", req.checkpoint, got, req.dataset, want)
 	}
 	loader, err := data.NewLoader(data.LoaderConfig{Dataset: test, Sampler: data.SequentialSampler{N: test.Len()},
 		BatchSize: 256, Transform: data.EvalTransform(info), Workers: req.workers})
@@ -111,6 +113,10 @@ func parseEval(args []string) (evalRequest, error) {
 	fs.StringVar(&req.checkpoint, "checkpoint", "", "model to evaluate: a glmc safetensors file or an official PyTorch .pth/.pth.tar")
 	fs.StringVar(&req.dataset, "dataset", "", "dataset: "+strings.Join(data.Names(), ", ")+" (default: the run's, for glmc checkpoints)")
 	fs.StringVar(&req.dataDir, "data-dir", "", `data folder (default: Debian's Fashion-MNIST folder for fashion-mnist when installed, else "data")`)
+	fs.StringVar(&req.dataDir, "root", "", "official spelling of --data-dir")
+	fs.StringVar(&req.files.TrainList, "dir_train_txt", "", "imagenet-lt, inat2018: the training list file (default: the official name under the root)")
+	fs.StringVar(&req.files.TestList, "dir_test_txt", "", "imagenet-lt, inat2018: the test list file (default: the official name under the root)")
+	fs.IntVar(&req.files.Size, "image-size", 0, "image-file datasets: side of the square images the evaluation transform makes (default: the run's, else 224)")
 	fs.Float64Var(&req.factor, "imbalance-factor", req.factor, "imbalance factor of the training split, which decides the many/medium/few classes (default: the run's, else 100)")
 	fs.Var(rateValue{&req.factor}, "imbanlance_rate", "official spelling (sic): the `ratio` 1/imbalance-factor")
 	fs.Uint64Var(&req.seed, "seed", req.seed, "seed of the training split (default: the run's)")
@@ -143,6 +149,9 @@ func parseEval(args []string) (evalRequest, error) {
 		}
 		if !set["seed"] {
 			req.seed = st.Config.Seed
+		}
+		if !set["image-size"] {
+			req.files.Size = st.Config.ImageSize
 		}
 	}
 	if req.dataset == "" {
