@@ -15,6 +15,7 @@ var avx2Impl = impl{
 	gemm: gemmKernel{name: "sgemmKernel4x24AVX2", mr: 4, nr: 24, micro: sgemmKernel4x24AVX2,
 		packB: packB24AVX2, transpose4: transpose4x8AVX2, transpose8: transpose8x8AVX2},
 	vec:    bulkOps,
+	wino:   winoKernels{width: 8, input: winoInputAVX2, output: winoOutputAVX2},
 	usable: func() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA },
 }
 
@@ -42,3 +43,13 @@ var simd = vecBodies{
 		relu:  reluAVX2,
 	},
 }
+
+// winoInputAVX2 is winoInputGeneric for groups·8 tiles (winograd_amd64.s).
+//
+//go:noescape
+func winoInputAVX2(v *float32, vs int, d0, d1, d2, d3 *float32, groups int)
+
+// winoOutputAVX2 is winoOutputGeneric for groups·8 tiles.
+//
+//go:noescape
+func winoOutputAVX2(y0, y1, m *float32, ms, groups int, bias float32)

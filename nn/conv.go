@@ -214,6 +214,31 @@ func flipKernel(s convShape, w []float32) []float32 {
 	return wt
 }
 
+// convPlan says which passes of a convolution run Winograd F(2×2, 3×3)
+// (winograd.go); the others run im2col + GEMM. It depends on the shape
+// alone, so every call of a layer takes the same path and rounds alike.
+type convPlan struct {
+	forward    bool // y from x and w
+	inputGrad  bool // dx: the forward pass of the transposed convolution
+	weightGrad bool // dw
+}
+
+// winoMinChannels is the least channel count on both sides for which
+// Winograd beats im2col + GEMM: below it the 16 products are too thin
+// (K = C or M = OC) to amortise the transforms, as for a 3-channel stem.
+const winoMinChannels = 8
+
+// planConv chooses the algorithm of each pass of s.
+func planConv(s convShape) convPlan {
+	wide := s.c >= winoMinChannels && s.oc >= winoMinChannels
+	t, ok := s.transposed()
+	return convPlan{
+		forward:    wide && winogradOK(s),
+		inputGrad:  wide && ok && winogradOK(t),
+		weightGrad: wide && winogradOK(s),
+	}
+}
+
 // columns returns the (depth, g·OH·OW) columns of the g images at x, built
 // in buf unless they are the input itself.
 func (s convShape) columns(x []float32, g int, buf *scratch) []float32 {
@@ -234,6 +259,15 @@ func (s convShape) columns(x []float32, g int, buf *scratch) []float32 {
 //
 //	y (N, OC, OH, OW), x (N, IC, H, W), w (OC, IC, KH, KW), b (OC) or nil
 func convForward(s convShape, y, x, w, b []float32) {
+	if planConv(s).forward {
+		winogradForward(s, y, x, w, b)
+		return
+	}
+	convForwardGEMM(s, y, x, w, b)
+}
+
+// convForwardGEMM is convForward's im2col + GEMM path.
+func convForwardGEMM(s convShape, y, x, w, b []float32) {
 	k, p := s.depth(), s.pixels()
 	gemm := gemmWithin(s.groups())
 	parallelFor(s.groups(), func(i int) {
@@ -301,6 +335,34 @@ const convSlots = 8
 //	dx (N, IC, H, W), dw (OC, IC, KH, KW), db (OC), gy (N, OC, OH, OW),
 //	x (N, IC, H, W), w (OC, IC, KH, KW)
 func convBackward(s convShape, dx, dw, db, gy, x, w []float32) {
+	plan := planConv(s)
+	if dw != nil && plan.weightGrad {
+		winogradWeightGrad(s, dw, gy, x)
+		dw = nil
+	}
+	if dx != nil && plan.inputGrad {
+		t, _ := s.transposed()
+		winogradForward(t, dx, gy, flipKernel(s, w), nil)
+		dx = nil
+	}
+	if dx != nil || dw != nil {
+		convBackwardGEMM(s, dx, dw, gy, x, w)
+	}
+	if db != nil {
+		p := s.pixels()
+		parallelFor(s.oc, func(o int) {
+			var sum float64
+			for n := range s.n {
+				sum += float64(sum32(gy[(n*s.oc+o)*p : (n*s.oc+o+1)*p]))
+			}
+			db[o] = float32(sum)
+		})
+	}
+}
+
+// convBackwardGEMM is convBackward's im2col + GEMM path for dx and dw
+// (either may be nil).
+func convBackwardGEMM(s convShape, dx, dw, gy, x, w []float32) {
 	k, p, in := s.depth(), s.pixels(), s.inSize()
 	t, viaTransposed := s.transposed()
 	var wt []float32
@@ -361,15 +423,6 @@ func convBackward(s convShape, dx, dw, db, gy, x, w []float32) {
 			asm.Add(dw, dw, ps.buf)
 			putScratch(ps)
 		}
-	}
-	if db != nil {
-		parallelFor(s.oc, func(o int) {
-			var sum float64
-			for n := range s.n {
-				sum += float64(sum32(gy[(n*s.oc+o)*p : (n*s.oc+o+1)*p]))
-			}
-			db[o] = float32(sum)
-		})
 	}
 }
 

@@ -1,0 +1,165 @@
+package asm
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// The transforms of Winograd F(2×2, 3×3) convolution over one row of tiles
+// (Lavin & Gray, 2016), for package nn. Tile t of a row covers columns 2t
+// to 2t+3 of four input rows and writes columns 2t and 2t+1 of two output
+// rows. The 16 transform-domain values ξ = 4r + j of a tile are stored
+// ξ·stride floats apart, the tiles of a row side by side.
+
+// winoKernels are the Winograd transforms of one implementation. Each
+// handles whole groups of width tiles; the exported functions finish the
+// tail with the generic kernels.
+type winoKernels struct {
+	width int
+	// input is WinogradInput for groups·width tiles.
+	input func(v *float32, vs int, d0, d1, d2, d3 *float32, groups int)
+	// output is WinogradOutput for groups·width tiles, both rows whole.
+	output func(y0, y1, m *float32, ms, groups int, bias float32)
+}
+
+var genericWino = winoKernels{width: 1, input: winoInputGeneric, output: winoOutputGeneric}
+
+// WinogradInput writes V = Bᵀ d B for tiles tiles of the rows d0..d3,
+// Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], as the columns first and
+// then the rows. WinogradInput is:
+//
+//	for t := range tiles {
+//		var f [4][4]float32 // f[i] = row i of d B
+//		for i, d := range [][]float32{d0, d1, d2, d3} {
+//			c := d[2*t : 2*t+4]
+//			f[i] = [4]float32{c[0] - c[2], c[1] + c[2], c[2] - c[1], c[1] - c[3]}
+//		}
+//		for j := range 4 {
+//			v[j*vs+t] = f[0][j] - f[2][j]
+//			v[(4+j)*vs+t] = f[1][j] + f[2][j]
+//			v[(8+j)*vs+t] = f[2][j] - f[1][j]
+//			v[(12+j)*vs+t] = f[1][j] - f[3][j]
+//		}
+//	}
+//
+// The rows must hold 2·tiles+2 values each and vs ≥ tiles.
+func WinogradInput(v []float32, vs int, d0, d1, d2, d3 []float32, tiles int) {
+	if tiles <= 0 {
+		return
+	}
+	for _, d := range [][]float32{d0, d1, d2, d3} {
+		if len(d) < 2*tiles+2 {
+			panic(fmt.Sprintf("asm: WinogradInput: row of %d values for %d tiles, need %d", len(d), tiles, 2*tiles+2))
+		}
+	}
+	if vs < tiles || len(v) < 15*vs+tiles {
+		panic(fmt.Sprintf("asm: WinogradInput: %d values with stride %d for %d tiles, need stride ≥ tiles and %d values", len(v), vs, tiles, 15*vs+tiles))
+	}
+	k := active.wino
+	g := tiles / k.width
+	if g > 0 {
+		k.input(&v[0], vs, &d0[0], &d1[0], &d2[0], &d3[0], g)
+	}
+	if t := g * k.width; t < tiles {
+		winoInputGeneric(&v[t], vs, &d0[2*t], &d1[2*t], &d2[2*t], &d3[2*t], tiles-t)
+	}
+}
+
+// WinogradOutput writes Y = Aᵀ M A + bias, Aᵀ = [1 1 1 0; 0 1 −1 −1], for
+// tiles tiles of m (16 rows ms floats apart) into the output rows y0 and
+// y1, as the rows first and then the columns, clipped to the rows'
+// lengths; a nil y1 drops the second row. WinogradOutput is:
+//
+//	for t := range tiles {
+//		var r [2][4]float32 // Aᵀ M
+//		for j := range 4 {
+//			m0, m1, m2, m3 := m[j*ms+t], m[(4+j)*ms+t], m[(8+j)*ms+t], m[(12+j)*ms+t]
+//			r[0][j], r[1][j] = m0+m1+m2, m1-m2-m3
+//		}
+//		for i, y := range [][]float32{y0, y1} {
+//			y[2*t] = r[i][0] + r[i][1] + r[i][2] + bias   // where 2t < len(y)
+//			y[2*t+1] = r[i][1] - r[i][2] - r[i][3] + bias // where 2t+1 < len(y)
+//		}
+//	}
+//
+// y0 (and y1 unless nil) must hold at least 2·tiles−1 values.
+func WinogradOutput(y0, y1, m []float32, ms, tiles int, bias float32) {
+	if tiles <= 0 {
+		return
+	}
+	if len(y0) < 2*tiles-1 || (y1 != nil && len(y1) != len(y0)) {
+		panic(fmt.Sprintf("asm: WinogradOutput: rows of %d and %d values for %d tiles, need two equal rows of at least %d (or a nil second)",
+			len(y0), len(y1), tiles, 2*tiles-1))
+	}
+	if ms < tiles || len(m) < 15*ms+tiles {
+		panic(fmt.Sprintf("asm: WinogradOutput: %d values with stride %d for %d tiles, need stride ≥ tiles and %d values", len(m), ms, tiles, 15*ms+tiles))
+	}
+	full := min(tiles, len(y0)/2) // tiles with both columns inside the rows
+	k := active.wino
+	g := full / k.width
+	if y1 == nil {
+		g = 0
+	}
+	if g > 0 {
+		k.output(&y0[0], &y1[0], &m[0], ms, g, bias)
+	}
+	for t := g * k.width; t < tiles; t++ {
+		var r [4]float32
+		winoOutputTile(&r, m[t:], ms, bias)
+		for i, y := range [][]float32{y0, y1} {
+			if y == nil {
+				continue
+			}
+			y[2*t] = r[2*i]
+			if 2*t+1 < len(y) {
+				y[2*t+1] = r[2*i+1]
+			}
+		}
+	}
+}
+
+// winoOutputTile sets r to the 2×2 output tile, row by row, of the values
+// m[ξ·ms], plus bias.
+func winoOutputTile(r *[4]float32, m []float32, ms int, bias float32) {
+	var a [8]float32
+	for j := range 4 {
+		m0, m1, m2, m3 := m[j*ms], m[(4+j)*ms], m[(8+j)*ms], m[(12+j)*ms]
+		a[j], a[4+j] = m0+m1+m2, m1-m2-m3
+	}
+	for i := range 2 {
+		r[2*i] = a[4*i] + a[4*i+1] + a[4*i+2] + bias
+		r[2*i+1] = a[4*i+1] - a[4*i+2] - a[4*i+3] + bias
+	}
+}
+
+// winoInputGeneric is the WinogradInput contract in plain Go, one tile at
+// a time.
+func winoInputGeneric(v *float32, vs int, d0, d1, d2, d3 *float32, tiles int) {
+	vv := unsafe.Slice(v, 15*vs+tiles)
+	rows := [4][]float32{unsafe.Slice(d0, 2*tiles+2), unsafe.Slice(d1, 2*tiles+2), unsafe.Slice(d2, 2*tiles+2), unsafe.Slice(d3, 2*tiles+2)}
+	for t := range tiles {
+		var f [4][4]float32
+		for i, d := range rows {
+			c := d[2*t : 2*t+4 : 2*t+4]
+			f[i] = [4]float32{c[0] - c[2], c[1] + c[2], c[2] - c[1], c[1] - c[3]}
+		}
+		for j := range 4 {
+			vv[j*vs+t] = f[0][j] - f[2][j]
+			vv[(4+j)*vs+t] = f[1][j] + f[2][j]
+			vv[(8+j)*vs+t] = f[2][j] - f[1][j]
+			vv[(12+j)*vs+t] = f[1][j] - f[3][j]
+		}
+	}
+}
+
+// winoOutputGeneric is the WinogradOutput contract in plain Go for whole
+// rows of 2·tiles values.
+func winoOutputGeneric(y0, y1, m *float32, ms, tiles int, bias float32) {
+	mm := unsafe.Slice(m, 15*ms+tiles)
+	r0, r1 := unsafe.Slice(y0, 2*tiles), unsafe.Slice(y1, 2*tiles)
+	for t := range tiles {
+		var r [4]float32
+		winoOutputTile(&r, mm[t:], ms, bias)
+		r0[2*t], r0[2*t+1], r1[2*t], r1[2*t+1] = r[0], r[1], r[2], r[3]
+	}
+}

@@ -1,0 +1,118 @@
+package asm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// winoB, winoA are Bᵀ and Aᵀ of F(2×2, 3×3), for the float64 definitions.
+var (
+	winoBT = [4][4]float64{{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}}
+	winoAT = [2][4]float64{{1, 1, 1, 0}, {0, 1, -1, -1}}
+)
+
+// TestWinogradInput checks every implementation against Bᵀ d B in float64
+// and, bit for bit, against the generic kernel, around the 8-tile groups
+// of the SIMD kernels, at offsets 0..3 inside NaN guards.
+func TestWinogradInput(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(1, 2))
+		for _, tiles := range []int{0, 1, 2, 7, 8, 9, 15, 16, 17, 33} {
+			for off := range 4 {
+				t.Run(fmt.Sprintf("tiles%d_off%d", tiles, off), func(t *testing.T) {
+					var d [4][]float32
+					for i := range d {
+						d[i], _ = guarded(t, randSlice(r, 2*tiles+2), off)
+					}
+					vs := tiles + 3
+					v, checkGuards := guarded(t, make([]float32, 15*vs+tiles), off)
+					for i := range v {
+						v[i] = float32(math.NaN()) // gaps between the ξ rows must stay untouched
+					}
+					WinogradInput(v, vs, d[0], d[1], d[2], d[3], tiles)
+					checkGuards()
+					want := make([]float32, len(v))
+					for i := range want {
+						want[i] = float32(math.NaN())
+					}
+					if tiles > 0 {
+						winoInputGeneric(&want[0], vs, &d[0][0], &d[1][0], &d[2][0], &d[3][0], tiles)
+					}
+					for i := range v {
+						if math.Float32bits(v[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("v[%d] = %v, generic %v", i, v[i], want[i])
+						}
+					}
+					for tt := range tiles {
+						for xi := range 16 {
+							var s float64
+							for a := range 4 {
+								for b := range 4 {
+									s += winoBT[xi/4][a] * float64(d[a][2*tt+b]) * winoBT[xi%4][b]
+								}
+							}
+							if got := float64(v[xi*vs+tt]); math.Abs(got-s) > 1e-6 {
+								t.Fatalf("tile %d ξ %d = %v, Bᵀ d B = %v", tt, xi, got, s)
+							}
+						}
+					}
+				})
+			}
+		}
+	})
+}
+
+// TestWinogradOutput checks every implementation against Aᵀ M A + bias in
+// float64 and, bit for bit, against the generic kernel, with clipped rows
+// (odd widths) and a missing second row.
+func TestWinogradOutput(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(3, 4))
+		for _, tiles := range []int{1, 2, 7, 8, 9, 16, 17, 33} {
+			for _, odd := range []bool{false, true} {
+				for _, second := range []bool{true, false} {
+					t.Run(fmt.Sprintf("tiles%d_odd%v_second%v", tiles, odd, second), func(t *testing.T) {
+						width := 2 * tiles
+						if odd {
+							width--
+						}
+						ms := tiles + 5
+						m := randSlice(r, 15*ms+tiles)
+						bias := float32(r.Float64() - 0.5)
+						y0, check0 := guarded(t, make([]float32, width), 1)
+						var y1 []float32
+						check1 := func() {}
+						if second {
+							y1, check1 = guarded(t, make([]float32, width), 3)
+						}
+						WinogradOutput(y0, y1, m, ms, tiles, bias)
+						check0()
+						check1()
+						for i, y := range [][]float32{y0, y1} {
+							for x := range len(y) {
+								tt, j := x/2, x%2
+								var s float64
+								for a := range 4 {
+									for b := range 4 {
+										s += winoAT[i][a] * float64(m[(4*a+b)*ms+tt]) * winoAT[j][b]
+									}
+								}
+								s += float64(bias)
+								if math.Abs(float64(y[x])-s) > 1e-5 {
+									t.Fatalf("row %d column %d = %v, Aᵀ M A + bias = %v", i, x, y[x], s)
+								}
+								var tile [4]float32
+								winoOutputTile(&tile, m[tt:], ms, bias)
+								if math.Float32bits(y[x]) != math.Float32bits(tile[2*i+j]) {
+									t.Fatalf("row %d column %d = %v, generic %v", i, x, y[x], tile[2*i+j])
+								}
+							}
+						}
+					})
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,121 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/glmc/glmc/tensor"
+)
+
+// convRef64 is the convolution y = w ⋆ x + b and its gradients for gy,
+// summed in float64 by the definition: the oracle of the Winograd tests.
+//
+//	y (N, OC, OH, OW), dx (N, C, H, W), dw (OC, C, KH, KW)
+func convRef64(s convShape, x, w, b, gy []float32) (y, dx, dw []float64) {
+	y = make([]float64, s.n*s.oc*s.pixels())
+	dx = make([]float64, s.n*s.inSize())
+	dw = make([]float64, s.oc*s.depth())
+	for n := range s.n {
+		for o := range s.oc {
+			for oy := range s.oh {
+				for ox := range s.ow {
+					yi := ((n*s.oc+o)*s.oh+oy)*s.ow + ox
+					var sum float64
+					if b != nil {
+						sum = float64(b[o])
+					}
+					for c := range s.c {
+						for i := range s.kh {
+							for j := range s.kw {
+								iy, ix := oy*s.stride-s.pad+i, ox*s.stride-s.pad+j
+								if iy < 0 || iy >= s.h || ix < 0 || ix >= s.w {
+									continue
+								}
+								xi := ((n*s.c+c)*s.h+iy)*s.w + ix
+								wi := ((o*s.c+c)*s.kh+i)*s.kw + j
+								sum += float64(w[wi]) * float64(x[xi])
+								dx[xi] += float64(w[wi]) * float64(gy[yi])
+								dw[wi] += float64(x[xi]) * float64(gy[yi])
+							}
+						}
+					}
+					y[yi] = sum
+				}
+			}
+		}
+	}
+	return y, dx, dw
+}
+
+// maxErr returns max|got − want| and the tolerance 1e-5·max|want| + 1e-6,
+// a tenth of the PyTorch parity tolerance.
+func maxErr(got []float32, want []float64) (diff, tol float64) {
+	scale := 0.0
+	for i, v := range want {
+		scale = math.Max(scale, math.Abs(v))
+		d := math.Abs(float64(got[i]) - v)
+		if !(d <= diff) {
+			diff = d
+		}
+	}
+	return diff, 1e-5*scale + 1e-6
+}
+
+// TestWinograd checks the three Winograd passes against the float64
+// definition on shapes around the tiling's edges: odd and 1×1 maps,
+// single images, 1, 3 and odd channel counts, every padding below 3, and
+// enough tiles for several blocks. Winograd runs whatever planConv would
+// choose, so thin shapes are covered too.
+func TestWinograd(t *testing.T) {
+	cases := []struct{ n, c, oc, h, w, pad int }{
+		{1, 1, 1, 1, 1, 1},
+		{1, 3, 2, 1, 1, 1},
+		{2, 3, 5, 5, 7, 1},
+		{1, 7, 9, 2, 3, 1},
+		{3, 8, 8, 8, 8, 1},
+		{2, 5, 3, 9, 4, 0},
+		{2, 4, 6, 6, 5, 2},
+		{1, 16, 16, 3, 3, 0},
+		{4, 9, 11, 17, 15, 1},
+		{9, 16, 16, 32, 32, 1}, // several blocks
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("n%d_c%d_oc%d_%dx%d_p%d", c.n, c.c, c.oc, c.h, c.w, c.pad), func(t *testing.T) {
+			s := newConvShape([]int{c.n, c.c, c.h, c.w}, []int{c.oc, c.c, 3, 3}, 1, c.pad)
+			if !winogradOK(s) {
+				t.Fatalf("winogradOK(%+v) = false", s)
+			}
+			r := tensor.NewRNG(uint64(c.n*1000 + c.c*100 + c.h))
+			x := tensor.RandN(r, c.n, c.c, c.h, c.w).Data
+			w := tensor.RandN(r, c.oc, c.c, 3, 3).Data
+			b := tensor.RandN(r, c.oc).Data
+			gy := tensor.RandN(r, c.n, c.oc, s.oh, s.ow).Data
+			wantY, wantDX, wantDW := convRef64(s, x, w, b, gy)
+
+			y := make([]float32, len(wantY))
+			winogradForward(s, y, x, w, b)
+			dw := make([]float32, len(wantDW))
+			winogradWeightGrad(s, dw, gy, x)
+			dx := make([]float32, len(wantDX))
+			ts, ok := s.transposed()
+			if !ok || !winogradOK(ts) {
+				t.Fatalf("transposed(%+v) = %+v, %v: no Winograd input gradient", s, ts, ok)
+			}
+			winogradForward(ts, dx, gy, flipKernel(s, w), nil)
+
+			for _, r := range []struct {
+				name string
+				got  []float32
+				want []float64
+			}{{"y", y, wantY}, {"dx", dx, wantDX}, {"dw", dw, wantDW}} {
+				diff, tol := maxErr(r.got, r.want)
+				if !(diff <= tol) {
+					t.Errorf("%s: max error %.3g > %.3g", r.name, diff, tol)
+				} else {
+					t.Logf("%s: max error %.3g (tolerance %.3g)", r.name, diff, tol)
+				}
+			}
+		})
+	}
+}
