@@ -20,9 +20,12 @@ type winoKernels struct {
 	input func(v *float32, vs int, d0, d1, d2, d3 *float32, groups int)
 	// output is WinogradOutput for groups·width tiles, both rows whole.
 	output func(y0, y1, m *float32, ms, groups int, bias float32)
+	// outputGrad is WinogradOutputGrad for groups·width tiles, both rows
+	// whole.
+	outputGrad func(m *float32, ms int, y0, y1 *float32, groups int)
 }
 
-var genericWino = winoKernels{width: 1, input: winoInputGeneric, output: winoOutputGeneric}
+var genericWino = winoKernels{width: 1, input: winoInputGeneric, output: winoOutputGeneric, outputGrad: winoOutputGradGeneric}
 
 // WinogradInput writes V = Bᵀ d B for tiles tiles of the rows d0..d3,
 // Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], as the columns first and
@@ -115,6 +118,82 @@ func WinogradOutput(y0, y1, m []float32, ms, tiles int, bias float32) {
 				y[2*t+1] = r[2*i+1]
 			}
 		}
+	}
+}
+
+// WinogradOutputGrad writes dM = A dY Aᵀ, the adjoint of WinogradOutput
+// (without the bias), for tiles tiles of the gradient rows y0 and y1 into
+// m (16 rows ms floats apart), as the columns first and then the rows;
+// values past the rows' lengths, and a nil y1, read as zero.
+// WinogradOutputGrad is:
+//
+//	for t := range tiles {
+//		var e [2][4]float32 // dY Aᵀ
+//		for i, y := range [][]float32{y0, y1} {
+//			a, c := y[2*t], y[2*t+1] // or 0 outside y
+//			e[i] = [4]float32{a, a + c, a - c, -c}
+//		}
+//		for j := range 4 {
+//			m[j*ms+t], m[(4+j)*ms+t] = e[0][j], e[0][j]+e[1][j]
+//			m[(8+j)*ms+t], m[(12+j)*ms+t] = e[0][j]-e[1][j], -e[1][j]
+//		}
+//	}
+//
+// y0 (and y1 unless nil) must hold at least 2·tiles−1 values.
+func WinogradOutputGrad(m []float32, ms int, y0, y1 []float32, tiles int) {
+	if tiles <= 0 {
+		return
+	}
+	if len(y0) < 2*tiles-1 || (y1 != nil && len(y1) != len(y0)) {
+		panic(fmt.Sprintf("asm: WinogradOutputGrad: rows of %d and %d values for %d tiles, need two equal rows of at least %d (or a nil second)",
+			len(y0), len(y1), tiles, 2*tiles-1))
+	}
+	if ms < tiles || len(m) < 15*ms+tiles {
+		panic(fmt.Sprintf("asm: WinogradOutputGrad: %d values with stride %d for %d tiles, need stride ≥ tiles and %d values", len(m), ms, tiles, 15*ms+tiles))
+	}
+	k := active.wino
+	g := min(tiles, len(y0)/2) / k.width
+	if y1 == nil {
+		g = 0
+	}
+	if g > 0 {
+		k.outputGrad(&m[0], ms, &y0[0], &y1[0], g)
+	}
+	for t := g * k.width; t < tiles; t++ {
+		var d [4]float32
+		for i, y := range [][]float32{y0, y1} {
+			if 2*t < len(y) {
+				d[2*i] = y[2*t]
+			}
+			if 2*t+1 < len(y) {
+				d[2*i+1] = y[2*t+1]
+			}
+		}
+		winoOutputGradTile(m[t:], ms, &d)
+	}
+}
+
+// winoOutputGradTile writes dM = A dY Aᵀ of the 2×2 tile d (row by row) to
+// m[ξ·ms].
+func winoOutputGradTile(m []float32, ms int, d *[4]float32) {
+	var e [8]float32
+	for i := range 2 {
+		a, c := d[2*i], d[2*i+1]
+		e[4*i], e[4*i+1], e[4*i+2], e[4*i+3] = a, a+c, a-c, -c
+	}
+	for j := range 4 {
+		a, c := e[j], e[4+j]
+		m[j*ms], m[(4+j)*ms], m[(8+j)*ms], m[(12+j)*ms] = a, a+c, a-c, -c
+	}
+}
+
+// winoOutputGradGeneric is the WinogradOutputGrad contract in plain Go for
+// whole rows of 2·tiles values.
+func winoOutputGradGeneric(m *float32, ms int, y0, y1 *float32, tiles int) {
+	mm := unsafe.Slice(m, 15*ms+tiles)
+	r0, r1 := unsafe.Slice(y0, 2*tiles), unsafe.Slice(y1, 2*tiles)
+	for t := range tiles {
+		winoOutputGradTile(mm[t:], ms, &[4]float32{r0[2*t], r0[2*t+1], r1[2*t], r1[2*t+1]})
 	}
 }
 

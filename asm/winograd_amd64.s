@@ -150,3 +150,76 @@ outloop:
 	JNZ  outloop
 	VZEROUPPER
 	RET
+
+// SPLIT loads 16 values of the row at P (columns 2t, 2t+1 of eight tiles)
+// and leaves the even columns in a and the odd ones in c, tiles in order.
+#define SPLIT(P, a, c, t0, t1) \
+	VMOVUPS (P), t0; \
+	VMOVUPS 32(P), t1; \
+	VSHUFPS $0x88, t1, t0, a; \
+	VSHUFPS $0xDD, t1, t0, c; \
+	VPERMPD $0xD8, a, a; \
+	VPERMPD $0xD8, c, c
+
+DATA winoSign<>+0(SB)/4, $0x80000000
+GLOBL winoSign<>(SB), RODATA|NOPTR, $4
+
+// func winoOutputGradAVX2(m *float32, ms int, y0, y1 *float32, groups int)
+TEXT ·winoOutputGradAVX2(SB), NOSPLIT, $0-40
+	MOVQ m+0(FP), DI
+	MOVQ ms+8(FP), BX
+	SHLQ $2, BX                   // BX = ms in bytes
+	MOVQ y0+16(FP), R8
+	MOVQ y1+24(FP), R9
+	MOVQ groups+32(FP), CX
+	VBROADCASTSS winoSign<>(SB), Y15 // sign bit: -x is x XOR Y15, as Go negates
+	LEAQ (BX)(BX*2), R12          // 3·ms
+	LEAQ (BX)(BX*4), R13          // 5·ms
+	LEAQ (R12)(BX*4), R14         // 7·ms
+	LEAQ (DI)(BX*8), DX           // DX = &m[8·ms+t]
+
+gradloop:
+	SPLIT(R8, Y0, Y1, Y12, Y13)   // a0 = y0[2t], c0 = y0[2t+1]
+	SPLIT(R9, Y4, Y5, Y12, Y13)   // a1 = y1[2t], c1 = y1[2t+1]
+	VSUBPS Y1, Y0, Y2             // e0 = (a0, a0+c0, a0-c0, -c0) in Y0..Y3
+	VXORPS Y15, Y1, Y3
+	VADDPS Y1, Y0, Y1
+	VSUBPS Y5, Y4, Y6             // e1 = (a1, a1+c1, a1-c1, -c1) in Y4..Y7
+	VXORPS Y15, Y5, Y7
+	VADDPS Y5, Y4, Y5
+	VMOVUPS Y0, (DI)              // m[j·ms+t] = e0[j]
+	VMOVUPS Y1, (DI)(BX*1)
+	VMOVUPS Y2, (DI)(BX*2)
+	VMOVUPS Y3, (DI)(R12*1)
+	VADDPS  Y4, Y0, Y8
+	VMOVUPS Y8, (DI)(BX*4)        // m[(4+j)·ms+t] = e0[j] + e1[j]
+	VADDPS  Y5, Y1, Y8
+	VMOVUPS Y8, (DI)(R13*1)
+	VADDPS  Y6, Y2, Y8
+	VMOVUPS Y8, (DI)(R12*2)
+	VADDPS  Y7, Y3, Y8
+	VMOVUPS Y8, (DI)(R14*1)
+	VSUBPS  Y4, Y0, Y8
+	VMOVUPS Y8, (DX)              // m[(8+j)·ms+t] = e0[j] - e1[j]
+	VSUBPS  Y5, Y1, Y8
+	VMOVUPS Y8, (DX)(BX*1)
+	VSUBPS  Y6, Y2, Y8
+	VMOVUPS Y8, (DX)(BX*2)
+	VSUBPS  Y7, Y3, Y8
+	VMOVUPS Y8, (DX)(R12*1)
+	VXORPS  Y15, Y4, Y8
+	VMOVUPS Y8, (DX)(BX*4)        // m[(12+j)·ms+t] = -e1[j]
+	VXORPS  Y15, Y5, Y8
+	VMOVUPS Y8, (DX)(R13*1)
+	VXORPS  Y15, Y6, Y8
+	VMOVUPS Y8, (DX)(R12*2)
+	VXORPS  Y15, Y7, Y8
+	VMOVUPS Y8, (DX)(R14*1)
+	ADDQ $64, R8                  // next eight tiles
+	ADDQ $64, R9
+	ADDQ $32, DI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ  gradloop
+	VZEROUPPER
+	RET

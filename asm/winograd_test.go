@@ -116,3 +116,61 @@ func TestWinogradOutput(t *testing.T) {
 		}
 	})
 }
+
+// TestWinogradOutputGrad checks every implementation against A dY Aᵀ in
+// float64 and, bit for bit, against the generic kernel, with clipped rows
+// (odd widths), a missing second row and signed zeros.
+func TestWinogradOutputGrad(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(5, 6))
+		for _, tiles := range []int{1, 2, 7, 8, 9, 16, 17, 33} {
+			for _, odd := range []bool{false, true} {
+				for _, second := range []bool{true, false} {
+					t.Run(fmt.Sprintf("tiles%d_odd%v_second%v", tiles, odd, second), func(t *testing.T) {
+						width := 2 * tiles
+						if odd {
+							width--
+						}
+						vals := randSlice(r, 2*width)
+						vals[0], vals[1] = 0, float32(math.Copysign(0, -1)) // −0: negation, not 0 − x
+						y0, _ := guarded(t, vals[:width], 0)
+						var y1 []float32
+						if second {
+							y1, _ = guarded(t, vals[width:], 2)
+						}
+						ms := tiles + 7
+						m, checkGuards := guarded(t, make([]float32, 15*ms+tiles), 1)
+						WinogradOutputGrad(m, ms, y0, y1, tiles)
+						checkGuards()
+						at := func(y []float32, x int) float64 {
+							if x < len(y) {
+								return float64(y[x])
+							}
+							return 0
+						}
+						for tt := range tiles {
+							d := [4]float32{float32(at(y0, 2*tt)), float32(at(y0, 2*tt+1)), float32(at(y1, 2*tt)), float32(at(y1, 2*tt+1))}
+							want := make([]float32, 15*ms+1)
+							winoOutputGradTile(want, ms, &d)
+							for xi := range 16 {
+								var s float64
+								for a := range 2 {
+									for b := range 2 {
+										s += winoAT[a][xi/4] * float64(d[2*a+b]) * winoAT[b][xi%4]
+									}
+								}
+								got := m[xi*ms+tt]
+								if math.Abs(float64(got)-s) > 1e-6 {
+									t.Fatalf("tile %d ξ %d = %v, A dY Aᵀ = %v", tt, xi, got, s)
+								}
+								if math.Float32bits(got) != math.Float32bits(want[xi*ms]) {
+									t.Fatalf("tile %d ξ %d = %v, generic %v", tt, xi, got, want[xi*ms])
+								}
+							}
+						}
+					})
+				}
+			}
+		}
+	})
+}

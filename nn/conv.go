@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"os"
 	"slices"
 
 	"github.com/glmc/glmc/asm"
@@ -223,19 +224,42 @@ type convPlan struct {
 	weightGrad bool // dw
 }
 
-// winoMinChannels is the least channel count on both sides for which
-// Winograd beats im2col + GEMM: below it the 16 products are too thin
-// (K = C or M = OC) to amortise the transforms, as for a 3-channel stem.
-const winoMinChannels = 8
+// convAlgo overrides planConv for every convolution: "gemm" (im2col +
+// GEMM throughout), "winograd" (wherever F(2×2, 3×3) applies) or "" (the
+// measured plan). It comes from the environment variable GLMC_CONV, read
+// once at start-up, so that whole programs and the parity tests can run
+// each algorithm; tests also set it directly.
+var convAlgo = func() string {
+	v := os.Getenv("GLMC_CONV")
+	if v != "" && v != "gemm" && v != "winograd" {
+		panic(fmt.Sprintf("nn: GLMC_CONV=%s: want gemm, winograd or nothing (the per-shape plan)", v))
+	}
+	return v
+}()
 
-// planConv chooses the algorithm of each pass of s.
+// planConv chooses the algorithm of each pass of s, from per-layer
+// measurements of both paths (BenchmarkConv, AVX2, one and two threads).
+// Winograd saves GEMM work in proportion to C·OC per tile and spends
+// transform work in proportion to C + OC, so it needs enough channels on
+// both sides: 16 for the forward pass and the input gradient, 64 for the
+// weight gradient, whose products are thinner (OC × C over all tiles).
+// On maps narrower than 16 (fewer than 8 tiles per row, the width of the
+// SIMD transforms) the transforms fall back to scalar code, so there it
+// needs 128.
 func planConv(s convShape) convPlan {
-	wide := s.c >= winoMinChannels && s.oc >= winoMinChannels
 	t, ok := s.transposed()
+	switch convAlgo {
+	case "gemm":
+		return convPlan{}
+	case "winograd":
+		return convPlan{forward: winogradOK(s), inputGrad: ok && winogradOK(t), weightGrad: winogradOK(s)}
+	}
+	ch := min(s.c, s.oc)
+	enough := func(least int) bool { return ch >= least && (s.ow >= 16 || ch >= 128) }
 	return convPlan{
-		forward:    wide && winogradOK(s),
-		inputGrad:  wide && ok && winogradOK(t),
-		weightGrad: wide && winogradOK(s),
+		forward:    winogradOK(s) && enough(16),
+		inputGrad:  ok && winogradOK(t) && enough(16),
+		weightGrad: winogradOK(s) && enough(64),
 	}
 }
 
