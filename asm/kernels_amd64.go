@@ -15,7 +15,7 @@ var avx2Impl = impl{
 	gemm: gemmKernel{name: "sgemmKernel4x24AVX2", mr: 4, nr: 24, micro: sgemmKernel4x24AVX2,
 		packB: packB24AVX2, transpose4: transpose4x8AVX2, transpose8: transpose8x8AVX2},
 	vec:    bulkOps,
-	wino:   winoKernels{width: 8, input: winoInputAVX2, output: winoOutputAVX2, outputGrad: winoOutputGradAVX2},
+	wino:   winoKernels{width: 4, input: winoInputAVX2, output: winoOutputAVX2, outputGrad: winoOutputGradAVX2},
 	usable: func() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA },
 }
 
@@ -44,17 +44,17 @@ var simd = vecBodies{
 	},
 }
 
-// winoInputAVX2 is winoInputGeneric for groups·8 tiles (winograd_amd64.s).
+// winoInputAVX2 is winoInputGeneric for quads·4 tiles (winograd_amd64.s).
 //
 //go:noescape
-func winoInputAVX2(v *float32, vs int, d0, d1, d2, d3 *float32, groups int)
+func winoInputAVX2(v *float32, vs int, d0, d1, d2, d3 *float32, quads int)
 
-// winoOutputAVX2 is winoOutputGeneric for groups·8 tiles.
+// winoOutputAVX2 is winoOutputGeneric for quads·4 tiles.
 //
 //go:noescape
-func winoOutputAVX2(y0, y1, m *float32, ms, groups int, bias float32)
+func winoOutputAVX2(y0, y1, m *float32, ms, quads int, bias float32)
 
-// winoOutputGradAVX2 is winoOutputGradGeneric for groups·8 tiles.
+// winoOutputGradAVX2 is winoOutputGradGeneric for quads·4 tiles.
 //
 //go:noescape
-func winoOutputGradAVX2(m *float32, ms int, y0, y1 *float32, groups int)
+func winoOutputGradAVX2(m *float32, ms int, y0, y1 *float32, quads int)

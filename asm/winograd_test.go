@@ -19,7 +19,7 @@ var (
 func TestWinogradInput(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(1, 2))
-		for _, tiles := range []int{0, 1, 2, 7, 8, 9, 15, 16, 17, 33} {
+		for _, tiles := range []int{0, 1, 2, 4, 7, 8, 9, 12, 15, 16, 17, 33} {
 			for off := range 4 {
 				t.Run(fmt.Sprintf("tiles%d_off%d", tiles, off), func(t *testing.T) {
 					var d [4][]float32
@@ -70,7 +70,7 @@ func TestWinogradInput(t *testing.T) {
 func TestWinogradOutput(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(3, 4))
-		for _, tiles := range []int{1, 2, 7, 8, 9, 16, 17, 33} {
+		for _, tiles := range []int{1, 2, 4, 7, 8, 9, 12, 16, 17, 33} {
 			for _, odd := range []bool{false, true} {
 				for _, second := range []bool{true, false} {
 					t.Run(fmt.Sprintf("tiles%d_odd%v_second%v", tiles, odd, second), func(t *testing.T) {
@@ -123,7 +123,7 @@ func TestWinogradOutput(t *testing.T) {
 func TestWinogradOutputGrad(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, 6))
-		for _, tiles := range []int{1, 2, 7, 8, 9, 16, 17, 33} {
+		for _, tiles := range []int{1, 2, 4, 7, 8, 9, 12, 16, 17, 33} {
 			for _, odd := range []bool{false, true} {
 				for _, second := range []bool{true, false} {
 					t.Run(fmt.Sprintf("tiles%d_odd%v_second%v", tiles, odd, second), func(t *testing.T) {

@@ -46,10 +46,17 @@ type wino struct {
 // layers, larger ones gained nothing (measured on ResNet-32's layers).
 var winoCacheFloats = 1 << 19
 
+// winoMinBlock is the least number of tiles per block, the N of the
+// products: every product packs its U[ξ] (OC × C) afresh, which on wide
+// layers (C = OC = 256) costs a fifth of the product at 64 tiles and a
+// twentieth at 256.
+const winoMinBlock = 256
+
 func newWino(s convShape) wino {
 	wg := wino{s: s, th: (s.oh + 1) / 2, tw: (s.ow + 1) / 2}
 	wg.rows = s.n * wg.th
-	wg.blockRows = max(1, min(wg.rows, winoCacheFloats/(16*(s.c+s.oc))/wg.tw))
+	tiles := max(winoMinBlock, winoCacheFloats/(16*(s.c+s.oc)))
+	wg.blockRows = max(1, min(wg.rows, tiles/wg.tw))
 	wg.block = wg.blockRows * wg.tw
 	wg.blocks = (wg.rows + wg.blockRows - 1) / wg.blockRows
 	wg.vs, wg.ms = s.c*wg.block+16, s.oc*wg.block+16
