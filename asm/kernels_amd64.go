@@ -14,8 +14,9 @@ var avx2Impl = impl{
 	name: "avx2",
 	gemm: gemmKernel{name: "sgemmKernel4x24AVX2", mr: 4, nr: 24, micro: sgemmKernel4x24AVX2,
 		packB: packB24AVX2, transpose4: transpose4x8AVX2, transpose8: transpose8x8AVX2},
-	vec:    bulkOps,
-	wino:   winoKernels{width: 4, input: winoInputAVX2, output: winoOutputAVX2, outputGrad: winoOutputGradAVX2},
+	vec: bulkOps,
+	conv: convKernels{width: 4, input: winoInputAVX2, output: winoOutputAVX2, outputGrad: winoOutputGradAVX2,
+		deinterleave: deinterleaveAVX2},
 	usable: func() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA },
 }
 
@@ -58,3 +59,8 @@ func winoOutputAVX2(y0, y1, m *float32, ms, quads int, bias float32)
 //
 //go:noescape
 func winoOutputGradAVX2(m *float32, ms int, y0, y1 *float32, quads int)
+
+// deinterleaveAVX2 is Deinterleave for octets·8 pairs.
+//
+//go:noescape
+func deinterleaveAVX2(even, odd, src *float32, octets int)

@@ -17,7 +17,7 @@ var genericImpl = impl{
 		mul:   mulGeneric,
 		relu:  reluGeneric,
 	},
-	wino:   genericWino,
+	conv:   genericConv,
 	usable: always,
 }
 

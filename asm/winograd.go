@@ -11,10 +11,10 @@ import (
 // rows. The 16 transform-domain values ξ = 4r + j of a tile are stored
 // ξ·stride floats apart, the tiles of a row side by side.
 
-// winoKernels are the Winograd transforms of one implementation. Each
-// handles whole groups of width tiles; the exported functions finish the
-// tail with the generic kernels.
-type winoKernels struct {
+// convKernels are the convolution kernels of one implementation: the
+// Winograd transforms, each for whole groups of width tiles (the exported
+// functions finish the tail with the generic kernels), and Deinterleave.
+type convKernels struct {
 	width int
 	// input is WinogradInput for groups·width tiles.
 	input func(v *float32, vs int, d0, d1, d2, d3 *float32, groups int)
@@ -23,9 +23,41 @@ type winoKernels struct {
 	// outputGrad is WinogradOutputGrad for groups·width tiles, both rows
 	// whole.
 	outputGrad func(m *float32, ms int, y0, y1 *float32, groups int)
+	// deinterleave is Deinterleave for octets·8 pairs, or nil.
+	deinterleave func(even, odd, src *float32, octets int)
 }
 
-var genericWino = winoKernels{width: 1, input: winoInputGeneric, output: winoOutputGeneric, outputGrad: winoOutputGradGeneric}
+var genericConv = convKernels{width: 1, input: winoInputGeneric, output: winoOutputGeneric, outputGrad: winoOutputGradGeneric}
+
+// Deinterleave splits src into its even and odd elements, which im2col of
+// a stride-2 convolution needs once per input row. Deinterleave is:
+//
+//	for i, v := range src {
+//		if i%2 == 0 {
+//			even[i/2] = v
+//		} else {
+//			odd[i/2] = v
+//		}
+//	}
+//
+// even must hold ⌈len(src)/2⌉ values and odd ⌊len(src)/2⌋.
+func Deinterleave(even, odd, src []float32) {
+	if len(even) != (len(src)+1)/2 || len(odd) != len(src)/2 {
+		panic(fmt.Sprintf("asm: Deinterleave: %d values into %d even and %d odd, want %d and %d",
+			len(src), len(even), len(odd), (len(src)+1)/2, len(src)/2))
+	}
+	done := 0
+	if k := active.conv.deinterleave; k != nil && len(odd) >= 8 {
+		k(&even[0], &odd[0], &src[0], len(odd)/8)
+		done = len(odd) / 8 * 8
+	}
+	for i := done; i < len(odd); i++ {
+		even[i], odd[i] = src[2*i], src[2*i+1]
+	}
+	if len(even) > len(odd) {
+		even[len(odd)] = src[len(src)-1]
+	}
+}
 
 // WinogradInput writes V = Bᵀ d B for tiles tiles of the rows d0..d3,
 // Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], as the columns first and
@@ -58,7 +90,7 @@ func WinogradInput(v []float32, vs int, d0, d1, d2, d3 []float32, tiles int) {
 	if vs < tiles || len(v) < 15*vs+tiles {
 		panic(fmt.Sprintf("asm: WinogradInput: %d values with stride %d for %d tiles, need stride ≥ tiles and %d values", len(v), vs, tiles, 15*vs+tiles))
 	}
-	k := active.wino
+	k := active.conv
 	g := tiles / k.width
 	if g > 0 {
 		k.input(&v[0], vs, &d0[0], &d1[0], &d2[0], &d3[0], g)
@@ -98,7 +130,7 @@ func WinogradOutput(y0, y1, m []float32, ms, tiles int, bias float32) {
 		panic(fmt.Sprintf("asm: WinogradOutput: %d values with stride %d for %d tiles, need stride ≥ tiles and %d values", len(m), ms, tiles, 15*ms+tiles))
 	}
 	full := min(tiles, len(y0)/2) // tiles with both columns inside the rows
-	k := active.wino
+	k := active.conv
 	g := full / k.width
 	if y1 == nil {
 		g = 0
@@ -151,7 +183,7 @@ func WinogradOutputGrad(m []float32, ms int, y0, y1 []float32, tiles int) {
 	if ms < tiles || len(m) < 15*ms+tiles {
 		panic(fmt.Sprintf("asm: WinogradOutputGrad: %d values with stride %d for %d tiles, need stride ≥ tiles and %d values", len(m), ms, tiles, 15*ms+tiles))
 	}
-	k := active.wino
+	k := active.conv
 	g := min(tiles, len(y0)/2) / k.width
 	if y1 == nil {
 		g = 0

@@ -333,3 +333,22 @@ grad4:
 graddone:
 	VZEROUPPER
 	RET
+
+// func deinterleaveAVX2(even, odd, src *float32, octets int)
+TEXT ·deinterleaveAVX2(SB), NOSPLIT, $0-32
+	MOVQ even+0(FP), DI
+	MOVQ odd+8(FP), SI
+	MOVQ src+16(FP), R8
+	MOVQ octets+24(FP), CX
+
+deloop:
+	SPLIT8(R8, Y0, Y1, Y2, Y3)    // Y0 = src[2i], Y1 = src[2i+1], i in order
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, (SI)
+	ADDQ $64, R8
+	ADDQ $32, DI
+	ADDQ $32, SI
+	DECQ CX
+	JNZ  deloop
+	VZEROUPPER
+	RET

@@ -174,3 +174,31 @@ func TestWinogradOutputGrad(t *testing.T) {
 		}
 	})
 }
+
+// TestDeinterleave checks every implementation against the definition at
+// lengths around the 16-value blocks of the SIMD kernel, at offsets 0..3
+// inside NaN guards.
+func TestDeinterleave(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(7, 8))
+		for _, n := range []int{0, 1, 2, 15, 16, 17, 31, 32, 33, 50} {
+			for off := range 4 {
+				src := randSlice(r, n)
+				even, checkEven := guarded(t, make([]float32, (n+1)/2), off)
+				odd, checkOdd := guarded(t, make([]float32, n/2), 3-off)
+				Deinterleave(even, odd, src)
+				checkEven()
+				checkOdd()
+				for i, v := range src {
+					got := odd
+					if i%2 == 0 {
+						got = even
+					}
+					if got[i/2] != v {
+						t.Fatalf("n=%d: element %d = %v, want %v", n, i, got[i/2], v)
+					}
+				}
+			}
+		}
+	})
+}

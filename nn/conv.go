@@ -469,8 +469,12 @@ func validRange(off, stride, size, out int) (lo, hi int) {
 // − pad + j], or 0 in the padding. ld ≥ OH·OW lets several images share
 // one column matrix side by side.
 func im2col(s convShape, x, cols []float32, ld int) {
-	if s.stride == 1 && s.ow == s.w {
+	switch {
+	case s.stride == 1 && s.ow == s.w:
 		im2colSame(s, x, cols, ld)
+		return
+	case s.stride > 1 && (s.w+s.stride-1)/s.stride == s.ow:
+		im2colPhased(s, x, cols, ld)
 		return
 	}
 	p := s.pixels()
@@ -506,41 +510,116 @@ func im2col(s convShape, x, cols []float32, ld int) {
 
 // im2colSame is im2col for stride 1 when the output rows are as wide as
 // the input rows (3×3 with padding 1, 1×1 without, ...). Then row (c, i, j)
-// of the columns is the input plane shifted by (i − pad)·W + (j − pad):
-// one contiguous copy per kernel tap instead of one per output row, after
-// which the values that wrapped around a row edge are zeroed.
+// of the columns is the input plane shifted by (i − pad, j − pad).
 func im2colSame(s convShape, x, cols []float32, ld int) {
 	p, hw := s.pixels(), s.h*s.w
 	for c := range s.c {
 		plane := x[c*hw : (c+1)*hw]
 		for i := range s.kh {
-			ylo, yhi := validRange(i-s.pad, 1, s.h, s.oh)
 			for j := range s.kw {
 				r := (c*s.kh+i)*s.kw + j
-				row := cols[r*ld : r*ld+p]
-				off := (i-s.pad)*s.w + j - s.pad
-				lo, hi := max(ylo*s.ow, -off), min(yhi*s.ow, hw-off)
-				if lo >= hi {
-					clear(row)
-					continue
-				}
-				clear(row[:lo])
-				copy(row[lo:hi], plane[lo+off:hi+off])
-				clear(row[hi:])
-				// The wrapped values form a few columns: zero them with
-				// strided stores, column by column.
-				xlo, xhi := validRange(j-s.pad, 1, s.w, s.ow)
-				for x := 0; x < s.ow; x++ {
-					if x == xlo {
-						if x = xhi; x == s.ow {
-							break
-						}
-					}
-					for q := ylo*s.ow + x; q < yhi*s.ow; q += s.ow {
-						row[q] = 0
-					}
-				}
+				shifted(cols[r*ld:r*ld+p], plane, s.oh, s.h, s.w, i-s.pad, j-s.pad)
 			}
+		}
+	}
+}
+
+// im2colPhased is im2col for stride st > 1 when ⌈W/st⌉ = OW (3×3 with
+// padding 1 and 1×1 without, on any map). Each input plane is split once
+// into st² phase planes, phase (a, b) holding x[c][a + st·r][b + st·q]
+// ((⌈H/st⌉, OW), zero past the image); input row oy·st − pad + i is row
+// oy + dy of phase a, where i − pad = st·dy + a, and likewise for columns,
+// so row (c, i, j) of the columns is a phase plane shifted by (dy, dx).
+// The strided reads then touch each input value once instead of once per
+// kernel tap.
+func im2colPhased(s convShape, x, cols []float32, ld int) {
+	st, p, hw := s.stride, s.pixels(), s.h*s.w
+	ph := (s.h + st - 1) / st // rows of a phase plane
+	pp := ph * s.ow
+	buf := getScratch(st * st * pp)
+	defer putScratch(buf)
+	phase := func(a, b int) []float32 { return buf.buf[(a*st+b)*pp : (a*st+b+1)*pp] }
+	for c := range s.c {
+		plane := x[c*hw : (c+1)*hw]
+		splitPhases(s, plane, ph, phase)
+		for i := range s.kh {
+			dy, a := floorDivMod(i-s.pad, st)
+			for j := range s.kw {
+				dx, b := floorDivMod(j-s.pad, st)
+				r := (c*s.kh+i)*s.kw + j
+				shifted(cols[r*ld:r*ld+p], phase(a, b), s.oh, ph, s.ow, dy, dx)
+			}
+		}
+	}
+}
+
+// splitPhases writes the st² phase planes (ph, OW) of one input plane
+// (H, W) of s, st = s.stride, through phase(a, b), zero past the image.
+func splitPhases(s convShape, plane []float32, ph int, phase func(a, b int) []float32) {
+	st := s.stride
+	for r := range ph {
+		for a := range st {
+			y := a + st*r
+			if y >= s.h {
+				for b := range st {
+					clear(phase(a, b)[r*s.ow : (r+1)*s.ow])
+				}
+				continue
+			}
+			src := plane[y*s.w : (y+1)*s.w]
+			if st == 2 { // both column phases at once, vectorised
+				even, odd := phase(a, 0)[r*s.ow:(r+1)*s.ow], phase(a, 1)[r*s.ow:(r+1)*s.ow]
+				asm.Deinterleave(even[:(s.w+1)/2], odd[:s.w/2], src)
+				clear(odd[s.w/2:])
+				continue
+			}
+			for b := range st {
+				out := phase(a, b)[r*s.ow : (r+1)*s.ow]
+				n := 0
+				for xx := b; xx < s.w; xx += st {
+					out[n] = src[xx]
+					n++
+				}
+				clear(out[n:])
+			}
+		}
+	}
+}
+
+// floorDivMod returns ⌊d/m⌋ and d − m·⌊d/m⌋ ∈ [0, m), for m > 0.
+func floorDivMod(d, m int) (q, r int) {
+	q = d / m
+	if d%m < 0 {
+		q--
+	}
+	return q, d - q*m
+}
+
+// shifted sets dst (rows, width) to src (srcRows, width) moved by (dy, dx):
+// dst[y][x] = src[y + dy][x + dx], or 0 outside src. It makes one
+// contiguous copy, then zeroes the values that wrapped around a row edge.
+func shifted(dst, src []float32, rows, srcRows, width, dy, dx int) {
+	off := dy*width + dx
+	ylo, yhi := validRange(dy, 1, srcRows, rows)
+	lo, hi := max(ylo*width, -off), min(yhi*width, srcRows*width-off)
+	if lo >= hi {
+		clear(dst)
+		return
+	}
+	clear(dst[:lo])
+	copy(dst[lo:hi], src[lo+off:hi+off])
+	clear(dst[hi:])
+	// The wrapped values form a few columns: zero them with strided
+	// stores, column by column.
+	xlo, xhi := validRange(dx, 1, width, width)
+	for x := 0; x < width; x++ {
+		if x == xlo {
+			if x = xhi; x == width {
+				break
+			}
+		}
+		for q := ylo*width + x; q < yhi*width; q += width {
+			dst[q] = 0
 		}
 	}
 }

@@ -119,3 +119,51 @@ func TestWinograd(t *testing.T) {
 		})
 	}
 }
+
+// TestIm2col checks im2col, on each of its paths, against its definition
+// over strides 1 to 3, paddings, odd and tiny maps and non-square kernels,
+// with NaN in the columns beforehand so that every element must be written.
+func TestIm2col(t *testing.T) {
+	cases := []struct{ c, h, w, kh, kw, stride, pad int }{
+		{2, 5, 7, 3, 3, 1, 1}, // same size: shifted planes
+		{2, 5, 7, 3, 3, 1, 0}, // row by row
+		{3, 8, 8, 3, 3, 2, 1}, // phase planes
+		{2, 7, 9, 3, 3, 2, 1},
+		{2, 6, 5, 1, 1, 2, 0}, // option-B shortcut
+		{1, 1, 1, 3, 3, 2, 1},
+		{2, 2, 3, 3, 3, 2, 1},
+		{2, 9, 10, 3, 3, 3, 1},
+		{2, 4, 4, 3, 3, 3, 2},
+		{2, 6, 7, 3, 1, 2, 1},
+		{1, 7, 5, 5, 5, 2, 2},
+	}
+	for _, c := range cases {
+		s := newConvShape([]int{1, c.c, c.h, c.w}, []int{1, c.c, c.kh, c.kw}, c.stride, c.pad)
+		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
+			x := tensor.RandN(tensor.NewRNG(3), c.c, c.h, c.w).Data
+			p, ld := s.pixels(), s.pixels()+3
+			cols := make([]float32, s.depth()*ld)
+			for i := range cols {
+				cols[i] = float32(math.NaN())
+			}
+			im2col(s, x, cols, ld)
+			for ch := range c.c {
+				for i := range c.kh {
+					for j := range c.kw {
+						r := (ch*c.kh+i)*c.kw + j
+						for q := range p {
+							iy, ix := q/s.ow*c.stride-c.pad+i, q%s.ow*c.stride-c.pad+j
+							var want float32
+							if iy >= 0 && iy < c.h && ix >= 0 && ix < c.w {
+								want = x[(ch*c.h+iy)*c.w+ix]
+							}
+							if got := cols[r*ld+q]; got != want {
+								t.Fatalf("row (%d,%d,%d) pixel %d = %v, want %v", ch, i, j, q, got, want)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
