@@ -16,7 +16,7 @@ var avx2Impl = impl{
 		packB: packB24AVX2, transpose4: transpose4x8AVX2, transpose8: transpose8x8AVX2},
 	vec: bulkOps,
 	conv: convKernels{width: 4, input: winoInputAVX2, output: winoOutputAVX2, outputGrad: winoOutputGradAVX2,
-		deinterleave: deinterleaveAVX2},
+		deinterleave: deinterleaveAVX2, interleave: interleaveAVX2},
 	usable: func() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA },
 }
 
@@ -64,3 +64,8 @@ func winoOutputGradAVX2(m *float32, ms int, y0, y1 *float32, quads int)
 //
 //go:noescape
 func deinterleaveAVX2(even, odd, src *float32, octets int)
+
+// interleaveAVX2 is Interleave for octets·8 pairs.
+//
+//go:noescape
+func interleaveAVX2(dst, even, odd *float32, octets int)

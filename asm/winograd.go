@@ -23,11 +23,49 @@ type convKernels struct {
 	// outputGrad is WinogradOutputGrad for groups·width tiles, both rows
 	// whole.
 	outputGrad func(m *float32, ms int, y0, y1 *float32, groups int)
-	// deinterleave is Deinterleave for octets·8 pairs, or nil.
+	// deinterleave is Deinterleave and interleave Interleave, for
+	// octets·8 pairs; nil in the generic implementation.
 	deinterleave func(even, odd, src *float32, octets int)
+	interleave   func(dst, even, odd *float32, octets int)
 }
 
 var genericConv = convKernels{width: 1, input: winoInputGeneric, output: winoOutputGeneric, outputGrad: winoOutputGradGeneric}
+
+// Interleave is the inverse of Deinterleave: it sets the even elements of
+// dst from even and the odd ones from odd, as col2im of a stride-2
+// convolution needs once per input row. Interleave is:
+//
+//	for i := range dst {
+//		if i%2 == 0 {
+//			dst[i] = even[i/2]
+//		} else {
+//			dst[i] = odd[i/2]
+//		}
+//	}
+//
+// even must hold ⌈len(dst)/2⌉ values and odd ⌊len(dst)/2⌋.
+func Interleave(dst, even, odd []float32) {
+	checkHalves("Interleave", len(dst), len(even), len(odd))
+	done := 0
+	if k := active.conv.interleave; k != nil && len(odd) >= 8 {
+		k(&dst[0], &even[0], &odd[0], len(odd)/8)
+		done = len(odd) / 8 * 8
+	}
+	for i := done; i < len(odd); i++ {
+		dst[2*i], dst[2*i+1] = even[i], odd[i]
+	}
+	if len(even) > len(odd) {
+		dst[len(dst)-1] = even[len(odd)]
+	}
+}
+
+// checkHalves panics unless even and odd have the lengths of the even and
+// odd halves of n values.
+func checkHalves(op string, n, even, odd int) {
+	if even != (n+1)/2 || odd != n/2 {
+		panic(fmt.Sprintf("asm: %s: %d values and halves of %d (even) and %d (odd), want %d and %d", op, n, even, odd, (n+1)/2, n/2))
+	}
+}
 
 // Deinterleave splits src into its even and odd elements, which im2col of
 // a stride-2 convolution needs once per input row. Deinterleave is:
@@ -42,10 +80,7 @@ var genericConv = convKernels{width: 1, input: winoInputGeneric, output: winoOut
 //
 // even must hold ⌈len(src)/2⌉ values and odd ⌊len(src)/2⌋.
 func Deinterleave(even, odd, src []float32) {
-	if len(even) != (len(src)+1)/2 || len(odd) != len(src)/2 {
-		panic(fmt.Sprintf("asm: Deinterleave: %d values into %d even and %d odd, want %d and %d",
-			len(src), len(even), len(odd), (len(src)+1)/2, len(src)/2))
-	}
+	checkHalves("Deinterleave", len(src), len(even), len(odd))
 	done := 0
 	if k := active.conv.deinterleave; k != nil && len(odd) >= 8 {
 		k(&even[0], &odd[0], &src[0], len(odd)/8)

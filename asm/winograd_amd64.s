@@ -352,3 +352,24 @@ deloop:
 	JNZ  deloop
 	VZEROUPPER
 	RET
+
+// func interleaveAVX2(dst, even, odd *float32, octets int)
+TEXT ·interleaveAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ even+8(FP), R8
+	MOVQ odd+16(FP), R9
+	MOVQ octets+24(FP), CX
+
+illoop:
+	VMOVUPS   (R8), Y0            // even[i:i+8]
+	VMOVUPS   (R9), Y1            // odd[i:i+8]
+	VUNPCKLPS Y1, Y0, Y2          // pairs 0,1 | 4,5
+	VUNPCKHPS Y1, Y0, Y3          // pairs 2,3 | 6,7
+	STORE8(DI, Y0, Y1, Y2, Y3)    // dst[2i:2i+16]
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  illoop
+	VZEROUPPER
+	RET

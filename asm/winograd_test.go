@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -175,7 +176,8 @@ func TestWinogradOutputGrad(t *testing.T) {
 	})
 }
 
-// TestDeinterleave checks every implementation against the definition at
+// TestDeinterleave checks every implementation against the definition, and
+// Interleave as its inverse, at
 // lengths around the 16-value blocks of the SIMD kernel, at offsets 0..3
 // inside NaN guards.
 func TestDeinterleave(t *testing.T) {
@@ -189,6 +191,12 @@ func TestDeinterleave(t *testing.T) {
 				Deinterleave(even, odd, src)
 				checkEven()
 				checkOdd()
+				back, checkBack := guarded(t, make([]float32, n), off)
+				Interleave(back, even, odd)
+				checkBack()
+				if !slices.Equal(back, src) {
+					t.Fatalf("n=%d: Interleave(Deinterleave(src)) = %v, want %v", n, back, src)
+				}
 				for i, v := range src {
 					got := odd
 					if i%2 == 0 {

@@ -435,7 +435,6 @@ func convBackwardGEMM(s convShape, dx, dw, gy, x, w []float32) {
 			}
 			// column gradient (K, g·P) = wᵀ (K, OC) × gy (OC, g·P), scattered back.
 			gemm(true, false, k, g*p, s.oc, 1, w, k, gatherPlanes(s.oc, g, p, gyn, gyBuf), g*p, 0, tmp.buf, g*p)
-			clear(dxn)
 			for j := range g {
 				col2im(s, tmp.buf[j*p:], g*p, dxn[j*in:(j+1)*in])
 			}
@@ -586,6 +585,21 @@ func splitPhases(s convShape, plane []float32, ph int, phase func(a, b int) []fl
 	}
 }
 
+// addShifted is the adjoint of shifted: dst[y + dy][x + dx] += src[y][x]
+// for every (y, x) of src (rows, width) that lands inside dst (dstRows,
+// width). It zeroes the values of src that would wrap around a row edge,
+// then adds one contiguous range.
+func addShifted(dst, src []float32, rows, dstRows, width, dy, dx int) {
+	off := dy*width + dx
+	ylo, yhi := validRange(dy, 1, dstRows, rows)
+	lo, hi := max(ylo*width, -off), min(yhi*width, dstRows*width-off)
+	if lo >= hi {
+		return
+	}
+	zeroWrapped(src, ylo, yhi, width, dx)
+	asm.Add(dst[lo+off:hi+off], dst[lo+off:hi+off], src[lo:hi])
+}
+
 // floorDivMod returns ⌊d/m⌋ and d − m·⌊d/m⌋ ∈ [0, m), for m > 0.
 func floorDivMod(d, m int) (q, r int) {
 	q = d / m
@@ -609,8 +623,14 @@ func shifted(dst, src []float32, rows, srcRows, width, dy, dx int) {
 	clear(dst[:lo])
 	copy(dst[lo:hi], src[lo+off:hi+off])
 	clear(dst[hi:])
-	// The wrapped values form a few columns: zero them with strided
-	// stores, column by column.
+	zeroWrapped(dst, ylo, yhi, width, dx)
+}
+
+// zeroWrapped zeroes, in rows [ylo, yhi) of v (rows of width values), the
+// columns x whose x + dx falls outside the row: the values a contiguous
+// copy shifted by dx takes from the neighbouring row. They form a few
+// columns, zeroed with strided stores column by column.
+func zeroWrapped(v []float32, ylo, yhi, width, dx int) {
 	xlo, xhi := validRange(dx, 1, width, width)
 	for x := 0; x < width; x++ {
 		if x == xlo {
@@ -619,15 +639,21 @@ func shifted(dst, src []float32, rows, srcRows, width, dy, dx int) {
 			}
 		}
 		for q := ylo*width + x; q < yhi*width; q += width {
-			dst[q] = 0
+			v[q] = 0
 		}
 	}
 }
 
-// col2im adds columns back into the image they came from, the adjoint of
-// im2col (same layout and ld): dx[c][oy·stride − pad + i][ox·stride − pad +
-// j] += cols[(c, i, j)][(oy, ox)] for every position inside the image.
+// col2im sets dx to the columns added back into the image they came from,
+// the adjoint of im2col (same layout and ld): dx[c][oy·stride − pad +
+// i][ox·stride − pad + j] is the sum of cols[(c, i, j)][(oy, ox)] over the
+// taps that read it, summed in tap order. It may overwrite cols.
 func col2im(s convShape, cols []float32, ld int, dx []float32) {
+	if s.stride > 1 && (s.w+s.stride-1)/s.stride == s.ow {
+		col2imPhased(s, cols, ld, dx)
+		return
+	}
+	clear(dx)
 	for c := range s.c {
 		plane := dx[c*s.h*s.w : (c+1)*s.h*s.w]
 		for i := range s.kh {
@@ -644,6 +670,57 @@ func col2im(s convShape, cols []float32, ld int, dx []float32) {
 						dst[ix] += v
 						ix += s.stride
 					}
+				}
+			}
+		}
+	}
+}
+
+// col2imPhased is col2im through the phase planes of im2colPhased: each
+// row of the columns is added, shifted, into its phase plane, and the
+// phase planes are then interleaved into the image.
+func col2imPhased(s convShape, cols []float32, ld int, dx []float32) {
+	st, p, hw := s.stride, s.pixels(), s.h*s.w
+	ph := (s.h + st - 1) / st
+	pp := ph * s.ow
+	buf := getScratch(st * st * pp)
+	defer putScratch(buf)
+	phase := func(a, b int) []float32 { return buf.buf[(a*st+b)*pp : (a*st+b+1)*pp] }
+	for c := range s.c {
+		clear(buf.buf)
+		for i := range s.kh {
+			dy, a := floorDivMod(i-s.pad, st)
+			for j := range s.kw {
+				dx, b := floorDivMod(j-s.pad, st)
+				r := (c*s.kh+i)*s.kw + j
+				addShifted(phase(a, b), cols[r*ld:r*ld+p], s.oh, ph, s.ow, dy, dx)
+			}
+		}
+		mergePhases(s, dx[c*hw:(c+1)*hw], ph, phase)
+	}
+}
+
+// mergePhases is the inverse of splitPhases: it sets the plane (H, W) from
+// its st² phase planes (ph, OW).
+func mergePhases(s convShape, plane []float32, ph int, phase func(a, b int) []float32) {
+	st := s.stride
+	for r := range ph {
+		for a := range st {
+			y := a + st*r
+			if y >= s.h {
+				continue
+			}
+			dst := plane[y*s.w : (y+1)*s.w]
+			if st == 2 {
+				asm.Interleave(dst, phase(a, 0)[r*s.ow:r*s.ow+(s.w+1)/2], phase(a, 1)[r*s.ow:r*s.ow+s.w/2])
+				continue
+			}
+			for b := range st {
+				src := phase(a, b)[r*s.ow:]
+				n := 0
+				for xx := b; xx < s.w; xx += st {
+					dst[xx] = src[n]
+					n++
 				}
 			}
 		}

@@ -120,24 +120,28 @@ func TestWinograd(t *testing.T) {
 	}
 }
 
+// im2colCases cover every path of im2col and col2im: strides 1 to 3,
+// paddings, odd and tiny maps and non-square kernels.
+var im2colCases = []struct{ c, h, w, kh, kw, stride, pad int }{
+	{2, 5, 7, 3, 3, 1, 1}, // same size: shifted planes
+	{2, 5, 7, 3, 3, 1, 0}, // row by row
+	{3, 8, 8, 3, 3, 2, 1}, // phase planes
+	{2, 7, 9, 3, 3, 2, 1},
+	{2, 6, 5, 1, 1, 2, 0}, // option-B shortcut
+	{1, 1, 1, 3, 3, 2, 1},
+	{2, 2, 3, 3, 3, 2, 1},
+	{2, 9, 10, 3, 3, 3, 1},
+	{2, 4, 4, 3, 3, 3, 2},
+	{2, 6, 7, 3, 1, 2, 1},
+	{1, 7, 5, 5, 5, 2, 2},
+	{2, 18, 34, 3, 3, 2, 1}, // rows long enough for the SIMD (de)interleave
+}
+
 // TestIm2col checks im2col, on each of its paths, against its definition
 // over strides 1 to 3, paddings, odd and tiny maps and non-square kernels,
 // with NaN in the columns beforehand so that every element must be written.
 func TestIm2col(t *testing.T) {
-	cases := []struct{ c, h, w, kh, kw, stride, pad int }{
-		{2, 5, 7, 3, 3, 1, 1}, // same size: shifted planes
-		{2, 5, 7, 3, 3, 1, 0}, // row by row
-		{3, 8, 8, 3, 3, 2, 1}, // phase planes
-		{2, 7, 9, 3, 3, 2, 1},
-		{2, 6, 5, 1, 1, 2, 0}, // option-B shortcut
-		{1, 1, 1, 3, 3, 2, 1},
-		{2, 2, 3, 3, 3, 2, 1},
-		{2, 9, 10, 3, 3, 3, 1},
-		{2, 4, 4, 3, 3, 3, 2},
-		{2, 6, 7, 3, 1, 2, 1},
-		{1, 7, 5, 5, 5, 2, 2},
-	}
-	for _, c := range cases {
+	for _, c := range im2colCases {
 		s := newConvShape([]int{1, c.c, c.h, c.w}, []int{1, c.c, c.kh, c.kw}, c.stride, c.pad)
 		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
 			x := tensor.RandN(tensor.NewRNG(3), c.c, c.h, c.w).Data
@@ -162,6 +166,43 @@ func TestIm2col(t *testing.T) {
 							}
 						}
 					}
+				}
+			}
+		})
+	}
+}
+
+// TestCol2im checks col2im, on each of its paths, against its definition
+// summed in the same tap order (so bit for bit), with NaN in the image
+// beforehand so that every element must be written.
+func TestCol2im(t *testing.T) {
+	for _, c := range im2colCases {
+		s := newConvShape([]int{1, c.c, c.h, c.w}, []int{1, c.c, c.kh, c.kw}, c.stride, c.pad)
+		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
+			p, ld := s.pixels(), s.pixels()+3
+			cols := tensor.RandN(tensor.NewRNG(4), s.depth()*ld).Data
+			want := make([]float32, s.inSize())
+			for ch := range c.c {
+				for i := range c.kh {
+					for j := range c.kw {
+						r := (ch*c.kh+i)*c.kw + j
+						for q := range p {
+							iy, ix := q/s.ow*c.stride-c.pad+i, q%s.ow*c.stride-c.pad+j
+							if iy >= 0 && iy < c.h && ix >= 0 && ix < c.w {
+								want[(ch*c.h+iy)*c.w+ix] += cols[r*ld+q]
+							}
+						}
+					}
+				}
+			}
+			dx := make([]float32, s.inSize())
+			for i := range dx {
+				dx[i] = float32(math.NaN())
+			}
+			col2im(s, cols, ld, dx)
+			for i := range dx {
+				if math.Float32bits(dx[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("dx[%d] = %v, want %v", i, dx[i], want[i])
 				}
 			}
 		})
