@@ -157,19 +157,8 @@ func WinogradOutput(y0, y1, m []float32, ms, tiles int, bias float32) {
 	if tiles <= 0 {
 		return
 	}
-	if len(y0) < 2*tiles-1 || (y1 != nil && len(y1) != len(y0)) {
-		panic(fmt.Sprintf("asm: WinogradOutput: rows of %d and %d values for %d tiles, need two equal rows of at least %d (or a nil second)",
-			len(y0), len(y1), tiles, 2*tiles-1))
-	}
-	if ms < tiles || len(m) < 15*ms+tiles {
-		panic(fmt.Sprintf("asm: WinogradOutput: %d values with stride %d for %d tiles, need stride ≥ tiles and %d values", len(m), ms, tiles, 15*ms+tiles))
-	}
-	full := min(tiles, len(y0)/2) // tiles with both columns inside the rows
+	g := checkOutputRows("WinogradOutput", y0, y1, m, ms, tiles)
 	k := active.conv
-	g := full / k.width
-	if y1 == nil {
-		g = 0
-	}
 	if g > 0 {
 		k.output(&y0[0], &y1[0], &m[0], ms, g, bias)
 	}
@@ -211,18 +200,8 @@ func WinogradOutputGrad(m []float32, ms int, y0, y1 []float32, tiles int) {
 	if tiles <= 0 {
 		return
 	}
-	if len(y0) < 2*tiles-1 || (y1 != nil && len(y1) != len(y0)) {
-		panic(fmt.Sprintf("asm: WinogradOutputGrad: rows of %d and %d values for %d tiles, need two equal rows of at least %d (or a nil second)",
-			len(y0), len(y1), tiles, 2*tiles-1))
-	}
-	if ms < tiles || len(m) < 15*ms+tiles {
-		panic(fmt.Sprintf("asm: WinogradOutputGrad: %d values with stride %d for %d tiles, need stride ≥ tiles and %d values", len(m), ms, tiles, 15*ms+tiles))
-	}
+	g := checkOutputRows("WinogradOutputGrad", y0, y1, m, ms, tiles)
 	k := active.conv
-	g := min(tiles, len(y0)/2) / k.width
-	if y1 == nil {
-		g = 0
-	}
 	if g > 0 {
 		k.outputGrad(&m[0], ms, &y0[0], &y1[0], g)
 	}
@@ -238,6 +217,24 @@ func WinogradOutputGrad(m []float32, ms int, y0, y1 []float32, tiles int) {
 		}
 		winoOutputGradTile(m[t:], ms, &d)
 	}
+}
+
+// checkOutputRows panics unless the output rows y0, y1 and the transform
+// values m (stride ms) fit tiles tiles, as op states them, and returns
+// the number of groups of the active kernels that fall wholly inside
+// both rows (none without a second row).
+func checkOutputRows(op string, y0, y1, m []float32, ms, tiles int) (groups int) {
+	if len(y0) < 2*tiles-1 || (y1 != nil && len(y1) != len(y0)) {
+		panic(fmt.Sprintf("asm: %s: rows of %d and %d values for %d tiles, need two equal rows of at least %d (or a nil second)",
+			op, len(y0), len(y1), tiles, 2*tiles-1))
+	}
+	if ms < tiles || len(m) < 15*ms+tiles {
+		panic(fmt.Sprintf("asm: %s: %d values with stride %d for %d tiles, need stride ≥ tiles and %d values", op, len(m), ms, tiles, 15*ms+tiles))
+	}
+	if y1 == nil {
+		return 0
+	}
+	return min(tiles, len(y0)/2) / active.conv.width
 }
 
 // winoOutputGradTile writes dM = A dY Aᵀ of the 2×2 tile d (row by row) to

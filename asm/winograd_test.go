@@ -69,49 +69,36 @@ func TestWinogradInput(t *testing.T) {
 // float64 and, bit for bit, against the generic kernel, with clipped rows
 // (odd widths) and a missing second row.
 func TestWinogradOutput(t *testing.T) {
-	forEachImpl(t, func(t *testing.T) {
-		r := rand.New(rand.NewPCG(3, 4))
-		for _, tiles := range []int{1, 2, 4, 7, 8, 9, 12, 16, 17, 33} {
-			for _, odd := range []bool{false, true} {
-				for _, second := range []bool{true, false} {
-					t.Run(fmt.Sprintf("tiles%d_odd%v_second%v", tiles, odd, second), func(t *testing.T) {
-						width := 2 * tiles
-						if odd {
-							width--
-						}
-						ms := tiles + 5
-						m := randSlice(r, 15*ms+tiles)
-						bias := float32(r.Float64() - 0.5)
-						y0, check0 := guarded(t, make([]float32, width), 1)
-						var y1 []float32
-						check1 := func() {}
-						if second {
-							y1, check1 = guarded(t, make([]float32, width), 3)
-						}
-						WinogradOutput(y0, y1, m, ms, tiles, bias)
-						check0()
-						check1()
-						for i, y := range [][]float32{y0, y1} {
-							for x := range len(y) {
-								tt, j := x/2, x%2
-								var s float64
-								for a := range 4 {
-									for b := range 4 {
-										s += winoAT[i][a] * float64(m[(4*a+b)*ms+tt]) * winoAT[j][b]
-									}
-								}
-								s += float64(bias)
-								if math.Abs(float64(y[x])-s) > 1e-5 {
-									t.Fatalf("row %d column %d = %v, Aᵀ M A + bias = %v", i, x, y[x], s)
-								}
-								var tile [4]float32
-								winoOutputTile(&tile, m[tt:], ms, bias)
-								if math.Float32bits(y[x]) != math.Float32bits(tile[2*i+j]) {
-									t.Fatalf("row %d column %d = %v, generic %v", i, x, y[x], tile[2*i+j])
-								}
-							}
-						}
-					})
+	forEachOutputCase(t, 3, func(t *testing.T, r *rand.Rand, tiles, width int, second bool) {
+		ms := tiles + 5
+		m := randSlice(r, 15*ms+tiles)
+		bias := float32(r.Float64() - 0.5)
+		y0, check0 := guarded(t, make([]float32, width), 1)
+		var y1 []float32
+		check1 := func() {}
+		if second {
+			y1, check1 = guarded(t, make([]float32, width), 3)
+		}
+		WinogradOutput(y0, y1, m, ms, tiles, bias)
+		check0()
+		check1()
+		for i, y := range [][]float32{y0, y1} {
+			for x := range len(y) {
+				tt, j := x/2, x%2
+				var s float64
+				for a := range 4 {
+					for b := range 4 {
+						s += winoAT[i][a] * float64(m[(4*a+b)*ms+tt]) * winoAT[j][b]
+					}
+				}
+				s += float64(bias)
+				if math.Abs(float64(y[x])-s) > 1e-5 {
+					t.Fatalf("row %d column %d = %v, Aᵀ M A + bias = %v", i, x, y[x], s)
+				}
+				var tile [4]float32
+				winoOutputTile(&tile, m[tt:], ms, bias)
+				if math.Float32bits(y[x]) != math.Float32bits(tile[2*i+j]) {
+					t.Fatalf("row %d column %d = %v, generic %v", i, x, y[x], tile[2*i+j])
 				}
 			}
 		}
@@ -122,54 +109,41 @@ func TestWinogradOutput(t *testing.T) {
 // float64 and, bit for bit, against the generic kernel, with clipped rows
 // (odd widths), a missing second row and signed zeros.
 func TestWinogradOutputGrad(t *testing.T) {
-	forEachImpl(t, func(t *testing.T) {
-		r := rand.New(rand.NewPCG(5, 6))
-		for _, tiles := range []int{1, 2, 4, 7, 8, 9, 12, 16, 17, 33} {
-			for _, odd := range []bool{false, true} {
-				for _, second := range []bool{true, false} {
-					t.Run(fmt.Sprintf("tiles%d_odd%v_second%v", tiles, odd, second), func(t *testing.T) {
-						width := 2 * tiles
-						if odd {
-							width--
-						}
-						vals := randSlice(r, 2*width)
-						vals[0], vals[1] = 0, float32(math.Copysign(0, -1)) // −0: negation, not 0 − x
-						y0, _ := guarded(t, vals[:width], 0)
-						var y1 []float32
-						if second {
-							y1, _ = guarded(t, vals[width:], 2)
-						}
-						ms := tiles + 7
-						m, checkGuards := guarded(t, make([]float32, 15*ms+tiles), 1)
-						WinogradOutputGrad(m, ms, y0, y1, tiles)
-						checkGuards()
-						at := func(y []float32, x int) float64 {
-							if x < len(y) {
-								return float64(y[x])
-							}
-							return 0
-						}
-						for tt := range tiles {
-							d := [4]float32{float32(at(y0, 2*tt)), float32(at(y0, 2*tt+1)), float32(at(y1, 2*tt)), float32(at(y1, 2*tt+1))}
-							want := make([]float32, 15*ms+1)
-							winoOutputGradTile(want, ms, &d)
-							for xi := range 16 {
-								var s float64
-								for a := range 2 {
-									for b := range 2 {
-										s += winoAT[a][xi/4] * float64(d[2*a+b]) * winoAT[b][xi%4]
-									}
-								}
-								got := m[xi*ms+tt]
-								if math.Abs(float64(got)-s) > 1e-6 {
-									t.Fatalf("tile %d ξ %d = %v, A dY Aᵀ = %v", tt, xi, got, s)
-								}
-								if math.Float32bits(got) != math.Float32bits(want[xi*ms]) {
-									t.Fatalf("tile %d ξ %d = %v, generic %v", tt, xi, got, want[xi*ms])
-								}
-							}
-						}
-					})
+	forEachOutputCase(t, 5, func(t *testing.T, r *rand.Rand, tiles, width int, second bool) {
+		vals := randSlice(r, 2*width)
+		vals[0], vals[1] = 0, float32(math.Copysign(0, -1)) // −0: negation, not 0 − x
+		y0, _ := guarded(t, vals[:width], 0)
+		var y1 []float32
+		if second {
+			y1, _ = guarded(t, vals[width:], 2)
+		}
+		ms := tiles + 7
+		m, checkGuards := guarded(t, make([]float32, 15*ms+tiles), 1)
+		WinogradOutputGrad(m, ms, y0, y1, tiles)
+		checkGuards()
+		at := func(y []float32, x int) float64 {
+			if x < len(y) {
+				return float64(y[x])
+			}
+			return 0
+		}
+		for tt := range tiles {
+			d := [4]float32{float32(at(y0, 2*tt)), float32(at(y0, 2*tt+1)), float32(at(y1, 2*tt)), float32(at(y1, 2*tt+1))}
+			want := make([]float32, 15*ms+1)
+			winoOutputGradTile(want, ms, &d)
+			for xi := range 16 {
+				var s float64
+				for a := range 2 {
+					for b := range 2 {
+						s += winoAT[a][xi/4] * float64(d[2*a+b]) * winoAT[b][xi%4]
+					}
+				}
+				got := m[xi*ms+tt]
+				if math.Abs(float64(got)-s) > 1e-6 {
+					t.Fatalf("tile %d ξ %d = %v, A dY Aᵀ = %v", tt, xi, got, s)
+				}
+				if math.Float32bits(got) != math.Float32bits(want[xi*ms]) {
+					t.Fatalf("tile %d ξ %d = %v, generic %v", tt, xi, got, want[xi*ms])
 				}
 			}
 		}
@@ -205,6 +179,28 @@ func TestDeinterleave(t *testing.T) {
 					if got[i/2] != v {
 						t.Fatalf("n=%d: element %d = %v, want %v", n, i, got[i/2], v)
 					}
+				}
+			}
+		}
+	})
+}
+
+// forEachOutputCase runs f as a subtest for every implementation and every
+// tile count around the kernels' groups, with rows of 2·tiles values or
+// one fewer (an odd map width) and with or without a second row.
+func forEachOutputCase(t *testing.T, seed uint64, f func(t *testing.T, r *rand.Rand, tiles, width int, second bool)) {
+	forEachImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(seed, seed+1))
+		for _, tiles := range []int{1, 2, 4, 7, 8, 9, 12, 16, 17, 33} {
+			for _, odd := range []bool{false, true} {
+				for _, second := range []bool{true, false} {
+					width := 2 * tiles
+					if odd {
+						width--
+					}
+					t.Run(fmt.Sprintf("tiles%d_odd%v_second%v", tiles, odd, second), func(t *testing.T) {
+						f(t, r, tiles, width, second)
+					})
 				}
 			}
 		}

@@ -220,13 +220,32 @@ func (wg wino) input(x []float32, r0, rows int, v []float32) {
 // from m (16, OC, block) into y (N, OC, OH, OW), clipped at the map's
 // edges.
 func (wg wino) output(m []float32, r0, rows int, y, b []float32) {
-	s := wg.s
-	p := s.pixels()
-	for o := range s.oc {
+	wg.outputRows(y, r0, rows, func(o, k int, y0, y1 []float32) {
 		var bias float32
 		if b != nil {
 			bias = b[o]
 		}
+		asm.WinogradOutput(y0, y1, m[k:], wg.ms, wg.tw, bias)
+	})
+}
+
+// outputGrad writes dM = A dY Aᵀ of the tiles of tile rows [r0, r0+rows)
+// of gy (N, OC, OH, OW) into m (16, OC, block), the adjoint of output;
+// gradients past the map's edges read as zero.
+func (wg wino) outputGrad(gy []float32, r0, rows int, m []float32) {
+	wg.outputRows(gy, r0, rows, func(_, k int, y0, y1 []float32) {
+		asm.WinogradOutputGrad(m[k:], wg.ms, y0, y1, wg.tw)
+	})
+}
+
+// outputRows calls fn for every output channel o and tile row r in [r0,
+// r0+rows) with the two map rows of y (N, OC, OH, OW) that the tile row
+// covers (y1 nil past the map's last row) and the offset k of its first
+// tile in M (16, OC, block).
+func (wg wino) outputRows(y []float32, r0, rows int, fn func(o, k int, y0, y1 []float32)) {
+	s := wg.s
+	p := s.pixels()
+	for o := range s.oc {
 		for r := r0; r < r0+rows; r++ {
 			n, oy := r/wg.th, 2*(r%wg.th)
 			plane := y[(n*s.oc+o)*p : (n*s.oc+o+1)*p]
@@ -234,26 +253,7 @@ func (wg wino) output(m []float32, r0, rows int, y, b []float32) {
 			if oy+1 < s.oh {
 				y1 = plane[(oy+1)*s.ow : (oy+2)*s.ow]
 			}
-			asm.WinogradOutput(plane[oy*s.ow:(oy+1)*s.ow], y1, m[o*wg.block+(r-r0)*wg.tw:], wg.ms, wg.tw, bias)
-		}
-	}
-}
-
-// outputGrad writes dM = A dY Aᵀ of the tiles of tile rows [r0, r0+rows)
-// of gy (N, OC, OH, OW) into m (16, OC, block), the adjoint of output;
-// gradients past the map's edges read as zero.
-func (wg wino) outputGrad(gy []float32, r0, rows int, m []float32) {
-	s := wg.s
-	p := s.pixels()
-	for o := range s.oc {
-		for r := r0; r < r0+rows; r++ {
-			n, oy := r/wg.th, 2*(r%wg.th)
-			plane := gy[(n*s.oc+o)*p : (n*s.oc+o+1)*p]
-			var y1 []float32
-			if oy+1 < s.oh {
-				y1 = plane[(oy+1)*s.ow : (oy+2)*s.ow]
-			}
-			asm.WinogradOutputGrad(m[o*wg.block+(r-r0)*wg.tw:], wg.ms, plane[oy*s.ow:(oy+1)*s.ow], y1, wg.tw)
+			fn(o, o*wg.block+(r-r0)*wg.tw, plane[oy*s.ow:(oy+1)*s.ow], y1)
 		}
 	}
 }

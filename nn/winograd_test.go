@@ -145,29 +145,21 @@ func TestIm2col(t *testing.T) {
 		s := newConvShape([]int{1, c.c, c.h, c.w}, []int{1, c.c, c.kh, c.kw}, c.stride, c.pad)
 		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
 			x := tensor.RandN(tensor.NewRNG(3), c.c, c.h, c.w).Data
-			p, ld := s.pixels(), s.pixels()+3
+			ld := s.pixels() + 3
 			cols := make([]float32, s.depth()*ld)
 			for i := range cols {
 				cols[i] = float32(math.NaN())
 			}
 			im2col(s, x, cols, ld)
-			for ch := range c.c {
-				for i := range c.kh {
-					for j := range c.kw {
-						r := (ch*c.kh+i)*c.kw + j
-						for q := range p {
-							iy, ix := q/s.ow*c.stride-c.pad+i, q%s.ow*c.stride-c.pad+j
-							var want float32
-							if iy >= 0 && iy < c.h && ix >= 0 && ix < c.w {
-								want = x[(ch*c.h+iy)*c.w+ix]
-							}
-							if got := cols[r*ld+q]; got != want {
-								t.Fatalf("row (%d,%d,%d) pixel %d = %v, want %v", ch, i, j, q, got, want)
-							}
-						}
-					}
+			eachTap(s, func(r, q, xi int) {
+				var want float32
+				if xi >= 0 {
+					want = x[xi]
 				}
-			}
+				if got := cols[r*ld+q]; got != want {
+					t.Fatalf("row %d pixel %d = %v, want %v", r, q, got, want)
+				}
+			})
 		})
 	}
 }
@@ -179,22 +171,14 @@ func TestCol2im(t *testing.T) {
 	for _, c := range im2colCases {
 		s := newConvShape([]int{1, c.c, c.h, c.w}, []int{1, c.c, c.kh, c.kw}, c.stride, c.pad)
 		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
-			p, ld := s.pixels(), s.pixels()+3
+			ld := s.pixels() + 3
 			cols := tensor.RandN(tensor.NewRNG(4), s.depth()*ld).Data
 			want := make([]float32, s.inSize())
-			for ch := range c.c {
-				for i := range c.kh {
-					for j := range c.kw {
-						r := (ch*c.kh+i)*c.kw + j
-						for q := range p {
-							iy, ix := q/s.ow*c.stride-c.pad+i, q%s.ow*c.stride-c.pad+j
-							if iy >= 0 && iy < c.h && ix >= 0 && ix < c.w {
-								want[(ch*c.h+iy)*c.w+ix] += cols[r*ld+q]
-							}
-						}
-					}
+			eachTap(s, func(r, q, xi int) {
+				if xi >= 0 {
+					want[xi] += cols[r*ld+q]
 				}
-			}
+			})
 			dx := make([]float32, s.inSize())
 			for i := range dx {
 				dx[i] = float32(math.NaN())
@@ -206,5 +190,27 @@ func TestCol2im(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// eachTap calls fn for every row r = (c, i, j) of the columns of one image
+// of s and output pixel q, in im2col's order, with the index xi of the
+// input value x[c][oy·stride − pad + i][ox·stride − pad + j] it reads, or
+// −1 in the padding: the definition of im2col and col2im.
+func eachTap(s convShape, fn func(r, q, xi int)) {
+	for ch := range s.c {
+		for i := range s.kh {
+			for j := range s.kw {
+				r := (ch*s.kh+i)*s.kw + j
+				for q := range s.pixels() {
+					iy, ix := q/s.ow*s.stride-s.pad+i, q%s.ow*s.stride-s.pad+j
+					xi := -1
+					if iy >= 0 && iy < s.h && ix >= 0 && ix < s.w {
+						xi = (ch*s.h+iy)*s.w + ix
+					}
+					fn(r, q, xi)
+				}
+			}
+		}
 	}
 }
