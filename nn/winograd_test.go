@@ -3,8 +3,10 @@ package nn
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 
+	"github.com/glmc/glmc/asm"
 	"github.com/glmc/glmc/tensor"
 )
 
@@ -210,6 +212,41 @@ func eachTap(s convShape, fn func(r, q, xi int)) {
 					}
 					fn(r, q, xi)
 				}
+			}
+		}
+	}
+}
+
+// TestWinogradThreads checks that the three Winograd passes give the same
+// bits with 1, 2 and 3 threads on a shape of several blocks, which the
+// threads divide differently (the model-level test does not reach the
+// weight gradient, which the plan keeps for 64 channels and more).
+func TestWinogradThreads(t *testing.T) {
+	s := newConvShape([]int{20, 64, 16, 16}, []int{64, 64, 3, 3}, 1, 1)
+	if wg := newWino(s); wg.blocks < 4 {
+		t.Fatalf("%d blocks: the test needs several", wg.blocks)
+	}
+	r := tensor.NewRNG(8)
+	x := tensor.RandN(r, 20, 64, 16, 16).Data
+	w := tensor.RandN(r, 64, 64, 3, 3).Data
+	gy := tensor.RandN(r, 20, 64, 16, 16).Data
+	var want [][]float32
+	for _, threads := range []int{1, 2, 3} {
+		prev := asm.SetThreads(threads)
+		y, dx, dw := make([]float32, len(gy)), make([]float32, len(x)), make([]float32, len(w))
+		winogradForward(s, y, x, w, nil)
+		ts, _ := s.transposed()
+		winogradForward(ts, dx, gy, flipKernel(s, w), nil)
+		winogradWeightGrad(s, dw, gy, x)
+		asm.SetThreads(prev)
+		got := [][]float32{y, dx, dw}
+		if want == nil {
+			want = got
+			continue
+		}
+		for i, name := range []string{"y", "dx", "dw"} {
+			if !slices.Equal(got[i], want[i]) {
+				t.Errorf("%d threads: %s differs from 1 thread", threads, name)
 			}
 		}
 	}
