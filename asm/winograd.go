@@ -94,44 +94,51 @@ func Deinterleave(even, odd, src []float32) {
 	}
 }
 
-// WinogradInput writes V = Bᵀ d B for tiles tiles of the rows d0..d3,
-// Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], as the columns first and
-// then the rows. WinogradInput is:
+// WinogradInput writes V = Bᵀ d B for rows×tiles tiles of the image rows
+// d (row stride ld, padding included), Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0;
+// 0 1 0 −1], as the columns first and then the rows: tile t of tile row q
+// covers columns 2t to 2t+3 of rows 2q to 2q+3 and goes to column
+// q·tiles + t of V. WinogradInput is:
 //
-//	for t := range tiles {
-//		var f [4][4]float32 // f[i] = row i of d B
-//		for i, d := range [][]float32{d0, d1, d2, d3} {
-//			c := d[2*t : 2*t+4]
-//			f[i] = [4]float32{c[0] - c[2], c[1] + c[2], c[2] - c[1], c[1] - c[3]}
-//		}
-//		for j := range 4 {
-//			v[j*vs+t] = f[0][j] - f[2][j]
-//			v[(4+j)*vs+t] = f[1][j] + f[2][j]
-//			v[(8+j)*vs+t] = f[2][j] - f[1][j]
-//			v[(12+j)*vs+t] = f[1][j] - f[3][j]
+//	for q := range rows {
+//		for t := range tiles {
+//			var f [4][4]float32 // f[i] = row i of d B
+//			for i := range 4 {
+//				c := d[(2*q+i)*ld+2*t:][:4]
+//				f[i] = [4]float32{c[0] - c[2], c[1] + c[2], c[2] - c[1], c[1] - c[3]}
+//			}
+//			k := q*tiles + t
+//			for j := range 4 {
+//				v[j*vs+k] = f[0][j] - f[2][j]
+//				v[(4+j)*vs+k] = f[1][j] + f[2][j]
+//				v[(8+j)*vs+k] = f[2][j] - f[1][j]
+//				v[(12+j)*vs+k] = f[1][j] - f[3][j]
+//			}
 //		}
 //	}
 //
-// The rows must hold 2·tiles+2 values each and vs ≥ tiles.
-func WinogradInput(v []float32, vs int, d0, d1, d2, d3 []float32, tiles int) {
-	if tiles <= 0 {
+// ld must be at least 2·tiles+2 and vs at least rows·tiles.
+func WinogradInput(v []float32, vs int, d []float32, ld, tiles, rows int) {
+	if tiles <= 0 || rows <= 0 {
 		return
 	}
-	for _, d := range [][]float32{d0, d1, d2, d3} {
-		if len(d) < 2*tiles+2 {
-			panic(fmt.Sprintf("asm: WinogradInput: row of %d values for %d tiles, need %d", len(d), tiles, 2*tiles+2))
-		}
+	if ld < 2*tiles+2 || len(d) < (2*rows+1)*ld+2*tiles+2 {
+		panic(fmt.Sprintf("asm: WinogradInput: %d values in rows of stride %d for %d×%d tiles, need stride ≥ %d and %d values",
+			len(d), ld, rows, tiles, 2*tiles+2, (2*rows+1)*ld+2*tiles+2))
 	}
-	if vs < tiles || len(v) < 15*vs+tiles {
-		panic(fmt.Sprintf("asm: WinogradInput: %d values with stride %d for %d tiles, need stride ≥ tiles and %d values", len(v), vs, tiles, 15*vs+tiles))
+	if n := rows * tiles; vs < n || len(v) < 15*vs+n {
+		panic(fmt.Sprintf("asm: WinogradInput: %d values with stride %d for %d tiles, need stride ≥ tiles and %d values", len(v), vs, n, 15*vs+n))
 	}
 	k := active.conv
 	g := tiles / k.width
-	if g > 0 {
-		k.input(&v[0], vs, &d0[0], &d1[0], &d2[0], &d3[0], g)
-	}
-	if t := g * k.width; t < tiles {
-		winoInputGeneric(&v[t], vs, &d0[2*t], &d1[2*t], &d2[2*t], &d3[2*t], tiles-t)
+	for q := range rows {
+		v, d := v[q*tiles:], d[2*q*ld:]
+		if g > 0 {
+			k.input(&v[0], vs, &d[0], &d[ld], &d[2*ld], &d[3*ld], g)
+		}
+		if t := g * k.width; t < tiles {
+			winoInputGeneric(&v[t], vs, &d[2*t], &d[ld+2*t], &d[2*ld+2*t], &d[3*ld+2*t], tiles-t)
+		}
 	}
 }
 

@@ -21,41 +21,45 @@ func TestWinogradInput(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(1, 2))
 		for _, tiles := range []int{0, 1, 2, 4, 7, 8, 9, 12, 15, 16, 17, 33} {
-			for off := range 4 {
-				t.Run(fmt.Sprintf("tiles%d_off%d", tiles, off), func(t *testing.T) {
-					var d [4][]float32
-					for i := range d {
-						d[i], _ = guarded(t, randSlice(r, 2*tiles+2), off)
-					}
-					vs := tiles + 3
-					v, checkGuards := guarded(t, make([]float32, 15*vs+tiles), off)
+			for _, rows := range []int{1, 3} {
+				off := (tiles + rows) % 4
+				t.Run(fmt.Sprintf("tiles%d_rows%d", tiles, rows), func(t *testing.T) {
+					ld := 2*tiles + 2 + off
+					d, _ := guarded(t, randSlice(r, (2*rows+1)*ld+2*tiles+2), off)
+					vs := rows*tiles + 3
+					v, checkGuards := guarded(t, make([]float32, 15*vs+rows*tiles), off)
 					for i := range v {
 						v[i] = float32(math.NaN()) // gaps between the ξ rows must stay untouched
 					}
-					WinogradInput(v, vs, d[0], d[1], d[2], d[3], tiles)
+					WinogradInput(v, vs, d, ld, tiles, rows)
 					checkGuards()
 					want := make([]float32, len(v))
 					for i := range want {
 						want[i] = float32(math.NaN())
 					}
-					if tiles > 0 {
-						winoInputGeneric(&want[0], vs, &d[0][0], &d[1][0], &d[2][0], &d[3][0], tiles)
+					for q := range rows {
+						if tiles > 0 {
+							e := d[2*q*ld:]
+							winoInputGeneric(&want[q*tiles], vs, &e[0], &e[ld], &e[2*ld], &e[3*ld], tiles)
+						}
 					}
 					for i := range v {
 						if math.Float32bits(v[i]) != math.Float32bits(want[i]) {
 							t.Fatalf("v[%d] = %v, generic %v", i, v[i], want[i])
 						}
 					}
-					for tt := range tiles {
-						for xi := range 16 {
-							var s float64
-							for a := range 4 {
-								for b := range 4 {
-									s += winoBT[xi/4][a] * float64(d[a][2*tt+b]) * winoBT[xi%4][b]
+					for q := range rows {
+						for tt := range tiles {
+							for xi := range 16 {
+								var s float64
+								for a := range 4 {
+									for b := range 4 {
+										s += winoBT[xi/4][a] * float64(d[(2*q+a)*ld+2*tt+b]) * winoBT[xi%4][b]
+									}
 								}
-							}
-							if got := float64(v[xi*vs+tt]); math.Abs(got-s) > 1e-6 {
-								t.Fatalf("tile %d ξ %d = %v, Bᵀ d B = %v", tt, xi, got, s)
+								if got := float64(v[xi*vs+q*tiles+tt]); math.Abs(got-s) > 1e-6 {
+									t.Fatalf("tile (%d, %d) ξ %d = %v, Bᵀ d B = %v", q, tt, xi, got, s)
+								}
 							}
 						}
 					}

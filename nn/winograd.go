@@ -188,19 +188,21 @@ func winoKernelGrad(s convShape, du, dw []float32) {
 }
 
 // input writes V = Bᵀ d B of the tiles of tile rows [r0, r0+rows) of x
-// (N, C, H, W) for every channel into v (16, C, block), from the four
-// image rows of each tile row copied with their padding (zeros).
+// (N, C, H, W) for every channel into v (16, C, block), from a copy of the
+// image rows that the block's tile rows of one image cover, with their
+// padding (zeros).
 func (wg wino) input(x []float32, r0, rows int, v []float32) {
 	s := wg.s
 	hw, wp := s.h*s.w, 2*wg.tw+2 // wp: a padded row, wide enough for every tile
-	buf := getScratch(4 * wp)
+	buf := getScratch((2*wg.blockRows + 2) * wp)
 	defer putScratch(buf)
-	d := buf.buf
 	for c := range s.c {
-		for r := r0; r < r0+rows; r++ {
+		for r := r0; r < r0+rows; {
 			n, ty := r/wg.th, r%wg.th
+			nt := min(wg.th-ty, r0+rows-r) // tile rows of image n in the block
 			plane := x[(n*s.c+c)*hw : (n*s.c+c+1)*hw]
-			for i := range 4 {
+			d := buf.buf[:(2*nt+2)*wp]
+			for i := range 2*nt + 2 {
 				row := d[i*wp : (i+1)*wp]
 				y := 2*ty - s.pad + i
 				if y < 0 || y >= s.h {
@@ -211,7 +213,8 @@ func (wg wino) input(x []float32, r0, rows int, v []float32) {
 				clear(row[:lo])
 				clear(row[lo+copy(row[lo:], plane[y*s.w:(y+1)*s.w]):])
 			}
-			asm.WinogradInput(v[c*wg.block+(r-r0)*wg.tw:], wg.vs, d[:wp], d[wp:2*wp], d[2*wp:3*wp], d[3*wp:], wg.tw)
+			asm.WinogradInput(v[c*wg.block+(r-r0)*wg.tw:], wg.vs, d, wp, wg.tw, nt)
+			r += nt
 		}
 	}
 }
