@@ -238,15 +238,16 @@ var convAlgo = func() string {
 }()
 
 // planConv chooses the algorithm of each pass of s, from per-layer
-// measurements of both paths (CPU time per pass, AVX2, ResNet-32's layers
-// at widths 16 and 64). Winograd saves GEMM work in proportion to C·OC per
-// tile and spends transform work in proportion to C + OC, so it needs
-// enough channels on both sides: 16 for the forward pass and the input
-// gradient (1.1× at 16 channels, 1.3× at 32 and 64, 1.6–1.8× from 64 on
-// wide maps), 64 for the weight gradient, whose products are thinner
-// (0.8× at 16 channels, 0.95× at 32, 1.3× at 64). On maps narrower than 8
-// (fewer than four tiles per row, the narrowest SIMD transform) the
-// transforms run scalar code, so there it needs 128.
+// measurements of both paths (CPU time per pass on one thread, AVX2,
+// ResNet-32's layers at widths 16 and 64, batch 64). Winograd saves GEMM
+// work in proportion to C·OC per tile and spends transform work in
+// proportion to C + OC, so it needs enough channels on both sides: 16 for
+// the forward pass and the input gradient (1.3× at 16 channels, 1.45× at
+// 32, 1.5× at 64 on 8×8 maps, 1.8–1.9× from 64 channels on larger maps),
+// 32 for the weight gradient, whose products are thinner (0.9× at 16
+// channels, 1.05× at 32, 1.5× at 64). On maps narrower than 8 (fewer than
+// four tiles per row, the narrowest SIMD transform) the transforms run
+// scalar code, so there it needs 128.
 func planConv(s convShape) convPlan {
 	t, ok := s.transposed()
 	switch convAlgo {
@@ -260,7 +261,7 @@ func planConv(s convShape) convPlan {
 	return convPlan{
 		forward:    winogradOK(s) && enough(16),
 		inputGrad:  ok && winogradOK(t) && enough(16),
-		weightGrad: winogradOK(s) && enough(64),
+		weightGrad: winogradOK(s) && enough(32),
 	}
 }
 
