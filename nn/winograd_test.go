@@ -219,8 +219,8 @@ func eachTap(s convShape, fn func(r, q, xi int)) {
 
 // TestWinogradThreads checks that the three Winograd passes give the same
 // bits with 1, 2 and 3 threads on a shape of several blocks, which the
-// threads divide differently (the model-level test does not reach the
-// weight gradient, which the plan keeps for 64 channels and more).
+// threads divide differently (the blocks of TestThreadsBitIdentical's
+// small model are few).
 func TestWinogradThreads(t *testing.T) {
 	s := newConvShape([]int{20, 64, 16, 16}, []int{64, 64, 3, 3}, 1, 1)
 	if wg := newWino(s); wg.blocks < 4 {
