@@ -16,6 +16,7 @@ type impl struct {
 	name   string // value of GLMC_SIMD that selects it
 	gemm   gemmKernel
 	vec    vecOps
+	conv   convKernels
 	usable func() bool // whether this CPU and OS run it
 }
 

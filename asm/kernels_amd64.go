@@ -14,7 +14,9 @@ var avx2Impl = impl{
 	name: "avx2",
 	gemm: gemmKernel{name: "sgemmKernel4x24AVX2", mr: 4, nr: 24, micro: sgemmKernel4x24AVX2,
 		packB: packB24AVX2, transpose4: transpose4x8AVX2, transpose8: transpose8x8AVX2},
-	vec:    bulkOps,
+	vec: bulkOps,
+	conv: convKernels{width: 4, input: winoInputAVX2, output: winoOutputAVX2, outputGrad: winoOutputGradAVX2,
+		deinterleave: deinterleaveAVX2, interleave: interleaveAVX2},
 	usable: func() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA },
 }
 
@@ -42,3 +44,28 @@ var simd = vecBodies{
 		relu:  reluAVX2,
 	},
 }
+
+// winoInputAVX2 is winoInputGeneric for quads·4 tiles (winograd_amd64.s).
+//
+//go:noescape
+func winoInputAVX2(v *float32, vs int, d0, d1, d2, d3 *float32, quads int)
+
+// winoOutputAVX2 is winoOutputGeneric for quads·4 tiles.
+//
+//go:noescape
+func winoOutputAVX2(y0, y1, m *float32, ms, quads int, bias float32)
+
+// winoOutputGradAVX2 is winoOutputGradGeneric for quads·4 tiles.
+//
+//go:noescape
+func winoOutputGradAVX2(m *float32, ms int, y0, y1 *float32, quads int)
+
+// deinterleaveAVX2 is Deinterleave for octets·8 pairs.
+//
+//go:noescape
+func deinterleaveAVX2(even, odd, src *float32, octets int)
+
+// interleaveAVX2 is Interleave for octets·8 pairs.
+//
+//go:noescape
+func interleaveAVX2(dst, even, odd *float32, octets int)

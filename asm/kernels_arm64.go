@@ -15,6 +15,7 @@ var neonImpl = impl{
 	gemm: gemmKernel{name: "sgemmKernel8x12NEON", mr: 8, nr: 12, micro: sgemmKernel8x12NEON,
 		packB: packBGeneric(12), transpose4: transposeGeneric(4), transpose8: transposeGeneric(8)},
 	vec:    bulkOps,
+	conv:   genericConv,
 	usable: func() bool { return cpu.ARM64.HasASIMD },
 }
 

@@ -17,6 +17,7 @@ var genericImpl = impl{
 		mul:   mulGeneric,
 		relu:  reluGeneric,
 	},
+	conv:   genericConv,
 	usable: always,
 }
 

@@ -75,9 +75,12 @@ func (g *gemm) packB(dst []float32, p0, kcur, j0, ncur int) {
 		panel := dst[jr*kcur : (jr+nr)*kcur]
 		cols := min(nr, ncur-jr)
 		done := 0 // rows p already packed
-		if cols == nr && tr != nil && kcur >= 8 && nr%w == 0 {
+		if tr != nil && kcur >= 8 && cols%w == 0 {
+			// Whole groups of w columns, also in a narrow last panel (B
+			// with fewer than nr columns, as the weight gradient of a
+			// convolution with few channels has).
 			done = kcur / 8 * 8
-			for c := 0; c < nr; c += w {
+			for c := 0; c < cols; c += w {
 				tr(&panel[c], &g.b[(j0+jr+c)*g.ldb+p0], kcur/8, g.ldb, nr)
 			}
 		}

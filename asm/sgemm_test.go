@@ -137,8 +137,9 @@ func TestSgemmShapes(t *testing.T) {
 			}
 		}
 		// Every alpha/beta pair, transpose and padding on a few shapes
-		// that cross the tile edges.
-		for _, d := range [][3]int{{1, 1, 1}, {13, 37, 19}, {33, 17, 64}, {40, 53, 70}, {0, 4, 4}, {4, 0, 4}, {4, 4, 0}} {
+		// that cross the tile edges; n = 16 and 32 make a narrow last B
+		// panel of whole 8-column groups (transposed in registers).
+		for _, d := range [][3]int{{1, 1, 1}, {13, 37, 19}, {33, 17, 64}, {40, 53, 70}, {9, 16, 37}, {6, 32, 19}, {0, 4, 4}, {4, 0, 4}, {4, 4, 0}} {
 			for _, ab := range [][2]float32{{0, 0}, {0, 1}, {0, -2}, {1, 0}, {1, 1}, {1, 1.5}, {-0.7, 0}, {-0.7, 1}, {-0.7, 0.3}} {
 				for tr := 0; tr < 4; tr++ {
 					cases = append(cases, gemmCase{transA: tr&1 != 0, transB: tr&2 != 0,

@@ -19,10 +19,12 @@ func BenchmarkConv(b *testing.B) {
 			in, out, size  int
 			kernel, stride int
 		}{
+			{"stem", 3, width, 32, 3, 1},
 			{"32x32", width, width, 32, 3, 1},
 			{"16x16", 2 * width, 2 * width, 16, 3, 1},
 			{"8x8", 4 * width, 4 * width, 8, 3, 1},
 			{"32to16_s2", width, 2 * width, 32, 3, 2},
+			{"16to8_s2", 2 * width, 4 * width, 16, 3, 2},
 		} {
 			const n = 64
 			rng := tensor.NewRNG(1)

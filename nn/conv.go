@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"os"
 	"slices"
 
 	"github.com/glmc/glmc/asm"
@@ -215,6 +216,56 @@ func flipKernel(s convShape, w []float32) []float32 {
 	return wt
 }
 
+// convPlan says which passes of a convolution run Winograd F(2×2, 3×3)
+// (winograd.go); the others run im2col + GEMM. It depends on the shape
+// alone, so every call of a layer takes the same path and rounds alike.
+type convPlan struct {
+	forward    bool // y from x and w
+	inputGrad  bool // dx: the forward pass of the transposed convolution
+	weightGrad bool // dw
+}
+
+// convAlgo overrides planConv for every convolution: "gemm" (im2col +
+// GEMM throughout), "winograd" (wherever F(2×2, 3×3) applies) or "" (the
+// measured plan). It comes from the environment variable GLMC_CONV, read
+// once at start-up, so that whole programs and the parity tests can run
+// each algorithm; tests also set it directly.
+var convAlgo = func() string {
+	v := os.Getenv("GLMC_CONV")
+	if v != "" && v != "gemm" && v != "winograd" {
+		panic(fmt.Sprintf("nn: GLMC_CONV=%s: want gemm, winograd or nothing (the per-shape plan)", v))
+	}
+	return v
+}()
+
+// planConv chooses the algorithm of each pass of s, from per-layer
+// measurements of both paths (CPU time per pass on one thread, AVX2,
+// ResNet-32's layers at widths 16 and 64, batch 64). Winograd saves GEMM
+// work in proportion to C·OC per tile and spends transform work in
+// proportion to C + OC, so it needs enough channels on both sides: 16 for
+// the forward pass and the input gradient (1.3× at 16 channels, 1.45× at
+// 32, 1.5× at 64 on 8×8 maps, 1.8–1.9× from 64 channels on larger maps),
+// 32 for the weight gradient, whose products are thinner (0.9× at 16
+// channels, 1.05× at 32, 1.5× at 64). On maps narrower than 8 (fewer than
+// four tiles per row, the narrowest SIMD transform) the transforms run
+// scalar code, so there it needs 128.
+func planConv(s convShape) convPlan {
+	t, ok := s.transposed()
+	switch convAlgo {
+	case "gemm":
+		return convPlan{}
+	case "winograd":
+		return convPlan{forward: winogradOK(s), inputGrad: ok && winogradOK(t), weightGrad: winogradOK(s)}
+	}
+	ch := min(s.c, s.oc)
+	enough := func(least int) bool { return ch >= least && (s.ow >= 8 || ch >= 128) }
+	return convPlan{
+		forward:    winogradOK(s) && enough(16),
+		inputGrad:  ok && winogradOK(t) && enough(16),
+		weightGrad: winogradOK(s) && enough(32),
+	}
+}
+
 // columns returns the (depth, g·OH·OW) columns of the g images at x, built
 // in buf unless they are the input itself.
 func (s convShape) columns(x []float32, g int, buf *scratch) []float32 {
@@ -235,6 +286,15 @@ func (s convShape) columns(x []float32, g int, buf *scratch) []float32 {
 //
 //	y (N, OC, OH, OW), x (N, IC, H, W), w (OC, IC, KH, KW), b (OC) or nil
 func convForward(s convShape, y, x, w, b []float32) {
+	if planConv(s).forward {
+		winogradForward(s, y, x, w, b)
+		return
+	}
+	convForwardGEMM(s, y, x, w, b)
+}
+
+// convForwardGEMM is convForward's im2col + GEMM path.
+func convForwardGEMM(s convShape, y, x, w, b []float32) {
 	k, p := s.depth(), s.pixels()
 	gemm := gemmWithin(s.groups())
 	parallelFor(s.groups(), func(i int) {
@@ -302,6 +362,34 @@ const convSlots = 8
 //	dx (N, IC, H, W), dw (OC, IC, KH, KW), db (OC), gy (N, OC, OH, OW),
 //	x (N, IC, H, W), w (OC, IC, KH, KW)
 func convBackward(s convShape, dx, dw, db, gy, x, w []float32) {
+	plan := planConv(s)
+	if dw != nil && plan.weightGrad {
+		winogradWeightGrad(s, dw, gy, x)
+		dw = nil
+	}
+	if dx != nil && plan.inputGrad {
+		t, _ := s.transposed()
+		winogradForward(t, dx, gy, flipKernel(s, w), nil)
+		dx = nil
+	}
+	if dx != nil || dw != nil {
+		convBackwardGEMM(s, dx, dw, gy, x, w)
+	}
+	if db != nil {
+		p := s.pixels()
+		parallelFor(s.oc, func(o int) {
+			var sum float64
+			for n := range s.n {
+				sum += float64(sum32(gy[(n*s.oc+o)*p : (n*s.oc+o+1)*p]))
+			}
+			db[o] = float32(sum)
+		})
+	}
+}
+
+// convBackwardGEMM is convBackward's im2col + GEMM path for dx and dw
+// (either may be nil).
+func convBackwardGEMM(s convShape, dx, dw, gy, x, w []float32) {
 	k, p, in := s.depth(), s.pixels(), s.inSize()
 	t, viaTransposed := s.transposed()
 	var wt []float32
@@ -349,7 +437,6 @@ func convBackward(s convShape, dx, dw, db, gy, x, w []float32) {
 			}
 			// column gradient (K, g·P) = wᵀ (K, OC) × gy (OC, g·P), scattered back.
 			gemm(true, false, k, g*p, s.oc, 1, w, k, gatherPlanes(s.oc, g, p, gyn, gyBuf), g*p, 0, tmp.buf, g*p)
-			clear(dxn)
 			for j := range g {
 				col2im(s, tmp.buf[j*p:], g*p, dxn[j*in:(j+1)*in])
 			}
@@ -362,15 +449,6 @@ func convBackward(s convShape, dx, dw, db, gy, x, w []float32) {
 			asm.Add(dw, dw, ps.buf)
 			putScratch(ps)
 		}
-	}
-	if db != nil {
-		parallelFor(s.oc, func(o int) {
-			var sum float64
-			for n := range s.n {
-				sum += float64(sum32(gy[(n*s.oc+o)*p : (n*s.oc+o+1)*p]))
-			}
-			db[o] = float32(sum)
-		})
 	}
 }
 
@@ -392,8 +470,12 @@ func validRange(off, stride, size, out int) (lo, hi int) {
 // − pad + j], or 0 in the padding. ld ≥ OH·OW lets several images share
 // one column matrix side by side.
 func im2col(s convShape, x, cols []float32, ld int) {
-	if s.stride == 1 && s.ow == s.w {
+	switch {
+	case s.stride == 1 && s.ow == s.w:
 		im2colSame(s, x, cols, ld)
+		return
+	case s.stride > 1 && (s.w+s.stride-1)/s.stride == s.ow:
+		im2colPhased(s, x, cols, ld)
 		return
 	}
 	p := s.pixels()
@@ -429,49 +511,151 @@ func im2col(s convShape, x, cols []float32, ld int) {
 
 // im2colSame is im2col for stride 1 when the output rows are as wide as
 // the input rows (3×3 with padding 1, 1×1 without, ...). Then row (c, i, j)
-// of the columns is the input plane shifted by (i − pad)·W + (j − pad):
-// one contiguous copy per kernel tap instead of one per output row, after
-// which the values that wrapped around a row edge are zeroed.
+// of the columns is the input plane shifted by (i − pad, j − pad).
 func im2colSame(s convShape, x, cols []float32, ld int) {
 	p, hw := s.pixels(), s.h*s.w
 	for c := range s.c {
 		plane := x[c*hw : (c+1)*hw]
 		for i := range s.kh {
-			ylo, yhi := validRange(i-s.pad, 1, s.h, s.oh)
 			for j := range s.kw {
 				r := (c*s.kh+i)*s.kw + j
-				row := cols[r*ld : r*ld+p]
-				off := (i-s.pad)*s.w + j - s.pad
-				lo, hi := max(ylo*s.ow, -off), min(yhi*s.ow, hw-off)
-				if lo >= hi {
-					clear(row)
-					continue
-				}
-				clear(row[:lo])
-				copy(row[lo:hi], plane[lo+off:hi+off])
-				clear(row[hi:])
-				// The wrapped values form a few columns: zero them with
-				// strided stores, column by column.
-				xlo, xhi := validRange(j-s.pad, 1, s.w, s.ow)
-				for x := 0; x < s.ow; x++ {
-					if x == xlo {
-						if x = xhi; x == s.ow {
-							break
-						}
-					}
-					for q := ylo*s.ow + x; q < yhi*s.ow; q += s.ow {
-						row[q] = 0
-					}
-				}
+				shifted(cols[r*ld:r*ld+p], plane, s.oh, s.h, s.w, i-s.pad, j-s.pad)
 			}
 		}
 	}
 }
 
-// col2im adds columns back into the image they came from, the adjoint of
-// im2col (same layout and ld): dx[c][oy·stride − pad + i][ox·stride − pad +
-// j] += cols[(c, i, j)][(oy, ox)] for every position inside the image.
+// im2colPhased is im2col for stride st > 1 when ⌈W/st⌉ = OW (3×3 with
+// padding 1 and 1×1 without, on any map). Each input plane is split once
+// into st² phase planes, phase (a, b) holding x[c][a + st·r][b + st·q]
+// ((⌈H/st⌉, OW), zero past the image); input row oy·st − pad + i is row
+// oy + dy of phase a, where i − pad = st·dy + a, and likewise for columns,
+// so row (c, i, j) of the columns is a phase plane shifted by (dy, dx).
+// The strided reads then touch each input value once instead of once per
+// kernel tap.
+func im2colPhased(s convShape, x, cols []float32, ld int) {
+	st, p, hw := s.stride, s.pixels(), s.h*s.w
+	ph := (s.h + st - 1) / st // rows of a phase plane
+	pp := ph * s.ow
+	buf := getScratch(st * st * pp)
+	defer putScratch(buf)
+	phase := func(a, b int) []float32 { return buf.buf[(a*st+b)*pp : (a*st+b+1)*pp] }
+	for c := range s.c {
+		plane := x[c*hw : (c+1)*hw]
+		splitPhases(s, plane, ph, phase)
+		for i := range s.kh {
+			dy, a := floorDivMod(i-s.pad, st)
+			for j := range s.kw {
+				dx, b := floorDivMod(j-s.pad, st)
+				r := (c*s.kh+i)*s.kw + j
+				shifted(cols[r*ld:r*ld+p], phase(a, b), s.oh, ph, s.ow, dy, dx)
+			}
+		}
+	}
+}
+
+// splitPhases writes the st² phase planes (ph, OW) of one input plane
+// (H, W) of s, st = s.stride, through phase(a, b), zero past the image.
+func splitPhases(s convShape, plane []float32, ph int, phase func(a, b int) []float32) {
+	st := s.stride
+	for r := range ph {
+		for a := range st {
+			y := a + st*r
+			if y >= s.h {
+				for b := range st {
+					clear(phase(a, b)[r*s.ow : (r+1)*s.ow])
+				}
+				continue
+			}
+			src := plane[y*s.w : (y+1)*s.w]
+			if st == 2 { // both column phases at once, vectorised
+				even, odd := phase(a, 0)[r*s.ow:(r+1)*s.ow], phase(a, 1)[r*s.ow:(r+1)*s.ow]
+				asm.Deinterleave(even[:(s.w+1)/2], odd[:s.w/2], src)
+				clear(odd[s.w/2:])
+				continue
+			}
+			for b := range st {
+				out := phase(a, b)[r*s.ow : (r+1)*s.ow]
+				n := 0
+				for xx := b; xx < s.w; xx += st {
+					out[n] = src[xx]
+					n++
+				}
+				clear(out[n:])
+			}
+		}
+	}
+}
+
+// addShifted is the adjoint of shifted: dst[y + dy][x + dx] += src[y][x]
+// for every (y, x) of src (rows, width) that lands inside dst (dstRows,
+// width). It zeroes the values of src that would wrap around a row edge,
+// then adds one contiguous range.
+func addShifted(dst, src []float32, rows, dstRows, width, dy, dx int) {
+	off := dy*width + dx
+	ylo, yhi := validRange(dy, 1, dstRows, rows)
+	lo, hi := max(ylo*width, -off), min(yhi*width, dstRows*width-off)
+	if lo >= hi {
+		return
+	}
+	zeroWrapped(src, ylo, yhi, width, dx)
+	asm.Add(dst[lo+off:hi+off], dst[lo+off:hi+off], src[lo:hi])
+}
+
+// floorDivMod returns ⌊d/m⌋ and d − m·⌊d/m⌋ ∈ [0, m), for m > 0.
+func floorDivMod(d, m int) (q, r int) {
+	q = d / m
+	if d%m < 0 {
+		q--
+	}
+	return q, d - q*m
+}
+
+// shifted sets dst (rows, width) to src (srcRows, width) moved by (dy, dx):
+// dst[y][x] = src[y + dy][x + dx], or 0 outside src. It makes one
+// contiguous copy, then zeroes the values that wrapped around a row edge.
+func shifted(dst, src []float32, rows, srcRows, width, dy, dx int) {
+	off := dy*width + dx
+	ylo, yhi := validRange(dy, 1, srcRows, rows)
+	lo, hi := max(ylo*width, -off), min(yhi*width, srcRows*width-off)
+	if lo >= hi {
+		clear(dst)
+		return
+	}
+	clear(dst[:lo])
+	copy(dst[lo:hi], src[lo+off:hi+off])
+	clear(dst[hi:])
+	zeroWrapped(dst, ylo, yhi, width, dx)
+}
+
+// zeroWrapped zeroes, in rows [ylo, yhi) of v (rows of width values), the
+// columns x whose x + dx falls outside the row: the values a contiguous
+// copy shifted by dx takes from the neighbouring row. They form a few
+// columns, zeroed with strided stores column by column.
+func zeroWrapped(v []float32, ylo, yhi, width, dx int) {
+	xlo, xhi := validRange(dx, 1, width, width)
+	for x := 0; x < width; x++ {
+		if x == xlo {
+			if x = xhi; x == width {
+				break
+			}
+		}
+		for q := ylo*width + x; q < yhi*width; q += width {
+			v[q] = 0
+		}
+	}
+}
+
+// col2im sets dx to the columns added back into the image they came from,
+// the adjoint of im2col (same layout and ld): dx[c][oy·stride − pad +
+// i][ox·stride − pad + j] is the sum of cols[(c, i, j)][(oy, ox)] over the
+// taps that read it, summed in tap order. It may overwrite cols.
 func col2im(s convShape, cols []float32, ld int, dx []float32) {
+	if s.stride > 1 && (s.w+s.stride-1)/s.stride == s.ow {
+		col2imPhased(s, cols, ld, dx)
+		return
+	}
+	clear(dx)
 	for c := range s.c {
 		plane := dx[c*s.h*s.w : (c+1)*s.h*s.w]
 		for i := range s.kh {
@@ -488,6 +672,57 @@ func col2im(s convShape, cols []float32, ld int, dx []float32) {
 						dst[ix] += v
 						ix += s.stride
 					}
+				}
+			}
+		}
+	}
+}
+
+// col2imPhased is col2im through the phase planes of im2colPhased: each
+// row of the columns is added, shifted, into its phase plane, and the
+// phase planes are then interleaved into the image.
+func col2imPhased(s convShape, cols []float32, ld int, dx []float32) {
+	st, p, hw := s.stride, s.pixels(), s.h*s.w
+	ph := (s.h + st - 1) / st
+	pp := ph * s.ow
+	buf := getScratch(st * st * pp)
+	defer putScratch(buf)
+	phase := func(a, b int) []float32 { return buf.buf[(a*st+b)*pp : (a*st+b+1)*pp] }
+	for c := range s.c {
+		clear(buf.buf)
+		for i := range s.kh {
+			dy, a := floorDivMod(i-s.pad, st)
+			for j := range s.kw {
+				dx, b := floorDivMod(j-s.pad, st)
+				r := (c*s.kh+i)*s.kw + j
+				addShifted(phase(a, b), cols[r*ld:r*ld+p], s.oh, ph, s.ow, dy, dx)
+			}
+		}
+		mergePhases(s, dx[c*hw:(c+1)*hw], ph, phase)
+	}
+}
+
+// mergePhases is the inverse of splitPhases: it sets the plane (H, W) from
+// its st² phase planes (ph, OW).
+func mergePhases(s convShape, plane []float32, ph int, phase func(a, b int) []float32) {
+	st := s.stride
+	for r := range ph {
+		for a := range st {
+			y := a + st*r
+			if y >= s.h {
+				continue
+			}
+			dst := plane[y*s.w : (y+1)*s.w]
+			if st == 2 {
+				asm.Interleave(dst, phase(a, 0)[r*s.ow:r*s.ow+(s.w+1)/2], phase(a, 1)[r*s.ow:r*s.ow+s.w/2])
+				continue
+			}
+			for b := range st {
+				src := phase(a, b)[r*s.ow:]
+				n := 0
+				for xx := b; xx < s.w; xx += st {
+					dst[xx] = src[n]
+					n++
 				}
 			}
 		}

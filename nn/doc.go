@@ -25,7 +25,14 @@
 // rather than kept, so a layer holds no scratch memory between its forward
 // and backward. For stride 1 the input gradient is the transposed
 // convolution of the output gradient and runs like a forward pass (im2col
-// of the gradient and one GEMM) instead of a scatter. A grouped
+// of the gradient and one GEMM) instead of a scatter. Strided im2col and
+// its adjoint go through phase planes (one strided pass per input plane,
+// then contiguous shifted copies). The 3×3 stride-1 convolutions with
+// enough channels run Winograd F(2×2, 3×3) instead (winograd.go): 16
+// products over tiles of the whole batch in place of 36 multiply-adds per
+// output tile, for the forward pass, the input gradient and the weight
+// gradient; a per-shape plan (planConv) picks the algorithm of each pass
+// from measurements, and GLMC_CONV=gemm|winograd forces one. A grouped
 // convolution runs as one dense convolution per group, on the group's
 // channels copied to contiguous buffers (its weights already are). Batch norm, ReLU and
 // the residual addition run as loops over contiguous channel planes, and a

@@ -56,16 +56,34 @@ func TestGoldenConv2d(t *testing.T) {
 		Stride, Padding       int
 		Bias                  bool
 	}
-	for _, c := range fixtureCases[convCase](t, f) {
-		t.Run(fmt.Sprintf("%s_k%d_s%d_p%d_bias%v", c.Name, c.K, c.Stride, c.Padding, c.Bias), func(t *testing.T) {
-			inputs := []string{"x", "weight"}
-			if c.Bias {
-				inputs = append(inputs, "bias")
-			}
-			layerCase(t, f, c.Name+".", inputs, func(in map[string]*autograd.Var) *autograd.Var {
-				conv := &nn.Conv2d{Stride: c.Stride, Padding: c.Padding, Weight: in["weight"], Bias: in["bias"]}
-				return conv.Forward(in["x"])
+	forEachConvAlgo(t, func(t *testing.T) {
+		for _, c := range fixtureCases[convCase](t, f) {
+			t.Run(fmt.Sprintf("%s_k%d_s%d_p%d_bias%v", c.Name, c.K, c.Stride, c.Padding, c.Bias), func(t *testing.T) {
+				inputs := []string{"x", "weight"}
+				if c.Bias {
+					inputs = append(inputs, "bias")
+				}
+				layerCase(t, f, c.Name+".", inputs, func(in map[string]*autograd.Var) *autograd.Var {
+					conv := &nn.Conv2d{Stride: c.Stride, Padding: c.Padding, Weight: in["weight"], Bias: in["bias"]}
+					return conv.Forward(in["x"])
+				})
 			})
+		}
+	})
+}
+
+// forEachConvAlgo runs f as a subtest with each convolution algorithm of
+// nn.ConvAlgos forced ("plan" for the per-shape plan), so that the parity
+// tests cover Winograd even on shapes too small for the plan to pick it.
+func forEachConvAlgo(t *testing.T, f func(t *testing.T)) {
+	for _, algo := range nn.ConvAlgos {
+		name := algo
+		if name == "" {
+			name = "plan"
+		}
+		t.Run(name, func(t *testing.T) {
+			defer nn.SetConvAlgo(nn.SetConvAlgo(algo))
+			f(t)
 		})
 	}
 }

@@ -15,6 +15,10 @@ import (
 var modelFixtures = []string{"resnet32_w4", "resnet18_small", "bottleneck_small", "resnext_small"}
 
 func TestGoldenModels(t *testing.T) {
+	forEachConvAlgo(t, testGoldenModels)
+}
+
+func testGoldenModels(t *testing.T) {
 	for _, name := range modelFixtures {
 		t.Run(name, func(t *testing.T) {
 			f := loadFixture(t, name)

@@ -50,6 +50,14 @@ for simd in $simds; do
 	GLMC_SIMD=$simd go test -count=1 -short "${golden[@]}"
 done
 
+step "parity tests with each convolution algorithm forced"
+# nn's parity tests force each one themselves; the step and model tests of
+# optim and glmc see Winograd only where the per-shape plan picks it.
+for algo in gemm winograd; do
+	echo "-- GLMC_CONV=$algo"
+	GLMC_CONV=$algo go test -count=1 -short -run '^TestGolden' ./optim ./glmc
+done
+
 step "purego build tag"
 go test -count=1 -short -tags purego ./asm ./tensor
 go test -count=1 -short -tags purego "${golden[@]}"

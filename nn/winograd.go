@@ -1,0 +1,262 @@
+package nn
+
+import "github.com/glmc/glmc/asm"
+
+// Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions (Lavin & Gray, 2016).
+// Each 2×2 output tile y of one channel pair is
+//
+//	y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A
+//
+// for the 3×3 kernel g and the 4×4 input tile d around it, with
+//
+//	Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]
+//	G  = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]
+//	Aᵀ = [1 1 1 0; 0 1 −1 −1]
+//
+// Summed over input channels, the 16 positions ξ of the transform domain
+// are 16 independent matrix products M[ξ] (OC, tiles) = U[ξ] (OC, C) ×
+// V[ξ] (C, tiles): 16·OC·C multiply-adds per tile instead of 36·OC·C, for
+// a few additions in the transforms. The coefficients are 0, ±½ and ±1, so
+// the transforms add no rounding beyond that of the sums they reorder.
+//
+// Tiles are numbered across the whole batch (image, tile row, tile column)
+// and processed in blocks of a size fixed by the shape, never by the
+// thread count: the transformed block and its products stay in cache, and
+// every value is summed in the same order whatever GOMAXPROCS is.
+
+// wino is the geometry of the Winograd tiling of a convolution. Blocks
+// are whole rows of tiles, so the transforms walk image rows.
+type wino struct {
+	s         convShape
+	th, tw    int // tile rows and columns per image: ⌈OH/2⌉, ⌈OW/2⌉
+	rows      int // tile rows in the batch: N·th
+	blockRows int // tile rows per block
+	block     int // tiles per block (the last may have fewer): blockRows·tw
+	blocks    int // ⌈rows/blockRows⌉
+	// vs and ms are the strides between the positions ξ of V (16, C,
+	// block) and M (16, OC, block): one cache line more than a plane, so
+	// that the 16 streams a transform writes or reads do not all fall in
+	// the same cache set (planes of a power-of-two size would).
+	vs, ms     int
+	vLen, mLen int // floats of one block's V and M
+}
+
+// winoCacheFloats bounds the floats of one block's V and M together, 2 MB:
+// blocks of fewer tiles made the products too narrow (N = tiles) on wide
+// layers, larger ones gained nothing (measured on ResNet-32's layers).
+var winoCacheFloats = 1 << 19
+
+// winoMinBlock is the least number of tiles per block, the N of the
+// products: every product packs its U[ξ] (OC × C) afresh, which on wide
+// layers (C = OC = 256) costs a fifth of the product at 64 tiles and a
+// twentieth at 256.
+const winoMinBlock = 256
+
+func newWino(s convShape) wino {
+	wg := wino{s: s, th: (s.oh + 1) / 2, tw: (s.ow + 1) / 2}
+	wg.rows = s.n * wg.th
+	tiles := max(winoMinBlock, winoCacheFloats/(16*(s.c+s.oc)))
+	wg.blockRows = max(1, min(wg.rows, tiles/wg.tw))
+	wg.block = wg.blockRows * wg.tw
+	wg.blocks = (wg.rows + wg.blockRows - 1) / wg.blockRows
+	wg.vs, wg.ms = s.c*wg.block+16, s.oc*wg.block+16
+	wg.vLen, wg.mLen = 16*wg.vs, 16*wg.ms
+	return wg
+}
+
+// span returns the first tile row of block b, its number of tile rows and
+// of tiles.
+func (wg wino) span(b int) (r0, rows, cnt int) {
+	r0 = b * wg.blockRows
+	rows = min(wg.blockRows, wg.rows-r0)
+	return r0, rows, rows * wg.tw
+}
+
+// winogradOK reports whether F(2×2, 3×3) computes s: a 3×3 kernel and
+// stride 1 (any padding below the kernel size).
+func winogradOK(s convShape) bool {
+	return s.kh == 3 && s.kw == 3 && s.stride == 1 && s.pad < 3
+}
+
+// winogradForward is convForward for shapes that pass winogradOK.
+//
+//	y (N, OC, OH, OW), x (N, C, H, W), w (OC, C, 3, 3), b (OC) or nil
+func winogradForward(s convShape, y, x, w, b []float32) {
+	wg := newWino(s)
+	u := getScratch(16 * s.oc * s.c)
+	defer putScratch(u)
+	winoKernel(s, w, u.buf)
+	parallelFor(wg.blocks, func(bl int) {
+		r0, rows, cnt := wg.span(bl)
+		v, m := getScratch(wg.vLen), getScratch(wg.mLen)
+		defer putScratch(v)
+		defer putScratch(m)
+		wg.input(x, r0, rows, v.buf)
+		for xi := range 16 {
+			asm.SgemmSerial(false, false, s.oc, cnt, s.c, 1, u.buf[xi*s.oc*s.c:], s.c,
+				v.buf[xi*wg.vs:], wg.block, 0, m.buf[xi*wg.ms:], wg.block)
+		}
+		wg.output(m.buf, r0, rows, y, b)
+	})
+}
+
+// winogradWeightGrad overwrites dw with the weight gradient of s for the
+// upstream gradient gy: dU[ξ] (OC, C) = Σ_tiles dM[ξ] · V[ξ]ᵀ with
+// dM = A dY Aᵀ, then dw = Gᵀ dU G. The blocks are divided into at most
+// convSlots fixed runs, each summed by one goroutine, and the runs are
+// added in order.
+//
+//	dw (OC, C, 3, 3), gy (N, OC, OH, OW), x (N, C, H, W)
+func winogradWeightGrad(s convShape, dw, gy, x []float32) {
+	wg := newWino(s)
+	slots := min(wg.blocks, convSlots)
+	if slots == 0 {
+		clear(dw)
+		return
+	}
+	uLen := 16 * s.oc * s.c
+	partial := make([]*scratch, slots)
+	parallelFor(slots, func(sl int) {
+		v, m := getScratch(wg.vLen), getScratch(wg.mLen)
+		defer putScratch(v)
+		defer putScratch(m)
+		du := getScratch(uLen)
+		partial[sl] = du
+		lo, hi := wg.blocks*sl/slots, wg.blocks*(sl+1)/slots
+		for bl := lo; bl < hi; bl++ {
+			r0, rows, cnt := wg.span(bl)
+			wg.input(x, r0, rows, v.buf)
+			wg.outputGrad(gy, r0, rows, m.buf)
+			beta := float32(1)
+			if bl == lo {
+				beta = 0
+			}
+			for xi := range 16 {
+				asm.SgemmSerial(false, true, s.oc, s.c, cnt, 1, m.buf[xi*wg.ms:], wg.block,
+					v.buf[xi*wg.vs:], wg.block, beta, du.buf[xi*s.oc*s.c:], s.c)
+			}
+		}
+	})
+	sum := partial[0].buf
+	for _, p := range partial[1:] {
+		asm.Add(sum, sum, p.buf)
+		putScratch(p)
+	}
+	winoKernelGrad(s, sum, dw)
+	putScratch(partial[0])
+}
+
+// winoKernel writes U = G g Gᵀ of every kernel g of w (OC, C, 3, 3) into
+// u (16, OC, C).
+func winoKernel(s convShape, w, u []float32) {
+	plane := s.oc * s.c
+	for oc := range plane {
+		g := w[oc*9 : oc*9+9]
+		// t = G g (4×3), then U = t Gᵀ (4×4).
+		var t [12]float32
+		for j := range 3 {
+			g0, g1, g2 := g[j], g[3+j], g[6+j]
+			t[j], t[3+j], t[6+j], t[9+j] = g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2
+		}
+		for i := range 4 {
+			r0, r1, r2 := t[3*i], t[3*i+1], t[3*i+2]
+			u[(4*i)*plane+oc] = r0
+			u[(4*i+1)*plane+oc] = (r0 + r1 + r2) / 2
+			u[(4*i+2)*plane+oc] = (r0 - r1 + r2) / 2
+			u[(4*i+3)*plane+oc] = r2
+		}
+	}
+}
+
+// winoKernelGrad writes dw = Gᵀ dU G (OC, C, 3, 3) for du (16, OC, C), the
+// adjoint of winoKernel.
+func winoKernelGrad(s convShape, du, dw []float32) {
+	plane := s.oc * s.c
+	for oc := range plane {
+		// t = Gᵀ dU (3×4), then dw = t G (3×3).
+		var t [12]float32
+		for j := range 4 {
+			u0, u1, u2, u3 := du[j*plane+oc], du[(4+j)*plane+oc], du[(8+j)*plane+oc], du[(12+j)*plane+oc]
+			t[j], t[4+j], t[8+j] = u0+(u1+u2)/2, (u1-u2)/2, (u1+u2)/2+u3
+		}
+		g := dw[oc*9 : oc*9+9]
+		for i := range 3 {
+			r0, r1, r2, r3 := t[4*i], t[4*i+1], t[4*i+2], t[4*i+3]
+			g[3*i], g[3*i+1], g[3*i+2] = r0+(r1+r2)/2, (r1-r2)/2, (r1+r2)/2+r3
+		}
+	}
+}
+
+// input writes V = Bᵀ d B of the tiles of tile rows [r0, r0+rows) of x
+// (N, C, H, W) for every channel into v (16, C, block), from a copy of the
+// image rows that the block's tile rows of one image cover, with their
+// padding (zeros).
+func (wg wino) input(x []float32, r0, rows int, v []float32) {
+	s := wg.s
+	hw, wp := s.h*s.w, 2*wg.tw+2 // wp: a padded row, wide enough for every tile
+	buf := getScratch((2*wg.blockRows + 2) * wp)
+	defer putScratch(buf)
+	for c := range s.c {
+		for r := r0; r < r0+rows; {
+			n, ty := r/wg.th, r%wg.th
+			nt := min(wg.th-ty, r0+rows-r) // tile rows of image n in the block
+			plane := x[(n*s.c+c)*hw : (n*s.c+c+1)*hw]
+			d := buf.buf[:(2*nt+2)*wp]
+			for i := range 2*nt + 2 {
+				row := d[i*wp : (i+1)*wp]
+				y := 2*ty - s.pad + i
+				if y < 0 || y >= s.h {
+					clear(row)
+					continue
+				}
+				lo := min(s.pad, wp)
+				clear(row[:lo])
+				clear(row[lo+copy(row[lo:], plane[y*s.w:(y+1)*s.w]):])
+			}
+			asm.WinogradInput(v[c*wg.block+(r-r0)*wg.tw:], wg.vs, d, wp, wg.tw, nt)
+			r += nt
+		}
+	}
+}
+
+// output writes Y = Aᵀ M A (+ b) of the tiles of tile rows [r0, r0+rows)
+// from m (16, OC, block) into y (N, OC, OH, OW), clipped at the map's
+// edges.
+func (wg wino) output(m []float32, r0, rows int, y, b []float32) {
+	wg.outputRows(y, r0, rows, func(o, k int, y0, y1 []float32) {
+		var bias float32
+		if b != nil {
+			bias = b[o]
+		}
+		asm.WinogradOutput(y0, y1, m[k:], wg.ms, wg.tw, bias)
+	})
+}
+
+// outputGrad writes dM = A dY Aᵀ of the tiles of tile rows [r0, r0+rows)
+// of gy (N, OC, OH, OW) into m (16, OC, block), the adjoint of output;
+// gradients past the map's edges read as zero.
+func (wg wino) outputGrad(gy []float32, r0, rows int, m []float32) {
+	wg.outputRows(gy, r0, rows, func(_, k int, y0, y1 []float32) {
+		asm.WinogradOutputGrad(m[k:], wg.ms, y0, y1, wg.tw)
+	})
+}
+
+// outputRows calls fn for every output channel o and tile row r in [r0,
+// r0+rows) with the two map rows of y (N, OC, OH, OW) that the tile row
+// covers (y1 nil past the map's last row) and the offset k of its first
+// tile in M (16, OC, block).
+func (wg wino) outputRows(y []float32, r0, rows int, fn func(o, k int, y0, y1 []float32)) {
+	s := wg.s
+	p := s.pixels()
+	for o := range s.oc {
+		for r := r0; r < r0+rows; r++ {
+			n, oy := r/wg.th, 2*(r%wg.th)
+			plane := y[(n*s.oc+o)*p : (n*s.oc+o+1)*p]
+			var y1 []float32
+			if oy+1 < s.oh {
+				y1 = plane[(oy+1)*s.ow : (oy+2)*s.ow]
+			}
+			fn(o, o*wg.block+(r-r0)*wg.tw, plane[oy*s.ow:(oy+1)*s.ow], y1)
+		}
+	}
+}
