@@ -43,11 +43,30 @@ const (
 // project's names or the official ones), ScheduleCosine for everything
 // else, CIFAR included.
 func DefaultSchedule(dataset string) string {
-	switch dataset {
-	case "imagenet-lt", "inat2018", "ImageNet-LT", "iNaturelist2018":
+	if largeScale(dataset) {
 		return SchedulePaco
 	}
 	return ScheduleCosine
+}
+
+// DefaultArch is the architecture the official main.py trains dataset
+// with: ResNeXt-50 32×4d for ImageNet-LT and iNaturalist 2018 (main.py
+// builds it whatever its -a says), ResNet-32 for everything else.
+func DefaultArch(dataset string) string {
+	if largeScale(dataset) {
+		return "resnext50_32x4d"
+	}
+	return "resnet32"
+}
+
+// largeScale reports whether dataset is ImageNet-LT or iNaturalist 2018,
+// by this project's names or the official ones.
+func largeScale(dataset string) bool {
+	switch dataset {
+	case "imagenet-lt", "inat2018", "ImageNet-LT", "iNaturelist2018":
+		return true
+	}
+	return false
 }
 
 // Config is everything that decides the numbers a run produces: the flags

@@ -160,7 +160,7 @@ func parseTrain(args []string) (trainRequest, error) {
 	fs.BoolVar(&req.skipBad, "skip-bad-images", false, "image-file datasets: decode every image first and leave out, listing them, those that fail (default: a bad image stops the run)")
 	fs.Float64Var(&cfg.ImbalanceFactor, "imbalance-factor", def.ImbalanceFactor, "n_max/n_min of the long-tailed training split")
 	fs.Var(rateValue{&cfg.ImbalanceFactor}, "imbanlance_rate", "official spelling (sic): the `ratio` 1/imbalance-factor, e.g. 0.01 for 100")
-	fs.StringVar(&cfg.Arch, "arch", def.Arch, "architecture: "+strings.Join(nn.Archs(), ", "))
+	fs.StringVar(&cfg.Arch, "arch", def.Arch, "architecture: "+strings.Join(nn.Archs(), ", ")+" (default: the dataset's official one, resnext50_32x4d for imagenet-lt and inat2018, else resnet32)")
 	fs.IntVar(&cfg.Width, "width", def.Width, "channels of the first stage (the official nets use 64; the classic ResNet-32 16)")
 	fs.Var(blocksValue{&cfg.Blocks}, "blocks", "comma-separated `counts` of blocks per stage, e.g. 1,1,1 for a quick small net (default: the architecture's)")
 	fs.StringVar(&cfg.Method, "method", def.Method, "glmc, or ce for the plain cross-entropy baseline")
@@ -201,6 +201,9 @@ func parseTrain(args []string) (trainRequest, error) {
 	}
 	if !set["schedule"] {
 		cfg.Schedule = glmc.DefaultSchedule(cfg.Dataset)
+	}
+	if !set["arch"] {
+		cfg.Arch = glmc.DefaultArch(cfg.Dataset)
 	}
 	if req.opts.Dir == "" {
 		req.opts.Dir = filepath.Join("runs", fmt.Sprintf("%s-if%g-%s", cfg.Dataset, cfg.ImbalanceFactor, cfg.Method))

@@ -290,26 +290,31 @@ func TestTrainOfficialSpellings(t *testing.T) {
 	}
 }
 
-// TestTrainDefaultSchedule: without --schedule a run takes its dataset's
-// official schedule (cosine for every dataset glmc reads today); the flag
-// overrides it.
+// TestTrainDefaultSchedule: without --schedule and --arch a run takes its
+// dataset's official schedule and architecture (as the official main.py
+// and Trainer.py choose them); the flags override them.
 func TestTrainDefaultSchedule(t *testing.T) {
 	for _, c := range []struct {
-		args string
-		want string
+		args     string
+		schedule string
+		arch     string
 	}{
-		{"--dataset cifar10", glmc.ScheduleCosine},
-		{"--dataset cifar100 --imbalance-factor 10", glmc.ScheduleCosine},
-		{"--dataset fashion-mnist", glmc.ScheduleCosine},
-		{"--dataset cifar10 --schedule paco", glmc.SchedulePaco},
-		{"--dataset synthetic --schedule paco --warmup-epochs 2", glmc.SchedulePaco},
+		{"--dataset cifar10", glmc.ScheduleCosine, "resnet32"},
+		{"--dataset cifar100 --imbalance-factor 10", glmc.ScheduleCosine, "resnet32"},
+		{"--dataset fashion-mnist", glmc.ScheduleCosine, "resnet32"},
+		{"--dataset cifar10 --schedule paco", glmc.SchedulePaco, "resnet32"},
+		{"--dataset synthetic --schedule paco --warmup-epochs 2", glmc.SchedulePaco, "resnet32"},
+		{"--dataset ImageNet-LT", glmc.SchedulePaco, "resnext50_32x4d"},
+		{"--dataset inat2018 -a resnet50_lt", glmc.SchedulePaco, "resnet50_lt"},
+		{"--dataset iNaturelist2018 --schedule cosine", glmc.ScheduleCosine, "resnext50_32x4d"},
+		{"--dataset folder", glmc.ScheduleCosine, "resnet32"},
 	} {
 		req, err := parseTrain(strings.Fields(c.args))
 		if err != nil {
 			t.Fatalf("%s: %v", c.args, err)
 		}
-		if req.cfg.Schedule != c.want {
-			t.Errorf("%s: schedule %q, want %q", c.args, req.cfg.Schedule, c.want)
+		if req.cfg.Schedule != c.schedule || req.cfg.Arch != c.arch {
+			t.Errorf("%s: schedule %q, arch %q, want %q, %q", c.args, req.cfg.Schedule, req.cfg.Arch, c.schedule, c.arch)
 		}
 	}
 	if _, err := parseTrain(strings.Fields("--dataset cifar10 --schedule warmup-cosine")); err == nil ||
