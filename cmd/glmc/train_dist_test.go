@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -89,30 +90,67 @@ func freePort(t *testing.T) string {
 // error.
 func runRanks(t *testing.T, port string, args func(r int) []string, p int) ([]string, []error) {
 	t.Helper()
-	cmds := make([]*exec.Cmd, p)
-	outs := make([]bytes.Buffer, p)
-	for r := range cmds {
-		cmds[r] = glmcCommand(t, []string{"GOMAXPROCS=1"}, withArgs(args(r),
-			"--rank", strconv.Itoa(r), "--world-size", strconv.Itoa(p), "--master-addr", "127.0.0.1", "--master-port", port)...)
-		cmds[r].Stdout, cmds[r].Stderr = &outs[r], &outs[r]
-		if err := cmds[r].Start(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// A rank that fails before the rendezvous would leave the others
-	// dialling until the join deadline (10 minutes).
-	kill := time.AfterFunc(2*time.Minute, func() {
-		for _, c := range cmds {
-			c.Process.Kill()
-		}
-	})
-	defer kill.Stop()
+	ranks := startRanks(t, port, args, p, nil)
 	texts, errs := make([]string, p), make([]error, p)
-	for r, cmd := range cmds {
-		errs[r] = cmd.Wait()
-		texts[r] = outs[r].String()
+	for r, rk := range ranks {
+		texts[r], errs[r] = rk.wait()
 	}
 	return texts, errs
+}
+
+// rankProc is one glmc rank started by startRanks.
+type rankProc struct {
+	cmd  *exec.Cmd
+	out  *bytes.Buffer
+	done chan struct{} // closed when the process has exited
+	err  error         // the exit, once done is closed
+	end  time.Time     // when the exit was seen
+}
+
+// wait waits for the rank to exit and returns its output and error.
+func (rk *rankProc) wait() (string, error) {
+	<-rk.done
+	return rk.out.String(), rk.err
+}
+
+// startRanks starts glmc as the ranks 0..p−1 not listed in skip, with
+// --world-size p, meeting at 127.0.0.1:port, rank r with args(r) (which
+// may set its own --rank and --world-size: the later flag wins). Ranks
+// still running two minutes later are killed, so that no test hangs: a
+// rank that fails before the rendezvous leaves the others dialling until
+// the join deadline.
+func startRanks(t *testing.T, port string, args func(r int) []string, p int, skip []int) []*rankProc {
+	t.Helper()
+	ranks := make([]*rankProc, p)
+	for r := range ranks {
+		if slices.Contains(skip, r) {
+			continue
+		}
+		cmd := glmcCommand(t, []string{"GOMAXPROCS=1"}, slices.Concat([]string{args(r)[0],
+			"--rank", strconv.Itoa(r), "--world-size", strconv.Itoa(p), "--master-addr", "127.0.0.1", "--master-port", port}, args(r)[1:])...)
+		rk := &rankProc{cmd: cmd, out: new(bytes.Buffer), done: make(chan struct{})}
+		cmd.Stdout, cmd.Stderr = rk.out, rk.out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		kill := time.AfterFunc(2*time.Minute, func() { cmd.Process.Kill() })
+		go func() {
+			rk.err = cmd.Wait()
+			rk.end = time.Now()
+			kill.Stop()
+			close(rk.done)
+		}()
+		ranks[r] = rk
+	}
+	t.Cleanup(func() {
+		for _, rk := range ranks {
+			if rk != nil {
+				rk.cmd.Process.Kill()
+				<-rk.done
+			}
+		}
+	})
+	return ranks
 }
 
 // TestTrainResumeOnMoreRanks resumes a finished one-process run on three
