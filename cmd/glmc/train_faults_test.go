@@ -100,8 +100,8 @@ func TestTrainFaults(t *testing.T) {
 	// the data and build the model first, slowly on a busy machine); those
 	// that must fail at once get a join timeout far longer than that.
 	const startup = 10 * time.Second
-	patient := func(args func(r int) []string, change func(r int, a []string) []string) func(r int) []string {
-		return func(r int) []string { return change(r, append(args(r), "--join-timeout", "30s")) }
+	patient := func(args func(r int) []string) func(r int) []string {
+		return func(r int) []string { return append(args(r), "--join-timeout", "30s") }
 	}
 	t.Run("rank never starts", func(t *testing.T) {
 		start := time.Now()
@@ -120,51 +120,47 @@ func TestTrainFaults(t *testing.T) {
 	t.Run("rank 0 fails before the rendezvous", func(t *testing.T) {
 		start := time.Now()
 		empty := filepath.Join(t.TempDir(), "empty")
-		ranks := startRanks(t, freePort(t), patient(resume(empty), func(_ int, a []string) []string { return a }), faultRanks, nil)
+		ranks := startRanks(t, freePort(t), patient(resume(empty)), faultRanks, nil)
 		expectFailures(t, ranks, []int{0, 1, 2}, "--resume: no checkpoint", start.Add(startup))
 	})
-	t.Run("duplicate rank", func(t *testing.T) {
-		start := time.Now()
-		ranks := startRanks(t, freePort(t), patient(resume(run), func(r int, a []string) []string {
-			if r == 2 {
-				a = append(a, "--rank", "1")
+	// Rank rank given extra flags fails the rendezvous: the ranks told fail
+	// at once with every one of want. In a mismatch the third rank is told
+	// too if it joined first, else it fails to reach rank 0 until its join
+	// deadline (late): those cases keep the short one.
+	for _, c := range []struct {
+		name    string
+		rank    int
+		extra   []string
+		patient bool
+		told    []int
+		want    []string
+		late    []int
+	}{
+		{"duplicate rank", 2, []string{"--rank", "1"}, true, []int{0, 1, 2}, []string{"rank 1 joined twice, at 127.0.0.1:"}, nil},
+		{"world size mismatch", 2, []string{"--world-size", "4"}, false, []int{0, 2},
+			[]string{"rank 2 at 127.0.0.1:", "has world size 4, rank 0 at 127.0.0.1:"}, []int{1}},
+		{"model mismatch", 1, []string{"--width", "8"}, false, []int{0, 1},
+			[]string{"rank 1 at 127.0.0.1:", ": model or flags differ"}, []int{2}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := func(r int) []string {
+				if r == c.rank {
+					return append(resume(run)(r), c.extra...)
+				}
+				return resume(run)(r)
 			}
-			return a
-		}), faultRanks, nil)
-		expectFailures(t, ranks, []int{0, 1, 2}, "rank 1 joined twice, at 127.0.0.1:", start.Add(startup))
-		unchanged(t)
-	})
-	// A mismatch fails rank 0 and the odd one out at once; the third rank
-	// is told too if it joined first, else it fails to reach rank 0 until
-	// its join deadline: these cases keep the short one.
-	t.Run("world size mismatch", func(t *testing.T) {
-		start := time.Now()
-		ranks := startRanks(t, freePort(t), func(r int) []string {
-			a := resume(run)(r)
-			if r == 2 {
-				a = append(a, "--world-size", "4")
+			if c.patient {
+				args = patient(args)
 			}
-			return a
-		}, faultRanks, nil)
-		expectFailures(t, ranks, []int{0, 2}, "rank 2 at 127.0.0.1:", start.Add(startup))
-		expectFailures(t, ranks, []int{0, 2}, "has world size 4, rank 0 at 127.0.0.1:", start.Add(startup))
-		expectFailures(t, ranks, []int{1}, "", start.Add(startup+faultTimeout+time.Second))
-		unchanged(t)
-	})
-	t.Run("model mismatch", func(t *testing.T) {
-		start := time.Now()
-		ranks := startRanks(t, freePort(t), func(r int) []string {
-			a := resume(run)(r)
-			if r == 1 {
-				a = append(a, "--width", "8")
+			start := time.Now()
+			ranks := startRanks(t, freePort(t), args, faultRanks, nil)
+			for _, want := range c.want {
+				expectFailures(t, ranks, c.told, want, start.Add(startup))
 			}
-			return a
-		}, faultRanks, nil)
-		expectFailures(t, ranks, []int{0, 1}, ": model or flags differ", start.Add(startup))
-		expectFailures(t, ranks, []int{0, 1}, "rank 1 at 127.0.0.1:", start.Add(startup))
-		expectFailures(t, ranks, []int{2}, "", start.Add(startup+faultTimeout+time.Second))
-		unchanged(t)
-	})
+			expectFailures(t, ranks, c.late, "", start.Add(startup+faultTimeout+time.Second))
+			unchanged(t)
+		})
+	}
 
 	for _, dir := range []string{run, paused} {
 		if outs, errs := runRanks(t, freePort(t), resume(dir), faultRanks); !allNil(errs) {
