@@ -175,7 +175,7 @@ func TestTrainFaults(t *testing.T) {
 // faultInSecondEpoch starts three ranks writing to a new folder, lets
 // fault harm rank 1 in epoch 2 and checks that ranks 0 and 2 fail within
 // faultTimeout of the time fault returns, with an error naming rank 1, its
-// address and the step, and that rank 0 says the folder keeps epoch 1;
+// address and the step, and that they say rank 0's folder keeps epoch 1;
 // it returns the folder. The fault comes a delay after epoch 1's
 // checkpoint appears; one that came too late (the run finished) is
 // retried in a fresh folder with half the delay.
@@ -207,6 +207,7 @@ func faultInSecondEpoch(t *testing.T, args func(dir string) func(r int) []string
 		expectFailures(t, ranks, []int{0, 2}, "glmc: epoch 2, step ", deadline)
 		expectFailures(t, ranks, []int{0, 2}, "rank 1 at 127.0.0.1:", deadline)
 		expectFailures(t, ranks, []int{0}, dir+" keeps epoch 1; continue with --resume", deadline)
+		expectFailures(t, ranks, []int{2}, "rank 0's run folder keeps epoch 1; continue with --resume", deadline)
 		return dir
 	}
 	t.Fatal("no fault landed inside epoch 2")
