@@ -93,6 +93,11 @@
 //	dist: rank 3: all-reduce #1207: receive from rank 2 at 10.0.0.2:40113: connection closed by peer
 //	dist: rank 5: all-reduce #1207: the group gave up: rank 3: all-reduce #1207: receive from rank 2 at 10.0.0.2:40113: connection closed by peer
 //
+// Rank 0 that fails before it can Join (bad flags, missing data) calls
+// Abandon instead, which serves the rendezvous only to turn every rank
+// that dials in away with rank 0's error, so they fail at once rather than
+// at the join deadline.
+//
 // A group that has failed stays failed: restarting is the launcher's job
 // (torchrun --max-restarts, Slurm --requeue, a JobSet's restarts), from the
 // last checkpoint.

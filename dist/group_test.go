@@ -368,6 +368,34 @@ func TestJoinErrors(t *testing.T) {
 	}
 }
 
+// TestAbandon has rank 0 fail before it joins: the other ranks, one of
+// them late, must get its reason at once rather than at the join
+// deadline, and Abandon must return once both have been told.
+func TestAbandon(t *testing.T) {
+	const p = 3
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	start := time.Now()
+	errs := make([]error, p)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		Abandon(context.Background(), Config{WorldSize: p, Addr: addr, RunID: "a", Listener: ln, JoinTimeout: 10 * time.Second},
+			fmt.Errorf("no data"))
+	})
+	for r := 1; r < p; r++ {
+		wg.Go(func() {
+			time.Sleep(time.Duration(r-1) * 300 * time.Millisecond)
+			_, errs[r] = Join(context.Background(), Config{Rank: r, WorldSize: p, Addr: addr, RunID: "a", JoinTimeout: 10 * time.Second})
+		})
+	}
+	wg.Wait()
+	want := "rank 0 at " + addr + " failed before the rendezvous: no data"
+	checkFailed(t, errs, []int{1, 2}, map[int]string{1: want, 2: want}, start, 3*time.Second)
+}
+
 func TestJoinTurnsAwayStrangers(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

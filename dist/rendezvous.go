@@ -72,46 +72,15 @@ type link struct {
 // fingerprint fails the whole group, and every rank already waiting gets
 // rank 0's error.
 func Join(ctx context.Context, cfg Config) (*Group, error) {
-	if cfg.JoinTimeout <= 0 {
-		cfg.JoinTimeout = 10 * time.Minute
+	ctx, cancel, err := prepare(ctx, &cfg)
+	if err != nil {
+		return nil, fmt.Errorf("dist: %w", err)
 	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 5 * time.Minute
-	}
-	if cfg.PMI != nil {
-		defer cfg.PMI.Close()
-	}
-	if cfg.Listener != nil {
-		defer cfg.Listener.Close()
-	}
-	switch {
-	case cfg.WorldSize < 1 || cfg.Rank < 0 || cfg.Rank >= cfg.WorldSize:
-		return nil, fmt.Errorf("dist: rank %d is not in 0..%d (world size %d)", cfg.Rank, cfg.WorldSize-1, cfg.WorldSize)
-	case cfg.WorldSize > 1 && cfg.Addr == "" && cfg.PMI == nil:
-		return nil, fmt.Errorf("dist: rank %d: no address of rank 0 (Config.Addr) and no PMI connection to learn it", cfg.Rank)
-	}
+	defer cancel()
 	if cfg.WorldSize == 1 {
 		return &Group{rank: 0, size: 1, timeout: cfg.Timeout}, nil
 	}
-	// Rank 0 tells every waiting rank why it gives up; the other ranks wait
-	// a second longer, so that report arrives before their clocks run out.
-	timeout := cfg.JoinTimeout
-	if cfg.Rank > 0 {
-		timeout += time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if cfg.Addr == "" {
-		deadline, _ := ctx.Deadline()
-		if err := pmiRendezvous(&cfg, deadline); err != nil {
-			if cfg.Listener != nil {
-				cfg.Listener.Close()
-			}
-			return nil, fmt.Errorf("dist: rendezvous: rank %d: %w", cfg.Rank, err)
-		}
-	}
 	var g *Group
-	var err error
 	if cfg.Rank == 0 {
 		g, err = serve(ctx, cfg)
 	} else {
@@ -123,10 +92,96 @@ func Join(ctx context.Context, cfg Config) (*Group, error) {
 	return g, nil
 }
 
-// serve is rank 0's side: collect a hello from every other rank, hand out
-// the peer table, then link to rank 1 and take rank P−1's link on the same
-// listener.
-func serve(ctx context.Context, cfg Config) (*Group, error) {
+// prepare fills in cfg's defaults, checks it and, for more than one rank,
+// returns the context of the rendezvous (ending at the join deadline) and
+// fills in Addr from the PMI key-value store when the launcher gives no
+// address. Its errors lack the "dist: " prefix.
+func prepare(ctx context.Context, cfg *Config) (context.Context, context.CancelFunc, error) {
+	if cfg.JoinTimeout <= 0 {
+		cfg.JoinTimeout = 10 * time.Minute
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Minute
+	}
+	// Join and Abandon own both, whatever happens.
+	if cfg.PMI != nil {
+		defer cfg.PMI.Close()
+	}
+	closeListener := func() {
+		if cfg.Listener != nil {
+			cfg.Listener.Close()
+		}
+	}
+	switch {
+	case cfg.WorldSize < 1 || cfg.Rank < 0 || cfg.Rank >= cfg.WorldSize:
+		closeListener()
+		return nil, nil, fmt.Errorf("rank %d is not in 0..%d (world size %d)", cfg.Rank, cfg.WorldSize-1, cfg.WorldSize)
+	case cfg.WorldSize > 1 && cfg.Addr == "" && cfg.PMI == nil:
+		closeListener()
+		return nil, nil, fmt.Errorf("rank %d: no address of rank 0 (Config.Addr) and no PMI connection to learn it", cfg.Rank)
+	case cfg.WorldSize == 1:
+		closeListener()
+		return ctx, func() {}, nil
+	}
+	// Rank 0 tells every waiting rank why it gives up; the other ranks wait
+	// a second longer, so that report arrives before their clocks run out.
+	timeout := cfg.JoinTimeout
+	if cfg.Rank > 0 {
+		timeout += time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	if cfg.Addr == "" {
+		deadline, _ := ctx.Deadline()
+		if err := pmiRendezvous(cfg, deadline); err != nil {
+			closeListener()
+			cancel()
+			return nil, nil, fmt.Errorf("rendezvous: rank %d: %w", cfg.Rank, err)
+		}
+	}
+	return ctx, cancel, nil
+}
+
+// Abandon is for rank 0 when it fails before it could Join: instead of
+// leaving the other ranks dialling until the join deadline, it serves the
+// rendezvous only to turn every rank away with cause, so they all fail at
+// once with rank 0's error. It returns once every other rank has been
+// told, at the join deadline, or when ctx ends; other ranks do nothing.
+func Abandon(ctx context.Context, cfg Config, cause error) {
+	if cfg.Rank != 0 {
+		if cfg.PMI != nil {
+			cfg.PMI.Close()
+		}
+		return
+	}
+	ctx, cancel, err := prepare(ctx, &cfg)
+	if err != nil || cfg.WorldSize == 1 {
+		return
+	}
+	defer cancel()
+	ln, err := listen(ctx, cfg)
+	if err != nil {
+		return
+	}
+	defer ln.Close()
+	deadline, _ := ctx.Deadline()
+	reason := []byte(fmt.Sprintf("rank 0 at %s failed before the rendezvous: %v", cfg.Addr, cause))
+	told := map[int]bool{}
+	for len(told) < cfg.WorldSize-1 {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		if h, err := readHello(c, handshakeDeadline(deadline)); err == nil && h.RunID == cfg.RunID && h.Rank > 0 && h.Rank < cfg.WorldSize {
+			told[h.Rank] = true
+		}
+		writeMessage(c, kindReject, reason, time.Now().Add(time.Second))
+		c.Close()
+	}
+}
+
+// listen returns rank 0's rendezvous listener: cfg.Listener or a new one on
+// Addr's port on every interface, closed when ctx ends.
+func listen(ctx context.Context, cfg Config) (net.Listener, error) {
 	ln := cfg.Listener
 	if ln == nil {
 		_, port, err := net.SplitHostPort(cfg.Addr)
@@ -137,9 +192,19 @@ func serve(ctx context.Context, cfg Config) (*Group, error) {
 			return nil, fmt.Errorf("rank 0: %v", err)
 		}
 	}
+	context.AfterFunc(ctx, func() { ln.Close() })
+	return ln, nil
+}
+
+// serve is rank 0's side: collect a hello from every other rank, hand out
+// the peer table, then link to rank 1 and take rank P−1's link on the same
+// listener.
+func serve(ctx context.Context, cfg Config) (*Group, error) {
+	ln, err := listen(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
 	defer ln.Close()
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
 	self := fmt.Sprintf("rank 0 at %s", cfg.Addr)
 	deadline, _ := ctx.Deadline()
 

@@ -655,12 +655,18 @@ func (t *Trainer) step(epoch int, batches []*data.Batch, alpha float64) (float32
 	return terms.Total.Value.Data[0], err
 }
 
-// kept says what the run folder holds after a failed epoch.
+// kept says what the run folder holds after a failed epoch. Only rank 0
+// writes one, so the other ranks point there rather than at their own
+// Dir, which does not exist.
 func (t *Trainer) kept() string {
 	if t.state.Epoch == 0 {
 		return "no epoch had finished, so there is no checkpoint"
 	}
-	return fmt.Sprintf("%s keeps epoch %d; continue with --resume", t.opts.Dir, t.state.Epoch)
+	dir := t.opts.Dir
+	if t.rank() != 0 {
+		dir = "rank 0's run folder"
+	}
+	return fmt.Sprintf("%s keeps epoch %d; continue with --resume", dir, t.state.Epoch)
 }
 
 // newBar returns the progress bar of an epoch that puts images through

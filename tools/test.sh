@@ -26,6 +26,21 @@ for target in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 wi
 done
 CGO_ENABLED=0 go build -tags purego -o /dev/null ./...
 
+step "release archive for this host"
+# tools/release.sh must stamp git's version into what glmc version prints,
+# and SHA256SUMS must hold the archive's sum.
+release=$(mktemp -d)
+want=$(git describe --tags --always --dirty)
+OUT=$release bash tools/release.sh --host
+name=glmc-$want-$(go env GOOS)-$(go env GOARCH)
+(cd "$release" && sha256sum --check --strict SHA256SUMS) || { echo "release: SHA256SUMS does not match $name.tar.gz"; exit 1; }
+tar -xzf "$release/$name.tar.gz" -C "$release"
+got=$("$release/$name/glmc" version | head -n 1)
+if [[ "$got" != "glmc $want "* ]]; then
+	echo "release: $name/glmc version says \"$got\", want glmc $want ..."; exit 1
+fi
+rm -rf "$release"
+
 step "tests (best SIMD path)"
 go test -count=1 -timeout 30m ./...
 

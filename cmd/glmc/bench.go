@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/glmc/glmc/asm"
+	"github.com/glmc/glmc/dist"
 )
 
 // gemmShapes are the SGEMM sizes of ../shared/bench/torch_bench.py, so the
@@ -23,8 +24,9 @@ var gemmShapes = [][3]int{
 
 // benchOptions are the settings a measurement may use.
 type benchOptions struct {
-	threads int // goroutines for the kernels
-	width   int // nf of the models measured
+	threads int        // goroutines for the kernels
+	width   int        // nf of the models measured
+	launch  dist.Flags // the ranks of the collective measurements
 }
 
 // benchKinds maps each --what value to its measurement; each prints one
@@ -36,12 +38,23 @@ var benchKinds = map[string]func(o benchOptions, emit func(map[string]any)){
 	"infer": benchInfer,
 }
 
+// groupBenchKinds are the measurements of collectives, which every rank
+// of a data-parallel launch runs and which can fail on the network.
+var groupBenchKinds = map[string]func(o benchOptions, emit func(map[string]any)) error{
+	"allreduce": benchAllReduce,
+}
+
 func runBench(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	what := fs.String("what", "gemm", "comma-separated measurements: "+strings.Join(benchNames(), ","))
 	threads := fs.Int("threads", asm.Threads(), "goroutines for the kernels")
 	width := fs.Int("width", 16, "width nf of the resnet32 of the conv, train and infer measurements")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
+	var launch dist.Flags
+	fs.IntVar(&launch.Rank, "rank", 0, "allreduce: rank of this process, with --world-size (default: the launcher's)")
+	fs.IntVar(&launch.WorldSize, "world-size", 0, "allreduce: processes, each running glmc bench --what allreduce (default: the launcher's)")
+	fs.StringVar(&launch.MasterAddr, "master-addr", "", "allreduce: host of rank 0 (default: the launcher's)")
+	fs.IntVar(&launch.MasterPort, "master-port", 0, "allreduce: port of rank 0 (default: the launcher's, else 29500)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -51,13 +64,15 @@ func runBench(args []string, stdout io.Writer) error {
 	if *width < 2 || *width%2 != 0 {
 		return usageError{fmt.Errorf("--width %d: want an even width ≥ 2 (resnet32's shortcuts pad width/2 channels)", *width)}
 	}
-	var kinds []func(benchOptions, func(map[string]any))
+	var kinds []func(benchOptions, func(map[string]any)) error
 	for _, w := range strings.Split(*what, ",") {
-		f, ok := benchKinds[strings.TrimSpace(w)]
-		if !ok {
+		if f, ok := benchKinds[strings.TrimSpace(w)]; ok {
+			kinds = append(kinds, func(o benchOptions, emit func(map[string]any)) error { f(o, emit); return nil })
+		} else if f, ok := groupBenchKinds[strings.TrimSpace(w)]; ok {
+			kinds = append(kinds, f)
+		} else {
 			return usageError{fmt.Errorf("--what %q: want a comma-separated list of %s", w, strings.Join(benchNames(), ", "))}
 		}
-		kinds = append(kinds, f)
 	}
 	defer asm.SetThreads(asm.SetThreads(*threads))
 	emit := func(rec map[string]any) {
@@ -71,7 +86,9 @@ func runBench(args []string, stdout io.Writer) error {
 		fmt.Fprintln(stdout, formatRecord(rec))
 	}
 	for _, k := range kinds {
-		k(benchOptions{threads: *threads, width: *width}, emit)
+		if err := k(benchOptions{threads: *threads, width: *width, launch: launch}, emit); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -81,13 +98,17 @@ func benchNames() []string {
 	for n := range benchKinds {
 		names = append(names, n)
 	}
+	for n := range groupBenchKinds {
+		names = append(names, n)
+	}
 	sort.Strings(names)
 	return names
 }
 
 // formatRecord prints a record as "kind key=value ..." for people.
 func formatRecord(rec map[string]any) string {
-	keys := []string{"m", "n", "k", "model", "cin", "cout", "hw", "stride", "pass", "nf", "batch", "threads", "kernel", "gflops", "img_per_s"}
+	keys := []string{"m", "n", "k", "model", "cin", "cout", "hw", "stride", "pass", "nf", "batch", "ranks", "floats", "threads", "kernel",
+		"gflops", "img_per_s", "ms", "busbw_mb_s"}
 	s := fmt.Sprint(rec["kind"])
 	for _, k := range keys {
 		if v, ok := rec[k]; ok {

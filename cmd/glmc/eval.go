@@ -27,9 +27,9 @@ type evalReport struct {
 
 // evalRequest is a parsed `glmc eval` command line.
 type evalRequest struct {
-	checkpoint string  // glmc safetensors or official .pth/.pth.tar
-	dataset    string  // a data.Names() entry
-	dataDir    string  // "" for the default folder
+	checkpoint string // glmc safetensors or official .pth/.pth.tar
+	dataset    string // a data.Names() entry
+	dataDir    string // "" for the default folder
 	files      data.FileOptions
 	factor     float64 // imbalance factor of the training split: it decides the many/medium/few classes
 	seed       uint64  // seed of the training split

@@ -39,9 +39,11 @@ type trainRequest struct {
 	quiet   bool
 	plot    bool // refresh the run folder's curves after every epoch
 	// launch are the explicit data-parallel flags, timeout the collectives'
-	// (dist.Config.Timeout).
-	launch  dist.Flags
-	timeout time.Duration
+	// (dist.Config.Timeout) and joinTimeout the rendezvous'
+	// (dist.Config.JoinTimeout).
+	launch      dist.Flags
+	timeout     time.Duration
+	joinTimeout time.Duration
 	// noCheckpoint is --resume's error for a folder without a checkpoint,
 	// which only rank 0 needs: the other ranks take the flags as given
 	// (the rendezvous fingerprint checks they are rank 0's run).
@@ -65,25 +67,11 @@ func runTrain(args []string, stdout io.Writer) error {
 	if launch.WorldSize > 1 {
 		fmt.Fprintf(stdout, "glmc: %s\n", launch)
 	}
-	if req.noCheckpoint != nil && launch.Rank == 0 {
-		return req.noCheckpoint
-	}
-	req.files.Size = req.cfg.ImageSize
-	train, test, err := data.LoadLongTailedFiles(req.cfg.Dataset, req.dataDir, req.files, req.cfg.ImbalanceFactor, req.cfg.Seed)
-	if err == nil && req.skipBad {
-		train, test, err = skipBadImages(train, test, req.opts.Workers, stdout)
-	}
-	if err != nil {
-		return err
-	}
-	if err := req.cfg.CheckWorldSize(train, launch.WorldSize); err != nil {
-		return err
-	}
 	// Ctrl-C ends the run between two steps; the folder keeps the last
 	// finished epoch.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	group, err := joinGroup(ctx, launch, req, train)
+	group, train, test, err := joinGroup(ctx, launch, req, stdout)
 	if err != nil {
 		return err
 	}
@@ -117,23 +105,54 @@ func runTrain(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// joinGroup meets the other ranks of launch (at once for one process),
-// with a fingerprint of what they must agree on: the Config and the names
-// and shapes of the model's state dict.
-func joinGroup(ctx context.Context, launch dist.Launch, req trainRequest, train *data.Dataset) (*dist.Group, error) {
+// joinGroup loads the data and meets the other ranks of launch (at once
+// for one process). When rank 0 fails before it can meet the others, it
+// tells them why (dist.Abandon) instead of leaving them to wait for the
+// join deadline.
+func joinGroup(ctx context.Context, launch dist.Launch, req trainRequest, stdout io.Writer) (*dist.Group, *data.Dataset, *data.Dataset, error) {
 	cfg, err := launch.Config()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	cfg.Timeout = req.timeout
+	cfg.Timeout, cfg.JoinTimeout = req.timeout, req.joinTimeout
+	train, test, err := loadRun(launch, req, &cfg, stdout)
+	if err != nil {
+		if launch.Rank == 0 && launch.WorldSize > 1 {
+			fmt.Fprintf(stdout, "glmc: rank 0 failed before the rendezvous; it tells the other ranks as they dial in, for up to %v (--join-timeout)\n", req.joinTimeout)
+		}
+		dist.Abandon(ctx, cfg, err)
+		return nil, nil, nil, err
+	}
+	group, err := dist.Join(ctx, cfg)
+	return group, train, test, err
+}
+
+// loadRun loads the data of req and, for more than one rank, sets the
+// fingerprint of what the ranks must agree on: the Config and the names
+// and shapes of the model's state dict.
+func loadRun(launch dist.Launch, req trainRequest, cfg *dist.Config, stdout io.Writer) (train, test *data.Dataset, err error) {
+	if req.noCheckpoint != nil && launch.Rank == 0 {
+		return nil, nil, req.noCheckpoint
+	}
+	req.files.Size = req.cfg.ImageSize
+	train, test, err = data.LoadLongTailedFiles(req.cfg.Dataset, req.dataDir, req.files, req.cfg.ImbalanceFactor, req.cfg.Seed)
+	if err == nil && req.skipBad {
+		train, test, err = skipBadImages(train, test, req.opts.Workers, stdout)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := req.cfg.CheckWorldSize(train, launch.WorldSize); err != nil {
+		return nil, nil, err
+	}
 	if launch.WorldSize > 1 {
 		model, err := glmc.NewModel(req.cfg, train)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		js, err := json.Marshal(req.cfg)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		h := sha256.New()
 		h.Write(js)
@@ -142,7 +161,7 @@ func joinGroup(ctx context.Context, launch dist.Launch, req trainRequest, train 
 		}
 		cfg.Fingerprint = h.Sum(nil)
 	}
-	return dist.Join(ctx, cfg)
+	return train, test, nil
 }
 
 // parseTrain parses and checks the flags of `glmc train`; with --resume
@@ -187,6 +206,7 @@ func parseTrain(args []string) (trainRequest, error) {
 	fs.IntVar(&req.launch.MasterPort, "master-port", 0, "port of rank 0, where the ranks meet (default: the launcher's, else 29500)")
 	syncBN := fs.Bool("sync-bn", true, "synchronise batch-norm statistics over the ranks, so they train as one process with the whole batch (false: each rank's own; rank 0's running statistics are saved)")
 	fs.DurationVar(&req.timeout, "dist-timeout", 10*time.Minute, "longest wait for the other ranks in one exchange; must exceed rank 0's evaluation and checkpoint")
+	fs.DurationVar(&req.joinTimeout, "join-timeout", 10*time.Minute, "longest wait for all ranks to start and meet at rank 0, after which every rank gives up naming the missing ones")
 	numClasses := fs.Int("num_classes", 0, "official spelling: checked against the dataset's class count")
 	fs.Float64("beta", 0.5, "official spelling, accepted and unused: the official code draws λ from Beta(1, 1) whatever its value")
 	for alt, canonical := range officialSpellings {
@@ -222,6 +242,9 @@ func parseTrain(args []string) (trainRequest, error) {
 	}
 	if req.timeout <= 0 {
 		return req, usageError{fmt.Errorf("--dist-timeout %v: want a positive duration", req.timeout)}
+	}
+	if req.joinTimeout <= 0 {
+		return req, usageError{fmt.Errorf("--join-timeout %v: want a positive duration", req.joinTimeout)}
 	}
 	if err := cfg.Validate(); err != nil {
 		return req, usageError{err}

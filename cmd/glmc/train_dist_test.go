@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -56,20 +57,38 @@ func TestTrainTwoRanks(t *testing.T) {
 		golden.Compare(t, name, got[name], v)
 	}
 	expectCluster(t, dirs[0], glmc.Cluster{WorldSize: 2, Launcher: "flags"})
+	var slurmEnv []string // startSlurm's, once a Slurm case has started the cluster
 	for _, l := range []struct {
 		name, bin string
 		args      []string
 		inCI      bool // .ci/run installs it
+		// script, when set, is a deploy/ job script that bin runs with
+		// glmc's train flags, finding glmc in $GLMC and the run folder in
+		// $GLMC_OUT.
+		script string
 	}{
-		{"mpich", "mpiexec.hydra", []string{"-n", "2"}, true},
-		{"openmpi", "mpirun.openmpi", []string{"--oversubscribe", "-np", "2", "-x", "MASTER_ADDR=127.0.0.1",
-			"-x", "MASTER_PORT=" + port, "-x", mainEnv, "-x", "GOMAXPROCS"}, true},
+		{name: "mpich", bin: "mpiexec.hydra", args: []string{"-n", "2"}, inCI: true},
+		{name: "openmpi", bin: "mpirun.openmpi", args: []string{"--oversubscribe", "-np", "2", "-x", "MASTER_ADDR=127.0.0.1",
+			"-x", "MASTER_PORT=" + port, "-x", mainEnv, "-x", "GOMAXPROCS"}, inCI: true},
 		// Debian's torch 1.13 under Python 3.11 needs --redirects, --tee
 		// and --log_dir; the agent takes the port, glmc the next.
-		{"torchrun", "torchrun", []string{"--no_python", "--nproc_per_node=2", "--redirects", "1", "--tee", "1",
-			"--log_dir", t.TempDir(), "--master_port", port}, false},
+		{name: "torchrun", bin: "torchrun", args: []string{"--no_python", "--nproc_per_node=2", "--redirects", "1", "--tee", "1",
+			"--log_dir", t.TempDir(), "--master_port", port}},
+		// Slurm: the two nodes of a one-host cluster, with srun and with
+		// the sbatch script of deploy/ (which waits for the job).
+		{name: "slurm", bin: "srun", args: []string{"-N2", "-n2"}, inCI: true},
+		{name: "slurm", bin: "sbatch", args: []string{"--wait", "--quiet"}, inCI: true, script: "../../deploy/slurm/glmc.sbatch"},
 	} {
-		t.Run(l.name, func(t *testing.T) { trainUnderLauncher(t, l.name, l.bin, l.inCI, l.args, args, dirs[0]) })
+		t.Run(l.bin, func(st *testing.T) {
+			env := []string(nil)
+			if l.name == "slurm" {
+				if slurmEnv == nil {
+					slurmEnv = startSlurm(st, t)
+				}
+				env = slurmEnv
+			}
+			trainUnderLauncher(st, l.name, l.bin, l.inCI, l.script, l.args, env, args, dirs[0])
+		})
 	}
 }
 
@@ -89,30 +108,67 @@ func freePort(t *testing.T) string {
 // error.
 func runRanks(t *testing.T, port string, args func(r int) []string, p int) ([]string, []error) {
 	t.Helper()
-	cmds := make([]*exec.Cmd, p)
-	outs := make([]bytes.Buffer, p)
-	for r := range cmds {
-		cmds[r] = glmcCommand(t, []string{"GOMAXPROCS=1"}, withArgs(args(r),
-			"--rank", strconv.Itoa(r), "--world-size", strconv.Itoa(p), "--master-addr", "127.0.0.1", "--master-port", port)...)
-		cmds[r].Stdout, cmds[r].Stderr = &outs[r], &outs[r]
-		if err := cmds[r].Start(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// A rank that fails before the rendezvous would leave the others
-	// dialling until the join deadline (10 minutes).
-	kill := time.AfterFunc(2*time.Minute, func() {
-		for _, c := range cmds {
-			c.Process.Kill()
-		}
-	})
-	defer kill.Stop()
+	ranks := startRanks(t, port, args, p, nil)
 	texts, errs := make([]string, p), make([]error, p)
-	for r, cmd := range cmds {
-		errs[r] = cmd.Wait()
-		texts[r] = outs[r].String()
+	for r, rk := range ranks {
+		texts[r], errs[r] = rk.wait()
 	}
 	return texts, errs
+}
+
+// rankProc is one glmc rank started by startRanks.
+type rankProc struct {
+	cmd  *exec.Cmd
+	out  *bytes.Buffer
+	done chan struct{} // closed when the process has exited
+	err  error         // the exit, once done is closed
+	end  time.Time     // when the exit was seen
+}
+
+// wait waits for the rank to exit and returns its output and error.
+func (rk *rankProc) wait() (string, error) {
+	<-rk.done
+	return rk.out.String(), rk.err
+}
+
+// startRanks starts glmc as the ranks 0..p−1 not listed in skip, with
+// --world-size p, meeting at 127.0.0.1:port, rank r with args(r) (which
+// may set its own --rank and --world-size: the later flag wins). Ranks
+// still running two minutes later are killed, so that no test hangs: a
+// rank that fails before the rendezvous leaves the others dialling until
+// the join deadline.
+func startRanks(t *testing.T, port string, args func(r int) []string, p int, skip []int) []*rankProc {
+	t.Helper()
+	ranks := make([]*rankProc, p)
+	for r := range ranks {
+		if slices.Contains(skip, r) {
+			continue
+		}
+		cmd := glmcCommand(t, []string{"GOMAXPROCS=1"}, slices.Concat([]string{args(r)[0],
+			"--rank", strconv.Itoa(r), "--world-size", strconv.Itoa(p), "--master-addr", "127.0.0.1", "--master-port", port}, args(r)[1:])...)
+		rk := &rankProc{cmd: cmd, out: new(bytes.Buffer), done: make(chan struct{})}
+		cmd.Stdout, cmd.Stderr = rk.out, rk.out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		kill := time.AfterFunc(2*time.Minute, func() { cmd.Process.Kill() })
+		go func() {
+			rk.err = cmd.Wait()
+			rk.end = time.Now()
+			kill.Stop()
+			close(rk.done)
+		}()
+		ranks[r] = rk
+	}
+	t.Cleanup(func() {
+		for _, rk := range ranks {
+			if rk != nil {
+				rk.cmd.Process.Kill()
+				<-rk.done
+			}
+		}
+	})
+	return ranks
 }
 
 // TestTrainResumeOnMoreRanks resumes a finished one-process run on three
@@ -157,15 +213,16 @@ func TestTrainResumeOnMoreRanks(t *testing.T) {
 
 // trainUnderLauncher runs glmc with args (and --out) under launcher bin
 // (MPICH's Hydra, which passes rank 0's address through PMI, Open MPI's
-// mpirun with MASTER_ADDR, torchrun), skipping when it is not installed
-// (in CI only if inCI is false). The run folder must be flagRun's to the
-// bit (the same world size adds in the same order) but for the launcher
-// in last.json and summary.json.
-func trainUnderLauncher(t *testing.T, name, bin string, inCI bool, launcherArgs, args []string, flagRun string) {
+// mpirun with MASTER_ADDR, torchrun, Slurm's srun), or has bin run the job
+// script that starts glmc (sbatch), with env added to the environment;
+// it skips when bin is not installed (in CI only if inCI is false). The
+// run folder must be flagRun's to the bit (the same world size adds in the
+// same order) but for the launcher in last.json and summary.json.
+func trainUnderLauncher(t *testing.T, name, bin string, inCI bool, script string, launcherArgs, env, args []string, flagRun string) {
 	path, err := exec.LookPath(bin)
 	if err != nil {
 		if inCI && os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed: .ci/run installs mpich and openmpi-bin", bin)
+			t.Fatalf("%s is not installed: .ci/run installs mpich, openmpi-bin and slurm-wlm", bin)
 		}
 		t.Skipf("%s is not installed", bin)
 	}
@@ -175,8 +232,21 @@ func trainUnderLauncher(t *testing.T, name, bin string, inCI bool, launcherArgs,
 	}
 	dir := filepath.Join(t.TempDir(), name)
 	cmd := exec.Command(path, append(append(launcherArgs, exe), withArgs(args, "--out", dir)...)...)
-	cmd.Env = append(os.Environ(), mainEnv+"=1", "GOMAXPROCS=1", "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+	if script != "" {
+		if script, err = filepath.Abs(script); err != nil {
+			t.Fatal(err)
+		}
+		cmd = exec.Command(path, append(append(launcherArgs, script), args[1:]...)...) // the script says train
+		env = append(env, "GLMC="+exe, "GLMC_OUT="+dir)
+	}
+	cmd.Dir = t.TempDir() // where sbatch writes the job's output
+	cmd.Env = append(append(os.Environ(), mainEnv+"=1", "GOMAXPROCS=1", "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"), env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
+		logs, _ := filepath.Glob(filepath.Join(cmd.Dir, "*.out"))
+		for _, l := range logs {
+			b, _ := os.ReadFile(l)
+			out = append(out, b...)
+		}
 		t.Fatalf("%s: %v\n%s", bin, err, out)
 	}
 	diffs, err := runcheck.Diff(flagRun, dir)
