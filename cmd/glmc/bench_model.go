@@ -35,7 +35,16 @@ func benchModel(o benchOptions) *nn.Model {
 // the loss, backward and the SGD step. Images per second count both
 // batches, as the PyTorch script does.
 func benchTrain(o benchOptions, emit func(map[string]any)) {
-	m := benchModel(o)
+	sec := timePerCall(2, newTrainStep(o.width))
+	emit(map[string]any{"kind": "glmc_train_step", "model": "resnet32", "nf": o.width, "batch": benchTrainBatch,
+		"sec_per_step": round4(sec), "img_per_s": round1(2 * benchTrainBatch / sec)})
+}
+
+// newTrainStep returns one GLMC step of a fresh resnet32 of the given
+// width on fixed random batches, each call the next step: what
+// benchTrain and BenchmarkGLMCStep time.
+func newTrainStep(width int) func() {
+	m := benchModel(benchOptions{width: width})
 	opt, err := optim.NewSGD(m.Parameters(), optim.Options{LR: 0.01, Momentum: 0.9, WeightDecay: 5e-3})
 	if err != nil {
 		panic(err)
@@ -60,14 +69,12 @@ func benchTrain(o benchOptions, emit func(map[string]any)) {
 	}
 	p := glmc.Pair{X1: view(), X2: view(), XR1: view(), XR2: view(), Y: labels(), YR: labels()}
 	step := 0
-	sec := timePerCall(2, func() {
+	return func() {
 		if _, err := l.GLMCStep(p, glmc.Draw(1, 0, step, 32, 32), 0.5); err != nil {
 			panic(fmt.Sprintf("bench: GLMC step on random data: %v", err))
 		}
 		step++
-	})
-	emit(map[string]any{"kind": "glmc_train_step", "model": "resnet32", "nf": o.width, "batch": benchTrainBatch,
-		"sec_per_step": round4(sec), "img_per_s": round1(2 * benchTrainBatch / sec)})
+	}
 }
 
 // benchInfer times the evaluation forward pass (fc_cb logits, eval mode,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -82,5 +83,24 @@ func TestBenchConvJSON(t *testing.T) {
 		if g, ok := r["gflops"].(float64); !ok || g <= 0 {
 			t.Errorf("line %d: gflops %v", i, r["gflops"])
 		}
+	}
+}
+
+// BenchmarkGLMCStep times the step of `glmc bench --what train` (Learner.GLMCStep
+// of resnet32, two batches of 64) after one warm-up step, and reports its
+// allocations: a step should take its buffers from the arena the first
+// step filled, not from the heap. Run it with -benchtime 3x; a step of
+// width 64 takes seconds.
+func BenchmarkGLMCStep(b *testing.B) {
+	for _, width := range []int{16, 64} {
+		b.Run(fmt.Sprintf("resnet32_w%d", width), func(b *testing.B) {
+			step := newTrainStep(width)
+			step()
+			b.ReportAllocs()
+			for b.Loop() {
+				step()
+			}
+			b.ReportMetric(float64(2*benchTrainBatch*b.N)/b.Elapsed().Seconds(), "img/s")
+		})
 	}
 }
