@@ -1,0 +1,168 @@
+package tensor
+
+import (
+	"math"
+	"slices"
+	"sort"
+	"sync"
+)
+
+// Arena recycles the storage of tensors whose lives end together, such as
+// the activations and gradients of one training step. New hands out zeroed
+// tensors, taking the storage from earlier ones that were given back;
+// Release gives one tensor's storage back early (a gradient that has been
+// used), Reset all of them (the step is over). A training loop that makes
+// the same tensors every step therefore allocates storage in its first
+// step only, and the garbage collector has nothing to do.
+//
+// A tensor from an arena is valid until it is released or the arena is
+// reset; reading it afterwards reads whatever the storage holds next
+// (PoisonReleased makes such reads show as NaN). Views that share its
+// storage (Reshape) live as long. The nil *Arena is valid and hands out
+// ordinary tensors that it never recycles, so code can take an arena
+// without caring whether there is one. An Arena is safe for concurrent use.
+type Arena struct {
+	// PoisonReleased fills storage with NaN when it is released or reset,
+	// so that a tensor used after its release shows up in the results
+	// (tests set it).
+	PoisonReleased bool
+
+	mu    sync.Mutex
+	free  []block            // storage to hand out, by ascending capacity
+	live  map[*float32]block // storage handed out, by its first element
+	cycle int                // number of Resets so far
+	held  int                // elements of all storage, live and free
+}
+
+// block is one piece of storage.
+type block struct {
+	data  []float32 // len(data) == cap(data)
+	cycle int       // the cycle in which it was last handed out
+}
+
+// NewArena returns an empty arena.
+func NewArena() *Arena { return &Arena{live: map[*float32]block{}} }
+
+// New returns a zero tensor of the given shape, as the function New does,
+// with storage from the arena: the smallest free piece that holds it,
+// unless that piece is twice as large or more, when a new piece is made.
+// On a nil arena it is the function New.
+func (a *Arena) New(shape ...int) *Tensor {
+	n := checkShape(shape)
+	if a == nil || n == 0 {
+		return New(shape...)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var b block
+	i := sort.Search(len(a.free), func(i int) bool { return len(a.free[i].data) >= n })
+	if i < len(a.free) && len(a.free[i].data) < 2*n {
+		b = a.free[i]
+		a.free = slices.Delete(a.free, i, i+1)
+		clear(b.data[:n])
+	} else {
+		b.data = make([]float32, n)
+		a.held += n
+	}
+	b.cycle = a.cycle
+	a.live[&b.data[0]] = b
+	return &Tensor{Shape: slices.Clone(shape), Data: b.data[:n:n]}
+}
+
+// Clone returns a copy of t with storage from the arena (a plain copy on
+// a nil arena).
+func (a *Arena) Clone(t *Tensor) *Tensor {
+	c := a.New(t.Shape...)
+	copy(c.Data, t.Data)
+	return c
+}
+
+// Release gives the storage of t back for reuse, when t came from the
+// arena's New and has not been released yet; any other tensor (nil, from
+// the heap, from another arena, a view starting inside the storage) is
+// left alone. t, and every view of its storage, must not be used again.
+func (a *Arena) Release(t *Tensor) {
+	if a == nil || t == nil || len(t.Data) == 0 {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	b, ok := a.live[&t.Data[0]]
+	if !ok {
+		return
+	}
+	delete(a.live, &t.Data[0])
+	a.putFree(b)
+}
+
+// Owns reports whether t's storage was handed out by the arena and has
+// not been given back.
+func (a *Arena) Owns(t *Tensor) bool {
+	if a == nil || t == nil || len(t.Data) == 0 {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.live[&t.Data[0]]
+	return ok
+}
+
+// Reset gives back the storage of every tensor handed out, which must not
+// be used again, and drops the free storage that no New asked for since
+// the previous Reset, so that the arena follows a change of shapes (a
+// smaller last batch, another model) rather than keeping both sets.
+func (a *Arena) Reset() {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for k, b := range a.live {
+		delete(a.live, k)
+		a.putFree(b)
+	}
+	a.free = slices.DeleteFunc(a.free, func(b block) bool {
+		if b.cycle < a.cycle {
+			a.held -= len(b.data)
+			return true
+		}
+		return false
+	})
+	a.cycle++
+}
+
+// Held returns the bytes of storage the arena holds, handed out or free.
+func (a *Arena) Held() int {
+	if a == nil {
+		return 0
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return 4 * a.held
+}
+
+// InUse returns the bytes of storage handed out and not given back.
+func (a *Arena) InUse() int {
+	if a == nil {
+		return 0
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, b := range a.live {
+		n += len(b.data)
+	}
+	return 4 * n
+}
+
+// putFree files b among the free storage; a.mu is held.
+func (a *Arena) putFree(b block) {
+	if a.PoisonReleased {
+		nan := float32(math.NaN())
+		for i := range b.data {
+			b.data[i] = nan
+		}
+	}
+	i := sort.Search(len(a.free), func(i int) bool { return len(a.free[i].data) >= len(b.data) })
+	a.free = slices.Insert(a.free, i, b)
+}
