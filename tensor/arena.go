@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"sync"
@@ -21,12 +22,28 @@ import (
 // storage (Reshape) live as long. The nil *Arena is valid and hands out
 // ordinary tensors that it never recycles, so code can take an arena
 // without caring whether there is one. An Arena is safe for concurrent use.
+//
+// Large pieces of storage (sysMin bytes and more) are mapped from the
+// operating system where it allows (Linux, macOS, the BSDs, Windows)
+// rather than taken from the Go heap: the garbage collector lets the heap
+// grow to twice what it holds before it collects, so storage that lives
+// for the whole run would otherwise let every other allocation (data
+// batches, evaluation) double the process's memory. They go back to the
+// system when Reset drops them or when the arena, and every tensor it
+// handed out, is no longer reachable; a []float32 taken from such a
+// tensor must not outlive the tensor itself.
 type Arena struct {
 	// PoisonReleased fills storage with NaN when it is released or reset,
 	// so that a tensor used after its release shows up in the results
 	// (tests set it).
 	PoisonReleased bool
 
+	*arenaState
+}
+
+// arenaState is an Arena's storage, apart from the Arena so that a
+// cleanup can give it back once the Arena is unreachable.
+type arenaState struct {
 	mu    sync.Mutex
 	free  []block            // storage to hand out, by ascending capacity
 	live  map[*float32]block // storage handed out, by its first element
@@ -38,10 +55,50 @@ type Arena struct {
 type block struct {
 	data  []float32 // len(data) == cap(data)
 	cycle int       // the cycle in which it was last handed out
+	sys   bool      // mapped by sysAlloc rather than on the Go heap
 }
 
+// sysMin is the least size in bytes of storage mapped from the operating
+// system: smaller pieces would waste most of a page.
+const sysMin = 64 << 10
+
 // NewArena returns an empty arena.
-func NewArena() *Arena { return &Arena{live: map[*float32]block{}} }
+func NewArena() *Arena {
+	s := &arenaState{live: map[*float32]block{}}
+	a := &Arena{arenaState: s}
+	runtime.AddCleanup(a, (*arenaState).unmapAll, s)
+	return a
+}
+
+// unmapAll gives the mapped storage back to the system once the Arena
+// and its tensors are unreachable.
+func (s *arenaState) unmapAll() {
+	for _, b := range s.free {
+		b.drop()
+	}
+	for _, b := range s.live {
+		b.drop()
+	}
+}
+
+// newBlock returns n zeroed elements of storage, mapped from the system
+// when they are large and the system allows.
+func newBlock(n int) block {
+	if 4*n >= sysMin {
+		if d := sysAlloc(n); d != nil {
+			return block{data: d, sys: true}
+		}
+	}
+	return block{data: make([]float32, n)}
+}
+
+// drop gives mapped storage back to the system; heap storage is left to
+// the garbage collector.
+func (b block) drop() {
+	if b.sys {
+		sysFree(b.data)
+	}
+}
 
 // New returns a zero tensor of the given shape, as the function New does,
 // with storage from the arena: the smallest free piece that holds it,
@@ -61,12 +118,12 @@ func (a *Arena) New(shape ...int) *Tensor {
 		a.free = slices.Delete(a.free, i, i+1)
 		clear(b.data[:n])
 	} else {
-		b.data = make([]float32, n)
+		b = newBlock(n)
 		a.held += n
 	}
 	b.cycle = a.cycle
 	a.live[&b.data[0]] = b
-	return &Tensor{Shape: slices.Clone(shape), Data: b.data[:n:n]}
+	return &Tensor{Shape: slices.Clone(shape), Data: b.data[:n:n], arena: a}
 }
 
 // Clone returns a copy of t with storage from the arena (a plain copy on
@@ -124,6 +181,7 @@ func (a *Arena) Reset() {
 	a.free = slices.DeleteFunc(a.free, func(b block) bool {
 		if b.cycle < a.cycle {
 			a.held -= len(b.data)
+			b.drop()
 			return true
 		}
 		return false

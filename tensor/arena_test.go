@@ -157,3 +157,32 @@ func TestArenaConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestArenaLargeStorageIsOffHeap checks that large storage does not count
+// towards the Go heap, whose size sets when the garbage collector runs,
+// where the system can map it, and that it can be dropped again.
+func TestArenaLargeStorageIsOffHeap(t *testing.T) {
+	probe := sysAlloc(1)
+	if probe == nil {
+		t.Skip("storage is on the Go heap on this system")
+	}
+	sysFree(probe)
+	a := NewArena()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	x := a.New(16<<20, 2) // 128 MiB
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 1<<20 {
+		t.Errorf("the Go heap grew by %d bytes for a 128 MiB arena tensor", grew)
+	}
+	dirty(x)
+	a.Release(x)
+	if y := a.New(16<<20, 2); !same(x, y) || y.Data[len(y.Data)-1] != 0 {
+		t.Error("mapped storage was not reused cleared")
+	}
+	a.Reset()
+	a.Reset() // unused for a cycle: unmapped
+	if a.Held() != 0 {
+		t.Errorf("%d bytes held after the storage went unused", a.Held())
+	}
+}
