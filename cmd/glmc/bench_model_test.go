@@ -43,6 +43,7 @@ func TestBenchModelJSON(t *testing.T) {
 			Threads int      `json:"threads"`
 			ImgPerS *float64 `json:"img_per_s"`
 			Kernel  string   `json:"kernel"`
+			PeakRSS *float64 `json:"peak_rss_mb"`
 		}
 		if err := json.Unmarshal([]byte(lines[i]), &rec); err != nil {
 			t.Fatalf("line %q: %v", lines[i], err)
@@ -50,6 +51,10 @@ func TestBenchModelJSON(t *testing.T) {
 		if rec.Kind != want.kind || rec.Model != "resnet32" || rec.NF != 2 || rec.Batch != want.batch || rec.Threads != 1 ||
 			rec.ImgPerS == nil || *rec.ImgPerS <= 0 || rec.Kernel != asm.Kernel() {
 			t.Errorf("line %d: %q", i, lines[i])
+		}
+		if _, reported := peakRSS(); reported && (rec.PeakRSS != nil) != (rec.Kind == "glmc_train_step") ||
+			rec.PeakRSS != nil && *rec.PeakRSS < 1 {
+			t.Errorf("line %d: peak_rss_mb %v, want a size in MiB on the training record alone", i, rec.PeakRSS)
 		}
 	}
 	if code, _, stderr := runCapture("bench", "--what", "infer", "--width", "3"); code != 2 || !strings.Contains(stderr, "--width 3") {
