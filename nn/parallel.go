@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/glmc/glmc/asm"
+	"github.com/glmc/glmc/tensor"
 )
 
 // parallelFor calls fn(i) for every i in [0, n) on up to asm.Threads()
@@ -45,19 +46,22 @@ func gemmWithin(n int) func(transA, transB bool, m, n, k int, alpha float32, a [
 
 // scratch is a reusable float32 buffer for the columns of im2col and
 // similar per-goroutine temporaries that must not outlive one call.
-type scratch struct{ buf []float32 }
+type scratch struct {
+	buf []float32
+	t   *tensor.Tensor // the storage of buf, from scratchArena
+}
 
-var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+// scratchArena holds the scratch buffers of every call, reused for the
+// whole run: its storage is outside the Go heap (see tensor.Arena), unlike
+// a sync.Pool's, which the collector empties, and whose contents would
+// count towards the heap size at which it collects.
+var scratchArena = tensor.NewArena()
 
 // getScratch returns a buffer of n elements with undefined contents; give
 // it back with putScratch.
 func getScratch(n int) *scratch {
-	s := scratchPool.Get().(*scratch)
-	if cap(s.buf) < n {
-		s.buf = make([]float32, n)
-	}
-	s.buf = s.buf[:n]
-	return s
+	t := scratchArena.NewUninit(n)
+	return &scratch{buf: t.Data, t: t}
 }
 
-func putScratch(s *scratch) { scratchPool.Put(s) }
+func putScratch(s *scratch) { scratchArena.Release(s.t) }

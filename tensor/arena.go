@@ -104,7 +104,15 @@ func (b block) drop() {
 // with storage from the arena: the smallest free piece that holds it,
 // unless that piece is twice as large or more, when a new piece is made.
 // On a nil arena it is the function New.
-func (a *Arena) New(shape ...int) *Tensor {
+func (a *Arena) New(shape ...int) *Tensor { return a.newTensor(shape, true) }
+
+// NewUninit is New without the zeroing: the values are whatever the
+// storage held before, for scratch space that the caller overwrites
+// before reading. On a nil arena it is the function New.
+func (a *Arena) NewUninit(shape ...int) *Tensor { return a.newTensor(shape, false) }
+
+// newTensor is New, zeroing reused storage when zero is set.
+func (a *Arena) newTensor(shape []int, zero bool) *Tensor {
 	n := checkShape(shape)
 	if a == nil || n == 0 {
 		return New(shape...)
@@ -116,7 +124,9 @@ func (a *Arena) New(shape ...int) *Tensor {
 	if i < len(a.free) && len(a.free[i].data) < 2*n {
 		b = a.free[i]
 		a.free = slices.Delete(a.free, i, i+1)
-		clear(b.data[:n])
+		if zero {
+			clear(b.data[:n])
+		}
 	} else {
 		b = newBlock(n)
 		a.held += n

@@ -55,6 +55,20 @@ func TestArenaReusesStorageZeroed(t *testing.T) {
 	}
 }
 
+func TestArenaNewUninitSkipsTheClear(t *testing.T) {
+	a := NewArena()
+	x := a.New(4)
+	dirty(x)
+	a.Release(x)
+	y := a.NewUninit(2, 2)
+	if !same(x, y) || !slices.Equal(y.Data, []float32{1, 2, 3, 4}) || !slices.Equal(y.Shape, []int{2, 2}) {
+		t.Errorf("NewUninit = %v, want the released storage as it was", y)
+	}
+	if z := a.NewUninit(3); !slices.Equal(z.Data, []float32{0, 0, 0}) {
+		t.Errorf("NewUninit of new storage = %v, want zeros", z.Data)
+	}
+}
+
 func TestArenaReleaseIgnoresWhatItDidNotHandOut(t *testing.T) {
 	a, other := NewArena(), NewArena()
 	x := a.New(4)
