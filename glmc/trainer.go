@@ -586,6 +586,7 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochRecord, error) {
 		t.state.Epoch++
 		return rec, t.agree(nil)
 	}
+	t.learn.freeArena()
 	err := t.evaluateAndSave(&rec, start)
 	if t.group != nil {
 		err = t.agree(err)

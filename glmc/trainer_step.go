@@ -101,6 +101,10 @@ func (l *Learner) CEStep(x *tensor.Tensor, y []int) (float32, error) {
 	return loss.Value.Data[0], err
 }
 
+// freeArena gives the storage of the last step back to the system, for
+// evaluation, which needs other storage; the next step maps it again.
+func (l *Learner) freeArena() { l.arena.Free() }
+
 // nextArena returns the arena of a new step, giving back the storage of
 // the previous one.
 func (l *Learner) nextArena() *tensor.Arena {

@@ -199,6 +199,21 @@ func (a *Arena) Reset() {
 	a.cycle++
 }
 
+// Free gives back every tensor handed out, as Reset does, and then all of
+// the arena's storage to the system (or to the collector): a training
+// loop frees its arena before it evaluates, which needs other storage.
+// The arena stays usable and starts again from nothing.
+func (a *Arena) Free() {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.unmapAll()
+	clear(a.live)
+	a.free, a.held = nil, 0
+}
+
 // Held returns the bytes of storage the arena holds, handed out or free.
 func (a *Arena) Held() int {
 	if a == nil {

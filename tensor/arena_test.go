@@ -118,6 +118,19 @@ func TestArenaResetRecyclesAndTrims(t *testing.T) {
 	}
 }
 
+func TestArenaFree(t *testing.T) {
+	a := NewArena()
+	x := a.New(sysMin) // mapped where the system allows
+	a.Release(a.New(10))
+	a.Free()
+	if a.Held() != 0 || a.InUse() != 0 || a.Owns(x) {
+		t.Fatalf("after Free: held %d, in use %d bytes", a.Held(), a.InUse())
+	}
+	if y := a.New(4); len(y.Data) != 4 || a.Held() != 16 {
+		t.Errorf("the arena is not usable after Free: %v, holding %d bytes", y, a.Held())
+	}
+}
+
 func TestArenaPoisonsReleasedStorage(t *testing.T) {
 	a := NewArena()
 	a.PoisonReleased = true
