@@ -130,13 +130,16 @@ func (n *Var) propagate() (passed bool) {
 // accumulate adds g, a gradient from the arena a (or from the heap), into
 // v.Grad. With own set and no gradient yet, it takes g as the storage and
 // reports true, unless g's storage would not live as long as v: a's storage
-// lives until a.Reset, so only Vars of a's own graph take it (a parameter's
-// gradient outlives every step).
+// lives until a.Reset, so only Vars of a's own graph take it. A parameter's
+// gradient outlives every step: it is a copy, off the heap (tensor.OffHeap)
+// as it lives as long as the model.
 func (v *Var) accumulate(g *tensor.Tensor, own bool, a *tensor.Arena) bool {
 	switch {
 	case v.Grad == nil && own && (v.arena == a || !a.Owns(g)):
 		v.Grad = g
 		return true
+	case v.Grad == nil && v.IsLeaf() && v.arena == nil:
+		v.Grad = tensor.OffHeap(g)
 	case v.Grad == nil:
 		v.Grad = v.arena.Clone(g)
 	default:

@@ -136,6 +136,13 @@ func (a *Arena) newTensor(shape []int, zero bool) *Tensor {
 	return &Tensor{Shape: slices.Clone(shape), Data: b.data[:n:n], arena: a}
 }
 
+// OffHeap returns a copy of t whose storage, when large, lies outside the
+// Go heap where the system allows (see Arena), and goes back to the system
+// once the copy is unreachable: for tensors that live as long as a model,
+// such as weights, their gradients and momentum, which would otherwise
+// count twice towards the memory the collector lets the heap reach.
+func OffHeap(t *Tensor) *Tensor { return NewArena().Clone(t) }
+
 // Clone returns a copy of t with storage from the arena (a plain copy on
 // a nil arena).
 func (a *Arena) Clone(t *Tensor) *Tensor {

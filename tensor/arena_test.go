@@ -118,6 +118,21 @@ func TestArenaResetRecyclesAndTrims(t *testing.T) {
 	}
 }
 
+func TestOffHeapCopies(t *testing.T) {
+	for _, n := range []int{3, sysMin} { // on the heap, mapped
+		x := New(n, 1)
+		dirty(x)
+		y := OffHeap(x)
+		if !slices.Equal(y.Shape, x.Shape) || !slices.Equal(y.Data, x.Data) || same(x, y) {
+			t.Fatalf("OffHeap of %d values: not an equal copy", n)
+		}
+		y.Data[0] = -1
+		if x.Data[0] != 1 {
+			t.Fatal("OffHeap shares the storage")
+		}
+	}
+}
+
 func TestArenaFree(t *testing.T) {
 	a := NewArena()
 	x := a.New(sysMin) // mapped where the system allows

@@ -27,6 +27,7 @@ func benchModel(o benchOptions) *nn.Model {
 	if err != nil {
 		panic(err) // runBench checked the width
 	}
+	nn.MoveParametersOffHeap(m) // as glmc.NewModel does for training
 	return m
 }
 
