@@ -46,22 +46,26 @@ func gemmWithin(n int) func(transA, transB bool, m, n, k int, alpha float32, a [
 
 // scratch is a reusable float32 buffer for the columns of im2col and
 // similar per-goroutine temporaries that must not outlive one call.
-type scratch struct {
-	buf []float32
-	t   *tensor.Tensor // the storage of buf, from scratchArena
-}
+type scratch struct{ buf []float32 }
 
-// scratchArena holds the scratch buffers of every call, reused for the
-// whole run: its storage is outside the Go heap (see tensor.Arena), unlike
-// a sync.Pool's, which the collector empties, and whose contents would
-// count towards the heap size at which it collects.
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// scratchArena holds the storage of the scratch buffers, reused for the
+// whole run: it lies outside the Go heap (see tensor.Arena), whereas
+// storage kept in a sync.Pool would be dropped by every collection and
+// would count towards the heap size at which the collector runs.
 var scratchArena = tensor.NewArena()
 
 // getScratch returns a buffer of n elements with undefined contents; give
 // it back with putScratch.
 func getScratch(n int) *scratch {
-	t := scratchArena.NewUninit(n)
-	return &scratch{buf: t.Data, t: t}
+	s := scratchPool.Get().(*scratch)
+	s.buf = scratchArena.Uninit(n)
+	return s
 }
 
-func putScratch(s *scratch) { scratchArena.Release(s.t) }
+func putScratch(s *scratch) {
+	scratchArena.ReleaseData(s.buf)
+	s.buf = nil
+	scratchPool.Put(s)
+}

@@ -104,19 +104,27 @@ func (b block) drop() {
 // with storage from the arena: the smallest free piece that holds it,
 // unless that piece is twice as large or more, when a new piece is made.
 // On a nil arena it is the function New.
-func (a *Arena) New(shape ...int) *Tensor { return a.newTensor(shape, true) }
-
-// NewUninit is New without the zeroing: the values are whatever the
-// storage held before, for scratch space that the caller overwrites
-// before reading. On a nil arena it is the function New.
-func (a *Arena) NewUninit(shape ...int) *Tensor { return a.newTensor(shape, false) }
-
-// newTensor is New, zeroing reused storage when zero is set.
-func (a *Arena) newTensor(shape []int, zero bool) *Tensor {
+func (a *Arena) New(shape ...int) *Tensor {
 	n := checkShape(shape)
 	if a == nil || n == 0 {
 		return New(shape...)
 	}
+	return &Tensor{Shape: slices.Clone(shape), Data: a.take(n, true), arena: a}
+}
+
+// Uninit returns storage for n values from the arena as New does, but not
+// zeroed: the values are whatever it held before, for scratch space that
+// the caller overwrites before reading. Give it back with ReleaseData. On
+// a nil arena it is make([]float32, n).
+func (a *Arena) Uninit(n int) []float32 {
+	if a == nil || n == 0 {
+		return make([]float32, n)
+	}
+	return a.take(n, false)
+}
+
+// take hands out storage for n > 0 values, zeroed when zero is set.
+func (a *Arena) take(n int, zero bool) []float32 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var b block
@@ -133,7 +141,7 @@ func (a *Arena) newTensor(shape []int, zero bool) *Tensor {
 	}
 	b.cycle = a.cycle
 	a.live[&b.data[0]] = b
-	return &Tensor{Shape: slices.Clone(shape), Data: b.data[:n:n], arena: a}
+	return b.data[:n:n]
 }
 
 // OffHeap returns a copy of t whose storage, when large, lies outside the
@@ -156,16 +164,23 @@ func (a *Arena) Clone(t *Tensor) *Tensor {
 // the heap, from another arena, a view starting inside the storage) is
 // left alone. t, and every view of its storage, must not be used again.
 func (a *Arena) Release(t *Tensor) {
-	if a == nil || t == nil || len(t.Data) == 0 {
+	if t != nil {
+		a.ReleaseData(t.Data)
+	}
+}
+
+// ReleaseData is Release for the storage d of a tensor, or from Uninit.
+func (a *Arena) ReleaseData(d []float32) {
+	if a == nil || len(d) == 0 {
 		return
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	b, ok := a.live[&t.Data[0]]
+	b, ok := a.live[&d[0]]
 	if !ok {
 		return
 	}
-	delete(a.live, &t.Data[0])
+	delete(a.live, &d[0])
 	a.putFree(b)
 }
 
