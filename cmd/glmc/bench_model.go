@@ -35,13 +35,13 @@ func benchModel(o benchOptions) *nn.Model {
 // and CutMix of two random batches, both passes through all four heads,
 // the loss, backward and the SGD step. Images per second count both
 // batches, as the PyTorch script does. Where the system tells, the record
-// also has the process's peak resident memory so far, in MiB.
+// also has the process's peak resident memory so far, in whole MiB.
 func benchTrain(o benchOptions, emit func(map[string]any)) {
 	sec := timePerCall(2, newTrainStep(o.width))
 	rec := map[string]any{"kind": "glmc_train_step", "model": "resnet32", "nf": o.width, "batch": benchTrainBatch,
 		"sec_per_step": round4(sec), "img_per_s": round1(2 * benchTrainBatch / sec)}
 	if rss, ok := peakRSS(); ok {
-		rec["peak_rss_mb"] = round1(float64(rss) / (1 << 20))
+		rec["peak_rss_mb"] = rss >> 20
 	}
 	emit(rec)
 }
