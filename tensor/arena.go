@@ -114,7 +114,8 @@ func (a *Arena) New(shape ...int) *Tensor {
 
 // Uninit returns storage for n values from the arena as New does, but not
 // zeroed: the values are whatever it held before, for scratch space that
-// the caller overwrites before reading. Give it back with ReleaseData. On
+// the caller overwrites before reading. Give it back with ReleaseData, and
+// keep the arena reachable while using it (no tensor does that here). On
 // a nil arena it is make([]float32, n).
 func (a *Arena) Uninit(n int) []float32 {
 	if a == nil || n == 0 {
