@@ -24,6 +24,16 @@
 // so a second Backward through the same intermediate Vars panics; build the
 // graph again instead.
 //
+// # Arenas
+//
+// A graph whose input is made with ConstIn(arena, x) takes its tensors
+// from the arena: ops allocate with their inputs' Arena().New, so values
+// and gradients reuse the storage of an earlier step instead of growing
+// the heap, and a backward pass gives each intermediate gradient back to
+// the arena as soon as it has been passed on. Everything such a graph
+// holds is valid until the arena's Reset; gradients of leaves (the
+// parameters) are always copied out of the arena, as they outlive it.
+//
 // # Stop-gradient and no-grad evaluation
 //
 // Detach(v) is a Const sharing v's Value: gradients stop there. Whether an

@@ -16,6 +16,7 @@ type Var struct {
 	requiresGrad bool
 	retainGrad   bool // keep Grad of a non-leaf after backward
 	freed        bool // the rule was released by a backward pass
+	arena        *tensor.Arena
 	parents      []*Var
 	// backward maps the gradient of this Var to one gradient per parent
 	// (nil where none flows).
@@ -28,8 +29,23 @@ func Param(t *tensor.Tensor) *Var { return &Var{Value: t, requiresGrad: true} }
 // Const returns a leaf that needs no gradient, such as an input batch.
 func Const(t *tensor.Tensor) *Var { return &Var{Value: t} }
 
-// Detach returns a Const that shares v's Value: the stop-gradient sg(v).
-func Detach(v *Var) *Var { return Const(v.Value) }
+// ConstIn returns a Const whose graph takes its tensors from the arena a:
+// every op on it (and on the ops' results) allocates its value and the
+// gradients of its backward pass with a.New (see Arena), and a backward
+// pass gives the intermediate gradients back to a as soon as they have
+// been used. Everything the graph holds is therefore valid only until
+// a.Reset: a training step resets the arena of the previous one and
+// makes its input with ConstIn.
+func ConstIn(a *tensor.Arena, t *tensor.Tensor) *Var { return &Var{Value: t, arena: a} }
+
+// Detach returns a Const that shares v's Value (and its arena): the
+// stop-gradient sg(v).
+func Detach(v *Var) *Var { return &Var{Value: v.Value, arena: v.arena} }
+
+// Arena is the arena of v's graph (see ConstIn), nil for none. Ops
+// allocate their results and gradients with v.Arena().New, which is
+// tensor.New when there is no arena.
+func (v *Var) Arena() *tensor.Arena { return v.arena }
 
 // RequiresGrad reports whether gradients flow to v.
 func (v *Var) RequiresGrad() bool { return v.requiresGrad }

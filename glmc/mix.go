@@ -3,7 +3,6 @@ package glmc
 import (
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/glmc/glmc/tensor"
 )
@@ -13,12 +12,15 @@ import (
 // PyTorch, λ and 1−λ are rounded to float32 and each product is rounded
 // before the sum. x and xr must have the same shape; the inputs are not
 // modified.
-func MixUp(x, xr *tensor.Tensor, lambda float64) *tensor.Tensor {
+func MixUp(x, xr *tensor.Tensor, lambda float64) *tensor.Tensor { return mixUp(nil, x, xr, lambda) }
+
+// mixUp is MixUp with the result from the arena.
+func mixUp(arena *tensor.Arena, x, xr *tensor.Tensor, lambda float64) *tensor.Tensor {
 	if !tensor.SameShape(x, xr) {
 		panic(fmt.Sprintf("glmc: MixUp: shapes %v and %v differ", x.Shape, xr.Shape))
 	}
 	a, b := float32(lambda), float32(1-lambda)
-	out := tensor.New(x.Shape...)
+	out := arena.New(x.Shape...)
 	for i, v := range x.Data {
 		// The conversions forbid fusing into one FMA, which would round once
 		// (Go may fuse on arm64), so every platform gives PyTorch's bits.
@@ -33,7 +35,10 @@ func MixUp(x, xr *tensor.Tensor, lambda float64) *tensor.Tensor {
 // xr must be (N, C, H, W) tensors of the same shape and the box must lie in
 // the H×W image; the inputs are not modified (the official code pastes into
 // x in place).
-func CutMix(x, xr *tensor.Tensor, box Box) *tensor.Tensor {
+func CutMix(x, xr *tensor.Tensor, box Box) *tensor.Tensor { return cutMix(nil, x, xr, box) }
+
+// cutMix is CutMix with the result from the arena.
+func cutMix(arena *tensor.Arena, x, xr *tensor.Tensor, box Box) *tensor.Tensor {
 	if len(x.Shape) != 4 || !tensor.SameShape(x, xr) {
 		panic(fmt.Sprintf("glmc: CutMix: want two (N, C, H, W) tensors of one shape, got %v and %v", x.Shape, xr.Shape))
 	}
@@ -41,7 +46,7 @@ func CutMix(x, xr *tensor.Tensor, box Box) *tensor.Tensor {
 	if box.R0 < 0 || box.R0 > box.R1 || box.R1 > h || box.C0 < 0 || box.C0 > box.C1 || box.C1 > w {
 		panic(fmt.Sprintf("glmc: CutMix: box %+v outside the %d×%d image", box, h, w))
 	}
-	out := &tensor.Tensor{Shape: slices.Clone(x.Shape), Data: slices.Clone(x.Data)}
+	out := arena.Clone(x)
 	for plane := 0; plane < x.Shape[0]*x.Shape[1]; plane++ {
 		for r := box.R0; r < box.R1; r++ {
 			at := (plane*h+r)*w + box.C0

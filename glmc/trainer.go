@@ -404,10 +404,15 @@ func (t *Trainer) cluster() Cluster {
 }
 
 // NewModel returns the model a run of cfg on the training split train
-// starts from, with its initial weights.
+// starts from, with its initial weights, kept off the Go heap
+// (nn.MoveParametersOffHeap).
 func NewModel(cfg Config, train *data.Dataset) (*nn.Model, error) {
-	return nn.NewModel(nn.Config{Arch: cfg.Arch, NumClasses: len(train.Classes), Width: cfg.Width, Blocks: cfg.Blocks, InChannels: train.Channels},
+	m, err := nn.NewModel(nn.Config{Arch: cfg.Arch, NumClasses: len(train.Classes), Width: cfg.Width, Blocks: cfg.Blocks, InChannels: train.Channels},
 		tensor.NewRNG(cfg.Seed, purposeInit))
+	if err == nil {
+		nn.MoveParametersOffHeap(m)
+	}
+	return m, err
 }
 
 // newLoaders makes the training loaders of the method and the evaluation
@@ -615,6 +620,7 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochRecord, error) {
 		t.state.Epoch++
 		return rec, t.agree(nil)
 	}
+	t.learn.freeArena()
 	err := t.evaluateAndSave(&rec, start)
 	if t.group != nil {
 		err = t.agree(err)

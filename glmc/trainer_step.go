@@ -28,7 +28,8 @@ type Learner struct {
 	// loss and the replicas stay bit-identical. nil for one process.
 	Group nn.Reducer
 
-	flat []float32 // the gradients and loss a Group step sums, reused across steps
+	flat  []float32     // the gradients and loss a Group step sums, reused across steps
+	arena *tensor.Arena // the storage of a step's graph, reused by the next step
 }
 
 // Pair is the input of one GLMC step: two augmented views of a batch from
@@ -71,10 +72,16 @@ func (e NonFiniteLossError) Error() string {
 // two passes have already moved the batch-norm running statistics (and,
 // with a Group, the gradients hold the failed step's). With a Group,
 // Total holds the global batch's loss, the other terms the shard's.
+//
+// The step's graph, the Terms included, lives in storage that the next
+// step of l reuses (see tensor.Arena), so that training allocates its
+// activations and gradients once rather than every step: read the Terms
+// before the next step.
 func (l *Learner) GLMCStep(p Pair, d Draws, alpha float64) (Terms, error) {
+	a := l.nextArena()
 	target, targetW := SoftLabels(p.Y, p.YR, l.Weights, d.Lambda)
-	mix := l.Model.Heads(autograd.Const(MixUp(p.X1, p.XR1, d.Lambda)))
-	cut := l.Model.Heads(autograd.Const(CutMix(p.X2, p.XR2, d.Box)))
+	mix := l.Model.Heads(autograd.ConstIn(a, mixUp(a, p.X1, p.XR1, d.Lambda)))
+	cut := l.Model.Heads(autograd.ConstIn(a, cutMix(a, p.X2, p.XR2, d.Box)))
 	terms := Loss(mix, cut, target, targetW, alpha, l.Gamma)
 	return terms, l.update(terms.Total, len(p.Y))
 }
@@ -89,9 +96,23 @@ func (l *Learner) CEStep(x *tensor.Tensor, y []int) (float32, error) {
 	for n, c := range y {
 		onehot.Data[n*classes+c] = 1
 	}
-	loss := autograd.CrossEntropy(l.Model.Forward(autograd.Const(x)), autograd.Const(onehot))
+	loss := autograd.CrossEntropy(l.Model.Forward(autograd.ConstIn(l.nextArena(), x)), autograd.Const(onehot))
 	err := l.update(loss, len(y))
 	return loss.Value.Data[0], err
+}
+
+// freeArena gives the storage of the last step back to the system, for
+// evaluation, which needs other storage; the next step maps it again.
+func (l *Learner) freeArena() { l.arena.Free() }
+
+// nextArena returns the arena of a new step, giving back the storage of
+// the previous one.
+func (l *Learner) nextArena() *tensor.Arena {
+	if l.arena == nil {
+		l.arena = tensor.NewArena()
+	}
+	l.arena.Reset()
+	return l.arena
 }
 
 // update back-propagates a finite loss of a batch of n samples and steps

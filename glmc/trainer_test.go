@@ -108,6 +108,9 @@ func TestTrainerFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if held := glmc.ArenaHeld(tr); held != 0 {
+		t.Errorf("the steps' storage (%d bytes) was kept through evaluation", held)
+	}
 	got := slices.Sorted(maps.Keys(runcheck.MustFiles(t, dir)))
 	want := []string{"best.safetensors", "last.json", "last.safetensors", "metrics.jsonl", "optimizer.2.safetensors", "summary.json"}
 	if !slices.Equal(got, want) {

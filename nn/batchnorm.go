@@ -166,7 +166,7 @@ func (bn *BatchNorm2d) forward(x, res *autograd.Var, relu bool) *autograd.Var {
 			invstd[c] = float32(1 / math.Sqrt(float64(bn.RunningVar.Data[c])+bn.Eps))
 		}
 	}
-	y := tensor.New(sh...)
+	y := x.Arena().New(sh...)
 	var resData []float32
 	inputs := []*autograd.Var{x, bn.Weight, bn.Bias}
 	if res != nil {
@@ -177,11 +177,11 @@ func (bn *BatchNorm2d) forward(x, res *autograd.Var, relu bool) *autograd.Var {
 	bnForward(g, y.Data, x.Value.Data, resData, mean, invstd, gamma, beta, relu)
 	training, sync := bn.training, bn.sync
 	return autograd.Custom("BatchNorm2d", y, inputs, func(gy *tensor.Tensor) []*tensor.Tensor {
-		dx := tensor.New(sh...)
-		dgamma, dbeta := tensor.New(g.c), tensor.New(g.c)
+		dx := x.Arena().New(sh...)
+		dgamma, dbeta := x.Arena().New(g.c), x.Arena().New(g.c)
 		var dres *tensor.Tensor
 		if res != nil && res.RequiresGrad() {
-			dres = tensor.New(sh...)
+			dres = x.Arena().New(sh...)
 		}
 		var mask []float32
 		if relu {

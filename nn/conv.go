@@ -72,18 +72,18 @@ func FunctionalConv2d(x, w, b *autograd.Var, stride, padding int) *autograd.Var 
 		bias = b.Value.Data
 		inputs = append(inputs, b)
 	}
-	y := tensor.New(s.n, s.oc, s.oh, s.ow)
+	y := x.Arena().New(s.n, s.oc, s.oh, s.ow)
 	convForward(s, y.Data, x.Value.Data, w.Value.Data, bias)
 	return autograd.Custom("Conv2d", y, inputs, func(gy *tensor.Tensor) []*tensor.Tensor {
 		var dx, dw, db *tensor.Tensor
 		if x.RequiresGrad() {
-			dx = tensor.New(x.Shape()...)
+			dx = x.Arena().New(x.Shape()...)
 		}
 		if w.RequiresGrad() {
-			dw = tensor.New(w.Shape()...)
+			dw = x.Arena().New(w.Shape()...)
 		}
 		if b != nil && b.RequiresGrad() {
-			db = tensor.New(s.oc)
+			db = x.Arena().New(s.oc)
 		}
 		convBackward(s, data(dx), data(dw), data(db), gy.Data, x.Value.Data, w.Value.Data)
 		return []*tensor.Tensor{dx, dw, db}[:len(inputs)]

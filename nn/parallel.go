@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/glmc/glmc/asm"
+	"github.com/glmc/glmc/tensor"
 )
 
 // parallelFor calls fn(i) for every i in [0, n) on up to asm.Threads()
@@ -49,15 +50,22 @@ type scratch struct{ buf []float32 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
+// scratchArena holds the storage of the scratch buffers, reused for the
+// whole run: it lies outside the Go heap (see tensor.Arena), whereas
+// storage kept in a sync.Pool would be dropped by every collection and
+// would count towards the heap size at which the collector runs.
+var scratchArena = tensor.NewArena()
+
 // getScratch returns a buffer of n elements with undefined contents; give
 // it back with putScratch.
 func getScratch(n int) *scratch {
 	s := scratchPool.Get().(*scratch)
-	if cap(s.buf) < n {
-		s.buf = make([]float32, n)
-	}
-	s.buf = s.buf[:n]
+	s.buf = scratchArena.Uninit(n)
 	return s
 }
 
-func putScratch(s *scratch) { scratchPool.Put(s) }
+func putScratch(s *scratch) {
+	scratchArena.ReleaseData(s.buf)
+	s.buf = nil
+	scratchPool.Put(s)
+}

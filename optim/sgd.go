@@ -143,7 +143,7 @@ func (s *SGD) update(p *autograd.Var, i int, o *Options) {
 	if o.Momentum != 0 {
 		buf := s.bufs[i]
 		if buf == nil {
-			buf = &tensor.Tensor{Shape: slices.Clone(p.Value.Shape), Data: slices.Clone(g)}
+			buf = tensor.OffHeap(tensor.FromSlice(g, p.Value.Shape...)) // lives as long as p: off the heap
 			s.bufs[i] = buf
 		} else {
 			asm.Scale(float32(o.Momentum), buf.Data)
@@ -222,7 +222,7 @@ func (s *SGD) LoadState(state map[string]*tensor.Tensor) error {
 		case t == nil || !slices.Equal(t.Shape, params[i].Value.Shape) || len(t.Data) != params[i].Value.Numel():
 			return fmt.Errorf("optim: SGD LoadState: key %q: want shape %v", key, params[i].Value.Shape)
 		}
-		bufs[i] = t.Clone()
+		bufs[i] = tensor.OffHeap(t)
 	}
 	s.bufs = bufs
 	return nil

@@ -16,6 +16,8 @@ import (
 type Tensor struct {
 	Shape []int     // extent of each dimension; empty for a scalar
 	Data  []float32 // len(Data) == product of Shape
+
+	arena *Arena // the arena Data came from, kept reachable with t; nil for the heap
 }
 
 // New returns a zero tensor of the given shape. It panics on a negative extent.
@@ -82,7 +84,7 @@ func (t *Tensor) Reshape(shape ...int) *Tensor {
 	if known != len(t.Data) {
 		panic(fmt.Sprintf("tensor: Reshape %v (%d elements) to %v", t.Shape, len(t.Data), shape))
 	}
-	return &Tensor{Shape: shape, Data: t.Data}
+	return &Tensor{Shape: shape, Data: t.Data, arena: t.arena}
 }
 
 // SameShape reports whether a and b have identical shapes.

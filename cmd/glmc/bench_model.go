@@ -27,15 +27,30 @@ func benchModel(o benchOptions) *nn.Model {
 	if err != nil {
 		panic(err) // runBench checked the width
 	}
+	nn.MoveParametersOffHeap(m) // as glmc.NewModel does for training
 	return m
 }
 
 // benchTrain times the Trainer's GLMC step (glmc.Learner.GLMCStep): MixUp
 // and CutMix of two random batches, both passes through all four heads,
 // the loss, backward and the SGD step. Images per second count both
-// batches, as the PyTorch script does.
+// batches, as the PyTorch script does. Where the system tells, the record
+// also has the process's peak resident memory so far, in whole MiB.
 func benchTrain(o benchOptions, emit func(map[string]any)) {
-	m := benchModel(o)
+	sec := timePerCall(2, newTrainStep(o.width))
+	rec := map[string]any{"kind": "glmc_train_step", "model": "resnet32", "nf": o.width, "batch": benchTrainBatch,
+		"sec_per_step": round4(sec), "img_per_s": sig4(2 * benchTrainBatch / sec)}
+	if rss, ok := peakRSS(); ok {
+		rec["peak_rss_mb"] = rss >> 20
+	}
+	emit(rec)
+}
+
+// newTrainStep returns one GLMC step of a fresh resnet32 of the given
+// width on fixed random batches, each call the next step: what
+// benchTrain and BenchmarkGLMCStep time.
+func newTrainStep(width int) func() {
+	m := benchModel(benchOptions{width: width})
 	opt, err := optim.NewSGD(m.Parameters(), optim.Options{LR: 0.01, Momentum: 0.9, WeightDecay: 5e-3})
 	if err != nil {
 		panic(err)
@@ -60,14 +75,12 @@ func benchTrain(o benchOptions, emit func(map[string]any)) {
 	}
 	p := glmc.Pair{X1: view(), X2: view(), XR1: view(), XR2: view(), Y: labels(), YR: labels()}
 	step := 0
-	sec := timePerCall(2, func() {
+	return func() {
 		if _, err := l.GLMCStep(p, glmc.Draw(1, 0, step, 32, 32), 0.5); err != nil {
 			panic(fmt.Sprintf("bench: GLMC step on random data: %v", err))
 		}
 		step++
-	})
-	emit(map[string]any{"kind": "glmc_train_step", "model": "resnet32", "nf": o.width, "batch": benchTrainBatch,
-		"sec_per_step": round4(sec), "img_per_s": sig4(2 * benchTrainBatch / sec)})
+	}
 }
 
 // benchInfer times the evaluation forward pass (fc_cb logits, eval mode,

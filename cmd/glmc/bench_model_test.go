@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,7 @@ func TestBenchModelJSON(t *testing.T) {
 			Threads int      `json:"threads"`
 			ImgPerS *float64 `json:"img_per_s"`
 			Kernel  string   `json:"kernel"`
+			PeakRSS *float64 `json:"peak_rss_mb"`
 		}
 		if err := json.Unmarshal([]byte(lines[i]), &rec); err != nil {
 			t.Fatalf("line %q: %v", lines[i], err)
@@ -49,6 +51,10 @@ func TestBenchModelJSON(t *testing.T) {
 		if rec.Kind != want.kind || rec.Model != "resnet32" || rec.NF != 2 || rec.Batch != want.batch || rec.Threads != 1 ||
 			rec.ImgPerS == nil || *rec.ImgPerS <= 0 || rec.Kernel != asm.Kernel() {
 			t.Errorf("line %d: %q", i, lines[i])
+		}
+		if _, reported := peakRSS(); reported && (rec.PeakRSS != nil) != (rec.Kind == "glmc_train_step") ||
+			rec.PeakRSS != nil && *rec.PeakRSS < 1 {
+			t.Errorf("line %d: peak_rss_mb %v, want a size in MiB on the training record alone", i, rec.PeakRSS)
 		}
 	}
 	if code, _, stderr := runCapture("bench", "--what", "infer", "--width", "3"); code != 2 || !strings.Contains(stderr, "--width 3") {
@@ -82,5 +88,24 @@ func TestBenchConvJSON(t *testing.T) {
 		if g, ok := r["gflops"].(float64); !ok || g <= 0 {
 			t.Errorf("line %d: gflops %v", i, r["gflops"])
 		}
+	}
+}
+
+// BenchmarkGLMCStep times the step of `glmc bench --what train` (Learner.GLMCStep
+// of resnet32, two batches of 64) after one warm-up step, and reports its
+// allocations: a step should take its buffers from the arena the first
+// step filled, not from the heap. Run it with -benchtime 3x; a step of
+// width 64 takes seconds.
+func BenchmarkGLMCStep(b *testing.B) {
+	for _, width := range []int{16, 64} {
+		b.Run(fmt.Sprintf("resnet32_w%d", width), func(b *testing.B) {
+			step := newTrainStep(width)
+			step()
+			b.ReportAllocs()
+			for b.Loop() {
+				step()
+			}
+			b.ReportMetric(float64(2*benchTrainBatch*b.N)/b.Elapsed().Seconds(), "img/s")
+		})
 	}
 }

@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"sort"
 	"strings"
 )
@@ -40,17 +39,7 @@ var commands = map[string]command{
 	"plot":    {"draw a run's curves, per-class accuracy and confusion matrix (PNG or SVG); overlay runs", runPlot},
 }
 
-// gcPercent replaces Go's default GOGC of 100. Training allocates each
-// step's activations afresh, and at 100 the heap grows to twice the live
-// set: peak RSS was 1.43× PyTorch's for the width-64 training step. At 25
-// it is below PyTorch's (1.96 GB against 2.06 GB) for 2–6% of throughput.
-// A GOGC set in the environment wins.
-const gcPercent = 25
-
 func main() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

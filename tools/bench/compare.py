@@ -10,6 +10,9 @@ back-to-back is the figure to quote.
   /usr/bin/python3 tools/bench/compare.py --what gemm --threads 1 --rounds 5
   /usr/bin/python3 tools/bench/compare.py --what conv --threads 2 --nf 16 --rounds 3
 
+Each run's peak resident memory is a figure too ("peak RSS"; with --what
+train alone it is that of the training step, the issue's memory bar).
+
 Needs Debian's python3-torch and libopenblas0-pthread for the reference.
 """
 import argparse, json, os, statistics, subprocess, sys
@@ -31,8 +34,15 @@ metric = {"sgemm": "gflops", "conv": "gflops", "glmc_train_step": "img_per_s", "
 ident = ("kind", "m", "n", "k", "model", "cin", "cout", "hw", "stride", "pass", "nf", "batch")
 
 def run(cmd, env):
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
-    recs = {}
+    """The figures of one run, and its peak resident memory in MiB (from
+    wait4, the same measure for both programs) as the figure "peak RSS"."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, cmd)
+    recs = {("peak_rss_mb",) + (None,) * (len(ident) - 1): usage.ru_maxrss / 1024}
     for line in out.splitlines():
         if line.startswith("{"):
             r = json.loads(line)
