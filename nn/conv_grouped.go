@@ -55,18 +55,18 @@ func FunctionalGroupedConv2d(x, w, b *autograd.Var, stride, padding, groups int)
 		bias = b.Value.Data
 		inputs = append(inputs, b)
 	}
-	y := tensor.New(s.n, ws[0], s.oh, s.ow)
+	y := x.Arena().New(s.n, ws[0], s.oh, s.ow)
 	groupedConvForward(s, groups, y.Data, x.Value.Data, w.Value.Data, bias)
 	return autograd.Custom("GroupedConv2d", y, inputs, func(gy *tensor.Tensor) []*tensor.Tensor {
 		var dx, dw, db *tensor.Tensor
 		if x.RequiresGrad() {
-			dx = tensor.New(xs...)
+			dx = x.Arena().New(xs...)
 		}
 		if w.RequiresGrad() {
-			dw = tensor.New(ws...)
+			dw = x.Arena().New(ws...)
 		}
 		if b != nil && b.RequiresGrad() {
-			db = tensor.New(ws[0])
+			db = x.Arena().New(ws[0])
 		}
 		groupedConvBackward(s, groups, data(dx), data(dw), data(db), gy.Data, x.Value.Data, w.Value.Data)
 		return []*tensor.Tensor{dx, dw, db}[:len(inputs)]

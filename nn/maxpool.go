@@ -27,13 +27,13 @@ func (p MaxPool2d) Forward(x *autograd.Var) *autograd.Var {
 	}
 	h, w := sh[2], sh[3]
 	oh, ow := (h+2*p.Padding-p.Kernel)/p.Stride+1, (w+2*p.Padding-p.Kernel)/p.Stride+1
-	y := tensor.New(sh[0], sh[1], oh, ow)
+	y := x.Arena().New(sh[0], sh[1], oh, ow)
 	arg := make([]int32, y.Numel()) // (N, C, OH, OW): index of the chosen input in its plane
 	parallelFor(sh[0]*sh[1], func(i int) {
 		maxPoolPlane(p, h, w, oh, ow, y.Data[i*oh*ow:(i+1)*oh*ow], arg[i*oh*ow:(i+1)*oh*ow], x.Value.Data[i*h*w:(i+1)*h*w])
 	})
 	return autograd.Custom("MaxPool2d", y, []*autograd.Var{x}, func(gy *tensor.Tensor) []*tensor.Tensor {
-		dx := tensor.New(sh...)
+		dx := x.Arena().New(sh...)
 		parallelFor(sh[0]*sh[1], func(i int) {
 			plane := dx.Data[i*h*w : (i+1)*h*w]
 			for k, g := range gy.Data[i*oh*ow : (i+1)*oh*ow] {
