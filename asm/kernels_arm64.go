@@ -14,9 +14,17 @@ var neonImpl = impl{
 	name: "neon",
 	gemm: gemmKernel{name: "sgemmKernel8x12NEON", mr: 8, nr: 12, micro: sgemmKernel8x12NEON,
 		packB: packBGeneric(12), transpose4: transposeGeneric(4), transpose8: transposeGeneric(8)},
-	vec:    bulkOps,
+	vec:    neonVec,
 	usable: func() bool { return cpu.ARM64.HasASIMD },
 }
+
+// neonVec is bulkOps with the generic batch-norm primitives, which have no
+// NEON bodies yet.
+var neonVec = func() vecOps {
+	v, g := bulkOps, genericImpl.vec
+	v.sumSquaredDev, v.affine, v.gradSums, v.combine = g.sumSquaredDev, g.affine, g.gradSums, g.combine
+	return v
+}()
 
 // sgemmKernel8x12NEON sets the 8×12 tile at c (row stride ldc elements) to
 // A·B, or adds A·B to it when accumulate is set, from a packed A panel (kc

@@ -19,6 +19,11 @@ var bulkOps = vecOps{
 	add:   addBulk,
 	mul:   mulBulk,
 	relu:  reluBulk,
+
+	sumSquaredDev: sumSquaredDevBulk,
+	affine:        affineBulk,
+	gradSums:      gradSumsBulk,
+	combine:       combineBulk,
 }
 
 // The *Bulk functions run the architecture's loop (simd) over the longest
@@ -62,4 +67,43 @@ func reluBulk(dst, x []float32) {
 	n := len(dst) / simd.width * simd.width
 	simd.relu(dst[:n], x[:n])
 	reluGeneric(dst[n:], x[n:])
+}
+
+func sumSquaredDevBulk(x []float32, m float32) float32 {
+	n := len(x) / simd.width * simd.width
+	return simd.sumSquaredDev(x[:n], m) + sumSquaredDevGeneric(x[n:], m)
+}
+
+func affineBulk(dst, x, r []float32, a, b float32, relu bool) {
+	n := len(dst) / simd.width * simd.width
+	simd.affine(dst[:n], x[:n], prefix(r, n), a, b, relu)
+	affineGeneric(dst[n:], x[n:], suffix(r, n), a, b, relu)
+}
+
+func gradSumsBulk(dst, g, y, x []float32, m float32) (sg, sgx float32) {
+	n := len(g) / simd.width * simd.width
+	sg, sgx = simd.gradSums(prefix(dst, n), g[:n], prefix(y, n), x[:n], m)
+	tg, tgx := gradSumsGeneric(suffix(dst, n), g[n:], suffix(y, n), x[n:], m)
+	return sg + tg, sgx + tgx
+}
+
+func combineBulk(dst, x, y []float32, a, b, c float32) {
+	n := len(dst) / simd.width * simd.width
+	simd.combine(dst[:n], x[:n], y[:n], a, b, c)
+	combineGeneric(dst[n:], x[n:], y[n:], a, b, c)
+}
+
+// prefix and suffix split an optional slice at n, keeping nil as nil.
+func prefix(s []float32, n int) []float32 {
+	if s == nil {
+		return nil
+	}
+	return s[:n]
+}
+
+func suffix(s []float32, n int) []float32 {
+	if s == nil {
+		return nil
+	}
+	return s[n:]
 }

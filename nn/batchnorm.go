@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/glmc/glmc/asm"
 	"github.com/glmc/glmc/autograd"
 	"github.com/glmc/glmc/tensor"
 )
@@ -226,7 +227,7 @@ func bnStatistics(g bnShape, mean, invstd, x []float32, eps float64, runMean, ru
 		m[c] = sums[c] / count
 		sums[c] = 0
 		for n := range g.n {
-			sums[c] += float64(sumSquaredDev(g.plane(x, n, c), float32(m[c])))
+			sums[c] += float64(asm.SumSquaredDev(g.plane(x, n, c), float32(m[c])))
 		}
 	})
 	sync.reduce(sums[:g.c])
@@ -249,12 +250,7 @@ func bnForward(g bnShape, y, x, res, mean, invstd, gamma, beta []float32, relu b
 		a := invstd[c] * gamma[c]
 		b := beta[c] - mean[c]*a
 		for n := range g.n {
-			yp, xp := g.plane(y, n, c), g.plane(x, n, c)
-			var rp []float32
-			if res != nil {
-				rp = g.plane(res, n, c)
-			}
-			affinePlane(yp, xp, rp, a, b, relu)
+			asm.Affine(g.plane(y, n, c), g.plane(x, n, c), optPlane(g, res, n, c), a, b, relu)
 		}
 	})
 }
@@ -274,14 +270,18 @@ func bnForward(g bnShape, y, x, res, mean, invstd, gamma, beta []float32, relu b
 //
 //	dx, dres, gy, mask, x (N, C, H, W); dgamma, dbeta, mean, invstd, gamma (C)
 func bnBackward(g bnShape, dx, dgamma, dbeta, dres, gy, mask, x, mean, invstd, gamma []float32, training bool, count float64, sync *bnSync) {
+	// The first pass stores the masked gradient where the second reads it
+	// back: in dres when it is wanted, else in dx (then overwritten in
+	// place), so the second pass reads two planes instead of three. Without
+	// a mask or dres it reads gy.
+	masked := dres
+	if masked == nil && mask != nil {
+		masked = dx
+	}
 	sums := make([]float64, 2*g.c) // Σg of channel c at c, Σg·(x − mean) at C+c
 	parallelFor(g.c, func(c int) {
 		for n := range g.n {
-			var dr []float32
-			if dres != nil {
-				dr = g.plane(dres, n, c)
-			}
-			s, sx := bnGradSums(g.plane(gy, n, c), maskPlane(g, mask, n, c), g.plane(x, n, c), dr, mean[c])
+			s, sx := asm.GradSums(optPlane(g, masked, n, c), g.plane(gy, n, c), optPlane(g, mask, n, c), g.plane(x, n, c), mean[c])
 			sums[c] += float64(s)
 			sums[g.c+c] += float64(sx)
 		}
@@ -290,6 +290,10 @@ func bnBackward(g bnShape, dx, dgamma, dbeta, dres, gy, mask, x, mean, invstd, g
 	})
 	if training {
 		sync.reduce(sums)
+	}
+	grad := gy
+	if masked != nil {
+		grad = masked
 	}
 	parallelFor(g.c, func(c int) {
 		sg, sgx := sums[c], sums[g.c+c]
@@ -302,16 +306,15 @@ func bnBackward(g bnShape, dx, dgamma, dbeta, dres, gy, mask, x, mean, invstd, g
 			q = -p*float64(mean[c]) - a*sg/count
 		}
 		for n := range g.n {
-			bnGradPlane(g.plane(dx, n, c), g.plane(gy, n, c), maskPlane(g, mask, n, c), g.plane(x, n, c),
-				float32(a), float32(p), float32(q))
+			asm.Combine(g.plane(dx, n, c), g.plane(grad, n, c), g.plane(x, n, c), float32(a), float32(p), float32(q))
 		}
 	})
 }
 
-// maskPlane is the plane of the ReLU mask, or nil without one.
-func maskPlane(g bnShape, mask []float32, n, c int) []float32 {
-	if mask == nil {
+// optPlane is the plane of an optional tensor t, or nil without one.
+func optPlane(g bnShape, t []float32, n, c int) []float32 {
+	if t == nil {
 		return nil
 	}
-	return g.plane(mask, n, c)
+	return g.plane(t, n, c)
 }
