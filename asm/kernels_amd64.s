@@ -775,10 +775,9 @@ block:
 	RET
 
 // func axpyAVX2(alpha float32, x []float32, y []float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·axpyAVX2(SB), NOSPLIT, $0-56
-	MOVSS        alpha+0(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS alpha+0(FP), Y0
 	MOVQ         x_len+16(FP), AX
 	MOVQ         x_base+8(FP), CX
 	MOVQ         y_base+32(FP), DX
@@ -819,10 +818,9 @@ done:
 	RET
 
 // func scaleAVX2(alpha float32, x []float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·scaleAVX2(SB), NOSPLIT, $0-32
-	MOVSS        alpha+0(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS alpha+0(FP), Y0
 	MOVQ         x_len+16(FP), AX
 	MOVQ         x_base+8(FP), CX
 
@@ -1089,10 +1087,9 @@ reduce:
 	RET
 
 // func sumSquaredDevAVX2(x []float32, m float32) float32
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3, SSE
 TEXT ·sumSquaredDevAVX2(SB), NOSPLIT, $0-36
-	MOVSS        m+24(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS m+24(FP), Y0
 	MOVQ         x_len+8(FP), AX
 	MOVQ         x_base+0(FP), CX
 	VXORPS       Y1, Y1, Y1
@@ -1145,12 +1142,10 @@ reduce:
 	RET
 
 // func affineAVX2(dst []float32, x []float32, a float32, b float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·affineAVX2(SB), NOSPLIT, $0-56
-	MOVSS        a+48(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        b+52(FP), X1
-	VBROADCASTSS X1, Y1
+	VBROADCASTSS a+48(FP), Y0
+	VBROADCASTSS b+52(FP), Y1
 	MOVQ         dst_len+8(FP), AX
 	MOVQ         dst_base+0(FP), CX
 	MOVQ         x_base+24(FP), DX
@@ -1191,12 +1186,10 @@ done:
 	RET
 
 // func affineReluAVX2(dst []float32, x []float32, a float32, b float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·affineReluAVX2(SB), NOSPLIT, $0-56
-	MOVSS        a+48(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        b+52(FP), X1
-	VBROADCASTSS X1, Y1
+	VBROADCASTSS a+48(FP), Y0
+	VBROADCASTSS b+52(FP), Y1
 	VXORPS       Y2, Y2, Y2
 	MOVQ         dst_len+8(FP), AX
 	MOVQ         dst_base+0(FP), CX
@@ -1248,12 +1241,10 @@ done:
 	RET
 
 // func affineAddAVX2(dst []float32, x []float32, r []float32, a float32, b float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·affineAddAVX2(SB), NOSPLIT, $0-80
-	MOVSS        a+72(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        b+76(FP), X1
-	VBROADCASTSS X1, Y1
+	VBROADCASTSS a+72(FP), Y0
+	VBROADCASTSS b+76(FP), Y1
 	MOVQ         dst_len+8(FP), AX
 	MOVQ         dst_base+0(FP), CX
 	MOVQ         x_base+24(FP), DX
@@ -1302,12 +1293,10 @@ done:
 	RET
 
 // func affineAddReluAVX2(dst []float32, x []float32, r []float32, a float32, b float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·affineAddReluAVX2(SB), NOSPLIT, $0-80
-	MOVSS        a+72(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        b+76(FP), X1
-	VBROADCASTSS X1, Y1
+	VBROADCASTSS a+72(FP), Y0
+	VBROADCASTSS b+76(FP), Y1
 	VXORPS       Y2, Y2, Y2
 	MOVQ         dst_len+8(FP), AX
 	MOVQ         dst_base+0(FP), CX
@@ -1367,10 +1356,9 @@ done:
 	RET
 
 // func gradSumsAVX2(g []float32, x []float32, m float32) (sg float32, sgx float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3, SSE
 TEXT ·gradSumsAVX2(SB), NOSPLIT, $0-64
-	MOVSS        m+48(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS m+48(FP), Y0
 	MOVQ         g_len+8(FP), AX
 	MOVQ         g_base+0(FP), CX
 	MOVQ         x_base+24(FP), DX
@@ -1452,10 +1440,9 @@ reduce:
 	RET
 
 // func gradSumsStoreAVX2(dst []float32, g []float32, x []float32, m float32) (sg float32, sgx float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3, SSE
 TEXT ·gradSumsStoreAVX2(SB), NOSPLIT, $0-88
-	MOVSS        m+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS m+72(FP), Y0
 	MOVQ         g_len+32(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         x_base+48(FP), DX
@@ -1547,8 +1534,7 @@ reduce:
 // func gradSumsMaskAVX2(g []float32, y []float32, x []float32, m float32) (sg float32, sgx float32)
 // Requires: AVX, AVX2, FMA3, SSE
 TEXT ·gradSumsMaskAVX2(SB), NOSPLIT, $0-88
-	MOVSS        m+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS m+72(FP), Y0
 	VPXOR        Y1, Y1, Y1
 	MOVQ         g_len+8(FP), AX
 	MOVQ         g_base+0(FP), CX
@@ -1646,8 +1632,7 @@ reduce:
 // func gradSumsMaskStoreAVX2(dst []float32, g []float32, y []float32, x []float32, m float32) (sg float32, sgx float32)
 // Requires: AVX, AVX2, FMA3, SSE
 TEXT ·gradSumsMaskStoreAVX2(SB), NOSPLIT, $0-112
-	MOVSS        m+96(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS m+96(FP), Y0
 	VPXOR        Y1, Y1, Y1
 	MOVQ         g_len+32(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -1751,14 +1736,11 @@ reduce:
 	RET
 
 // func combineAVX2(dst []float32, x []float32, y []float32, a float32, b float32, c float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·combineAVX2(SB), NOSPLIT, $0-84
-	MOVSS        a+72(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        b+76(FP), X1
-	VBROADCASTSS X1, Y1
-	MOVSS        c+80(FP), X2
-	VBROADCASTSS X2, Y2
+	VBROADCASTSS a+72(FP), Y0
+	VBROADCASTSS b+76(FP), Y1
+	VBROADCASTSS c+80(FP), Y2
 	MOVQ         dst_len+8(FP), AX
 	MOVQ         dst_base+0(FP), CX
 	MOVQ         x_base+24(FP), DX

@@ -369,9 +369,12 @@ func at(r reg.Register, disp int) Mem { return Mem{Base: r, Disp: disp} }
 
 // broadcast loads the float32 parameter name into all lanes of a YMM.
 func broadcast(name string) reg.VecVirtual {
-	x := Load(Param(name), XMM())
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
 	v := YMM()
-	VBROADCASTSS(x, v)
+	VBROADCASTSS(b.Addr, v)
 	return v
 }
 
