@@ -42,37 +42,8 @@ var simd = vecBodies{
 		relu:  reluAVX2,
 
 		sumSquaredDev: sumSquaredDevAVX2,
-		affine:        affineVariantsAVX2,
-		gradSums:      gradSumsVariantsAVX2,
+		affine:        affineBodies{affineAVX2, affineReluAVX2, affineAddAVX2, affineAddReluAVX2}.run,
+		gradSums:      gradSumsBodies{gradSumsAVX2, gradSumsStoreAVX2, gradSumsMaskAVX2, gradSumsMaskStoreAVX2}.run,
 		combine:       combineAVX2,
 	},
-}
-
-// affineVariantsAVX2 runs the generated loop for the variant of Affine
-// asked for, so that no loop tests r or relu per vector.
-func affineVariantsAVX2(dst, x, r []float32, a, b float32, relu bool) {
-	switch {
-	case r == nil && !relu:
-		affineAVX2(dst, x, a, b)
-	case r == nil:
-		affineReluAVX2(dst, x, a, b)
-	case !relu:
-		affineAddAVX2(dst, x, r, a, b)
-	default:
-		affineAddReluAVX2(dst, x, r, a, b)
-	}
-}
-
-// gradSumsVariantsAVX2 does the same for GradSums.
-func gradSumsVariantsAVX2(dst, g, y, x []float32, m float32) (sg, sgx float32) {
-	switch {
-	case y == nil && dst == nil:
-		return gradSumsAVX2(g, x, m)
-	case y == nil:
-		return gradSumsStoreAVX2(dst, g, x, m)
-	case dst == nil:
-		return gradSumsMaskAVX2(g, y, x, m)
-	default:
-		return gradSumsMaskStoreAVX2(dst, g, y, x, m)
-	}
 }

@@ -107,3 +107,47 @@ func suffix(s []float32, n int) []float32 {
 	}
 	return s[n:]
 }
+
+// affineBodies are an architecture's four loops of Affine, one per
+// variant, so that no loop tests r or relu per vector.
+type affineBodies struct {
+	plain, relu  func(dst, x []float32, a, b float32)
+	add, addRelu func(dst, x, r []float32, a, b float32)
+}
+
+// run is Affine's body: the loop of the variant asked for.
+func (k affineBodies) run(dst, x, r []float32, a, b float32, relu bool) {
+	switch {
+	case r == nil && !relu:
+		k.plain(dst, x, a, b)
+	case r == nil:
+		k.relu(dst, x, a, b)
+	case !relu:
+		k.add(dst, x, r, a, b)
+	default:
+		k.addRelu(dst, x, r, a, b)
+	}
+}
+
+// gradSumsBodies are the same for GradSums: without y and dst, storing to
+// dst, masking by y, and both.
+type gradSumsBodies struct {
+	plain     func(g, x []float32, m float32) (sg, sgx float32)
+	store     func(dst, g, x []float32, m float32) (sg, sgx float32)
+	mask      func(g, y, x []float32, m float32) (sg, sgx float32)
+	maskStore func(dst, g, y, x []float32, m float32) (sg, sgx float32)
+}
+
+// run is GradSums's body: the loop of the variant asked for.
+func (k gradSumsBodies) run(dst, g, y, x []float32, m float32) (sg, sgx float32) {
+	switch {
+	case y == nil && dst == nil:
+		return k.plain(g, x, m)
+	case y == nil:
+		return k.store(dst, g, x, m)
+	case dst == nil:
+		return k.mask(g, y, x, m)
+	default:
+		return k.maskStore(dst, g, y, x, m)
+	}
+}
