@@ -41,34 +41,35 @@ func main() {
 	reduction("dotAVX2", "func(x, y []float32) float32", []string{"x", "y"}, "x", 1, dot)
 	reduction("sumAVX2", "func(x []float32) float32", []string{"x"}, "x", 1, sum)
 	reduction("sumSquaredDevAVX2", "func(x []float32, m float32) float32", []string{"x"}, "x", 1, sumSquaredDev)
-	for _, v := range []struct {
-		name      string
-		add, relu bool
-		sig       string
-		streams   []string
-	}{
+	// Each variant of Affine (add r, ReLU) and of GradSums (mask by y,
+	// store to dst) is a loop of its own, with no per-vector tests.
+	for _, v := range []variant{
 		{"affineAVX2", false, false, "func(dst, x []float32, a, b float32)", []string{"dst", "x"}},
 		{"affineReluAVX2", false, true, "func(dst, x []float32, a, b float32)", []string{"dst", "x"}},
 		{"affineAddAVX2", true, false, "func(dst, x, r []float32, a, b float32)", []string{"dst", "x", "r"}},
 		{"affineAddReluAVX2", true, true, "func(dst, x, r []float32, a, b float32)", []string{"dst", "x", "r"}},
 	} {
-		elementwise(v.name, v.sig, v.streams, affine(v.add, v.relu))
+		elementwise(v.name, v.sig, v.streams, affine(v.first, v.second))
 	}
-	for _, v := range []struct {
-		name        string
-		mask, store bool
-		sig         string
-		streams     []string
-	}{
+	for _, v := range []variant{
 		{"gradSumsAVX2", false, false, "func(g, x []float32, m float32) (sg, sgx float32)", []string{"g", "x"}},
 		{"gradSumsStoreAVX2", false, true, "func(dst, g, x []float32, m float32) (sg, sgx float32)", []string{"g", "x", "dst"}},
 		{"gradSumsMaskAVX2", true, false, "func(g, y, x []float32, m float32) (sg, sgx float32)", []string{"g", "y", "x"}},
 		{"gradSumsMaskStoreAVX2", true, true, "func(dst, g, y, x []float32, m float32) (sg, sgx float32)", []string{"g", "y", "x", "dst"}},
 	} {
-		reduction(v.name, v.sig, v.streams, "g", 2, gradSums(v.mask, v.store))
+		reduction(v.name, v.sig, v.streams, "g", 2, gradSums(v.first, v.second))
 	}
 	elementwise("combineAVX2", "func(dst, x, y []float32, a, b, c float32)", []string{"dst", "x", "y"}, combine)
 	Generate()
+}
+
+// variant names one loop of a kernel with two on/off features (first,
+// second), its Go signature and the slices it streams through.
+type variant struct {
+	name          string
+	first, second bool
+	sig           string
+	streams       []string
 }
 
 // gemmShape names one micro-kernel: an mr × (nrVec·lanes) tile.
