@@ -1086,61 +1086,6 @@ reduce:
 	VZEROUPPER
 	RET
 
-// func sumSquaredDevAVX2(x []float32, m float32) float32
-// Requires: AVX, FMA3, SSE
-TEXT ·sumSquaredDevAVX2(SB), NOSPLIT, $0-36
-	VBROADCASTSS m+24(FP), Y0
-	MOVQ         x_len+8(FP), AX
-	MOVQ         x_base+0(FP), CX
-	VXORPS       Y1, Y1, Y1
-	VXORPS       Y2, Y2, Y2
-	VXORPS       Y3, Y3, Y3
-	VXORPS       Y4, Y4, Y4
-
-loop4:
-	CMPQ        AX, $0x20
-	JL          loop1
-	VMOVUPS     (CX), Y5
-	VSUBPS      Y0, Y5, Y5
-	VFMADD231PS Y5, Y5, Y1
-	VMOVUPS     32(CX), Y5
-	VSUBPS      Y0, Y5, Y5
-	VFMADD231PS Y5, Y5, Y2
-	VMOVUPS     64(CX), Y5
-	VSUBPS      Y0, Y5, Y5
-	VFMADD231PS Y5, Y5, Y3
-	VMOVUPS     96(CX), Y5
-	VSUBPS      Y0, Y5, Y5
-	VFMADD231PS Y5, Y5, Y4
-	ADDQ        $0x80, CX
-	SUBQ        $0x20, AX
-	JMP         loop4
-
-loop1:
-	CMPQ        AX, $0x08
-	JL          reduce
-	VMOVUPS     (CX), Y5
-	VSUBPS      Y0, Y5, Y5
-	VFMADD231PS Y5, Y5, Y1
-	ADDQ        $0x20, CX
-	SUBQ        $0x08, AX
-	JMP         loop1
-
-reduce:
-	// result 0: ((acc0+acc1) + (acc2+acc3)), then lanes (0..3)+(4..7), then pairwise.
-	VADDPS       Y2, Y1, Y1
-	VADDPS       Y4, Y3, Y3
-	VADDPS       Y3, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X0, X1, X1
-	VMOVHLPS     X1, X1, X0
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X0, X1, X1
-	MOVSS        X1, ret+32(FP)
-	VZEROUPPER
-	RET
-
 // func affineAVX2(dst []float32, x []float32, a float32, b float32)
 // Requires: AVX, FMA3
 TEXT ·affineAVX2(SB), NOSPLIT, $0-56

@@ -73,11 +73,6 @@ func dotAVX2(x []float32, y []float32) float32
 //go:noescape
 func sumAVX2(x []float32) float32
 
-// sumSquaredDevAVX2 is the AVX2 body of the generic loop; len must be a multiple of 8.
-//
-//go:noescape
-func sumSquaredDevAVX2(x []float32, m float32) float32
-
 // affineAVX2 is the AVX2 body of the generic loop; len must be a multiple of 8.
 //
 //go:noescape

@@ -121,13 +121,6 @@ func reduce32(s *[8][4]float32) float32 {
 // summation order; the Go loops are the generic ones in vec_generic.go,
 // with a·x + b and the products summed into t fused into one rounding).
 
-// sumSquaredDevNEON keeps four vector sums s[0..3] over each 16 values (the
-// vectors past the last 16 go to s[0]) and combines them as
-// ((s[0]+s[1]) + (s[2]+s[3])), then across lanes pairwise.
-//
-//go:noescape
-func sumSquaredDevNEON(x []float32, m float32) float32
-
 // affineNEON, affineReluNEON, affineAddNEON and affineAddReluNEON are the
 // four variants of affineGeneric.
 //
@@ -145,8 +138,10 @@ func affineAddReluNEON(dst, x, r []float32, a, b float32)
 
 // gradSumsNEON, gradSumsStoreNEON, gradSumsMaskNEON and
 // gradSumsMaskStoreNEON are the four variants of gradSumsGeneric (without
-// y and dst, with dst, with y, with both), each sum kept and combined as in
-// sumSquaredDevNEON.
+// y and dst, with dst, with y, with both), each sum kept in four vector
+// sums s[0..3] over each 16 values (the vectors past the last 16 go to
+// s[0]) and combined as ((s[0]+s[1]) + (s[2]+s[3])), then across lanes
+// pairwise.
 //
 //go:noescape
 func gradSumsNEON(g, x []float32, m float32) (sg, sgx float32)
@@ -177,9 +172,8 @@ var simd = vecBodies{
 		mul:   mulNEON,
 		relu:  reluNEON,
 
-		sumSquaredDev: sumSquaredDevNEON,
-		affine:        affineBodies{affineNEON, affineReluNEON, affineAddNEON, affineAddReluNEON}.run,
-		gradSums:      gradSumsBodies{gradSumsNEON, gradSumsStoreNEON, gradSumsMaskNEON, gradSumsMaskStoreNEON}.run,
-		combine:       combineNEON,
+		affine:   affineBodies{affineNEON, affineReluNEON, affineAddNEON, affineAddReluNEON}.run,
+		gradSums: gradSumsBodies{gradSumsNEON, gradSumsStoreNEON, gradSumsMaskNEON, gradSumsMaskStoreNEON}.run,
+		combine:  combineNEON,
 	},
 }

@@ -459,51 +459,6 @@ sumreduce:
 	WORD	$(0x6e20d400 | ((a)<<16) | ((a)<<5) | (a)); \
 	WORD	$(0x7e30d800 | ((a)<<5) | (a))
 
-// func sumSquaredDevNEON(x []float32, m float32) float32
-//
-// V31 = m; V0..V3 = s[0..3], the sums of (x − m)² of lanes 0..15 of each
-// 16 (the last whole vectors go to s[0]).
-TEXT ·sumSquaredDevNEON(SB), NOSPLIT, $0-36
-	MOVD	x_base+0(FP), R0
-	MOVD	x_len+8(FP), R2
-	FMOVS	m+24(FP), F31
-	VDUP	V31.S[0], V31.S4
-	VEOR	V0.B16, V0.B16, V0.B16
-	VEOR	V1.B16, V1.B16, V1.B16
-	VEOR	V2.B16, V2.B16, V2.B16
-	VEOR	V3.B16, V3.B16, V3.B16
-	CMP	$16, R2
-	BLT	ssdtail
-
-ssdloop16:
-	VLD1.P	64(R0), [V16.S4, V17.S4, V18.S4, V19.S4] // x[i:i+16]
-	FSUB4S(16, 16, 31)                               // d = x − m
-	FSUB4S(17, 17, 31)
-	FSUB4S(18, 18, 31)
-	FSUB4S(19, 19, 31)
-	VFMLA	V16.S4, V16.S4, V0.S4                    // s[j] += d²
-	VFMLA	V17.S4, V17.S4, V1.S4
-	VFMLA	V18.S4, V18.S4, V2.S4
-	VFMLA	V19.S4, V19.S4, V3.S4
-	SUB	$16, R2
-	CMP	$16, R2
-	BGE	ssdloop16
-
-ssdtail:
-	CBZ	R2, ssdreduce
-
-ssdloop4:
-	VLD1.P	16(R0), [V16.S4]
-	FSUB4S(16, 16, 31)
-	VFMLA	V16.S4, V16.S4, V0.S4
-	SUBS	$4, R2
-	BNE	ssdloop4
-
-ssdreduce:
-	REDUCE4(0, 1, 2, 3)
-	FMOVS	F0, ret+32(FP)
-	RET
-
 // func combineNEON(dst, x, y []float32, a, b, c float32)
 //
 // dst = a·x + (b·y + c), two fused steps from c, as combineAVX2.

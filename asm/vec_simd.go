@@ -20,7 +20,7 @@ var bulkOps = vecOps{
 	mul:   mulBulk,
 	relu:  reluBulk,
 
-	sumSquaredDev: sumSquaredDevBulk,
+	sumSquaredDev: sumSquaredDevGeneric, // see there
 	affine:        affineBulk,
 	gradSums:      gradSumsBulk,
 	combine:       combineBulk,
@@ -67,11 +67,6 @@ func reluBulk(dst, x []float32) {
 	n := len(dst) / simd.width * simd.width
 	simd.relu(dst[:n], x[:n])
 	reluGeneric(dst[n:], x[n:])
-}
-
-func sumSquaredDevBulk(x []float32, m float32) float32 {
-	n := len(x) / simd.width * simd.width
-	return simd.sumSquaredDev(x[:n], m) + sumSquaredDevGeneric(x[n:], m)
 }
 
 func affineBulk(dst, x, r []float32, a, b float32, relu bool) {

@@ -40,7 +40,6 @@ func main() {
 	elementwise("reluAVX2", "func(dst, x []float32)", []string{"dst", "x"}, relu)
 	reduction("dotAVX2", "func(x, y []float32) float32", []string{"x", "y"}, "x", 1, dot)
 	reduction("sumAVX2", "func(x []float32) float32", []string{"x"}, "x", 1, sum)
-	reduction("sumSquaredDevAVX2", "func(x []float32, m float32) float32", []string{"x"}, "x", 1, sumSquaredDev)
 	// Each variant of Affine (add r, ReLU) and of GradSums (mask by y,
 	// store to dst) is a loop of its own, with no per-vector tests.
 	for _, v := range []variant{
@@ -541,17 +540,6 @@ func dot() accStep {
 		t := YMM()
 		VMOVUPS(at(p[0], d), t)
 		VFMADD231PS(at(p[1], d), t, acc[0])
-	}
-}
-
-// sumSquaredDev: acc += (x − m)², stream x.
-func sumSquaredDev() accStep {
-	m := broadcast("m")
-	return func(p []reg.GPVirtual, d int, acc []reg.VecVirtual) {
-		t := YMM()
-		VMOVUPS(at(p[0], d), t)
-		VSUBPS(m, t, t)
-		VFMADD231PS(t, t, acc[0])
 	}
 }
 
