@@ -41,8 +41,9 @@ var simd = vecBodies{
 		mul:   mulAVX2,
 		relu:  reluAVX2,
 
-		affine:   affineBodies{affineAVX2, affineReluAVX2, affineAddAVX2, affineAddReluAVX2}.run,
-		gradSums: gradSumsBodies{gradSumsAVX2, gradSumsStoreAVX2, gradSumsMaskAVX2, gradSumsMaskStoreAVX2}.run,
-		combine:  combineAVX2,
+		sumSquaredDev: sumSquaredDevAVX2,
+		affine:        affineBodies{affineAVX2, affineReluAVX2, affineAddAVX2, affineAddReluAVX2}.run,
+		gradSums:      gradSumsBodies{gradSumsAVX2, gradSumsStoreAVX2, gradSumsMaskAVX2, gradSumsMaskStoreAVX2}.run,
+		combine:       combineAVX2,
 	},
 }

@@ -1680,6 +1680,36 @@ reduce:
 	VZEROUPPER
 	RET
 
+// func sumSquaredDevAVX2(x []float32, m float32) float32
+// Requires: AVX, SSE
+TEXT ·sumSquaredDevAVX2(SB), NOSPLIT, $0-36
+	VBROADCASTSS m+24(FP), Y0
+	MOVQ         x_len+8(FP), AX
+	MOVQ         x_base+0(FP), CX
+	VXORPS       Y1, Y1, Y1
+
+loop:
+	CMPQ    AX, $0x08
+	JL      reduce
+	VMOVUPS (CX), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y2, Y2, Y2
+	VADDPS  Y2, Y1, Y1
+	ADDQ    $0x20, CX
+	SUBQ    $0x08, AX
+	JMP     loop
+
+reduce:
+	// w[k] = s[k] + s[k+4], then (w0+w1) + (w2+w3)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X1
+	VHADDPS      X1, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	MOVSS        X1, ret+32(FP)
+	VZEROUPPER
+	RET
+
 // func combineAVX2(dst []float32, x []float32, y []float32, a float32, b float32, c float32)
 // Requires: AVX, FMA3
 TEXT ·combineAVX2(SB), NOSPLIT, $0-84

@@ -113,6 +113,11 @@ func gradSumsMaskAVX2(g []float32, y []float32, x []float32, m float32) (sg floa
 //go:noescape
 func gradSumsMaskStoreAVX2(dst []float32, g []float32, y []float32, x []float32, m float32) (sg float32, sgx float32)
 
+// sumSquaredDevAVX2 is sumSquaredDevGeneric's whole-vector loop, bit for bit; len must be a multiple of 8.
+//
+//go:noescape
+func sumSquaredDevAVX2(x []float32, m float32) float32
+
 // combineAVX2 is the AVX2 body of the generic loop; len must be a multiple of 8.
 //
 //go:noescape

@@ -121,6 +121,12 @@ func reduce32(s *[8][4]float32) float32 {
 // summation order; the Go loops are the generic ones in vec_generic.go,
 // with a·x + b and the products summed into t fused into one rounding).
 
+// sumSquaredDevNEON is sumSquaredDevGeneric's loop over whole blocks of
+// eight, bit for bit; len must be a multiple of 8.
+//
+//go:noescape
+func sumSquaredDevNEON(x []float32, m float32) float32
+
 // affineNEON, affineReluNEON, affineAddNEON and affineAddReluNEON are the
 // four variants of affineGeneric.
 //
@@ -172,8 +178,9 @@ var simd = vecBodies{
 		mul:   mulNEON,
 		relu:  reluNEON,
 
-		affine:   affineBodies{affineNEON, affineReluNEON, affineAddNEON, affineAddReluNEON}.run,
-		gradSums: gradSumsBodies{gradSumsNEON, gradSumsStoreNEON, gradSumsMaskNEON, gradSumsMaskStoreNEON}.run,
-		combine:  combineNEON,
+		sumSquaredDev: sumSquaredDevNEON,
+		affine:        affineBodies{affineNEON, affineReluNEON, affineAddNEON, affineAddReluNEON}.run,
+		gradSums:      gradSumsBodies{gradSumsNEON, gradSumsStoreNEON, gradSumsMaskNEON, gradSumsMaskStoreNEON}.run,
+		combine:       combineNEON,
 	},
 }

@@ -459,6 +459,35 @@ sumreduce:
 	WORD	$(0x6e20d400 | ((a)<<16) | ((a)<<5) | (a)); \
 	WORD	$(0x7e30d800 | ((a)<<5) | (a))
 
+// func sumSquaredDevNEON(x []float32, m float32) float32
+//
+// V31 = m; V0, V1 = s[0:4], s[4:8], sumSquaredDevGeneric's eight partial
+// sums (len is a multiple of 8), combined as its reduce8 does.
+TEXT ·sumSquaredDevNEON(SB), NOSPLIT, $0-36
+	MOVD	x_base+0(FP), R0
+	MOVD	x_len+8(FP), R2
+	FMOVS	m+24(FP), F31
+	VDUP	V31.S[0], V31.S4
+	VEOR	V0.B16, V0.B16, V0.B16
+	VEOR	V1.B16, V1.B16, V1.B16
+	CBZ	R2, ssdreduce
+
+ssdloop8:
+	VLD1.P	32(R0), [V16.S4, V17.S4] // x[i:i+8]
+	FSUB4S(16, 16, 31)               // d = x − m
+	FSUB4S(17, 17, 31)
+	VFMLA	V16.S4, V16.S4, V0.S4    // s[0:4] += d² in one rounding, as Go fuses s += d*d on arm64
+	VFMLA	V17.S4, V17.S4, V1.S4    // s[4:8] += d²
+	SUBS	$8, R2
+	BNE	ssdloop8
+
+ssdreduce:
+	FADD4S(0, 0, 1)                              // w = s[0:4] + s[4:8]
+	WORD	$0x6e20d400                          // FADDP V0.4S, V0.4S, V0.4S: w0+w1, w2+w3
+	WORD	$0x7e30d800                          // FADDP S0, V0.2S: (w0+w1) + (w2+w3)
+	FMOVS	F0, ret+32(FP)
+	RET
+
 // func combineNEON(dst, x, y []float32, a, b, c float32)
 //
 // dst = a·x + (b·y + c), two fused steps from c, as combineAVX2.

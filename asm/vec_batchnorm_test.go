@@ -10,6 +10,8 @@ import (
 // each run on every implementation against float64 references, at every
 // length around the AVX2 unrolling and at offsets 0..3 inside NaN guards.
 
+// TestSumSquaredDev checks SumSquaredDev against float64 and, as its
+// contract is, against sumSquaredDevGeneric to the bit.
 func TestSumSquaredDev(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(21, 22))
@@ -22,8 +24,12 @@ func TestSumSquaredDev(t *testing.T) {
 				want += d * d
 				mag += (math.Abs(float64(v)) + m) * (math.Abs(float64(v)) + m)
 			}
-			if got := SumSquaredDev(x, m); !closeTo(got, want, mag, n+2) {
+			got := SumSquaredDev(x, m)
+			if !closeTo(got, want, mag, n+2) {
 				t.Errorf("SumSquaredDev n=%d = %v, want %v", n, got, want)
+			}
+			if g := sumSquaredDevGeneric(x, m); math.Float32bits(got) != math.Float32bits(g) {
+				t.Errorf("SumSquaredDev n=%d = %v, generic %v", n, got, g)
 			}
 		}
 	})

@@ -78,10 +78,10 @@ func reluGeneric(dst, x []float32) {
 	}
 }
 
-// sumSquaredDevGeneric is SumSquaredDev on every implementation: AVX2 and
-// NEON bodies (FMA, 32 or 16 lanes) differed from it by an ulp or two,
-// and five SGD steps of optim's TestGoldenResNet32SGD (Nesterov) amplified
-// that past its parity tolerances; the statistics pass only reads.
+// sumSquaredDevGeneric is what every implementation computes, bit for bit:
+// assembly bodies with FMA or more lanes differed from it by an ulp or
+// two, which five SGD steps of optim's TestGoldenResNet32SGD (Nesterov)
+// amplified past its parity tolerances.
 func sumSquaredDevGeneric(x []float32, m float32) float32 {
 	var s [8]float32
 	i := 0

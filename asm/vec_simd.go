@@ -20,7 +20,7 @@ var bulkOps = vecOps{
 	mul:   mulBulk,
 	relu:  reluBulk,
 
-	sumSquaredDev: sumSquaredDevGeneric, // see there
+	sumSquaredDev: sumSquaredDevBulk,
 	affine:        affineBulk,
 	gradSums:      gradSumsBulk,
 	combine:       combineBulk,
@@ -67,6 +67,19 @@ func reluBulk(dst, x []float32) {
 	n := len(dst) / simd.width * simd.width
 	simd.relu(dst[:n], x[:n])
 	reluGeneric(dst[n:], x[n:])
+}
+
+// sumSquaredDevBulk gives the body sumSquaredDevGeneric's blocks of eight
+// and continues its sum over the tail one value at a time, as the generic
+// loop does, so the two agree to the bit.
+func sumSquaredDevBulk(x []float32, m float32) float32 {
+	n := len(x) / 8 * 8
+	t := simd.sumSquaredDev(x[:n], m)
+	for _, v := range x[n:] {
+		d := v - m
+		t += d * d
+	}
+	return t
 }
 
 func affineBulk(dst, x, r []float32, a, b float32, relu bool) {

@@ -58,6 +58,7 @@ func main() {
 	} {
 		reduction(v.name, v.sig, v.streams, "g", 2, gradSums(v.first, v.second))
 	}
+	sumSquaredDev()
 	elementwise("combineAVX2", "func(dst, x, y []float32, a, b, c float32)", []string{"dst", "x", "y"}, combine)
 	Generate()
 }
@@ -541,6 +542,46 @@ func dot() accStep {
 		VMOVUPS(at(p[0], d), t)
 		VFMADD231PS(at(p[1], d), t, acc[0])
 	}
+}
+
+// sumSquaredDev emits sumSquaredDevAVX2, sumSquaredDevGeneric's loop to
+// the bit: lane l of one accumulator sums (x[i+l] − m)² unfused, as the
+// generic s[l] does, and the lanes combine as reduce8 does: (l, l+4)
+// pairs, then (0+1) + (2+3). The batch-norm variance needs those bits:
+// the parity tests' few training steps amplify an ulp past tolerance.
+func sumSquaredDev() {
+	name := "sumSquaredDevAVX2"
+	TEXT(name, NOSPLIT, "func(x []float32, m float32) float32")
+	Pragma("noescape")
+	Doc(name + " is sumSquaredDevGeneric's whole-vector loop, bit for bit; len must be a multiple of 8.")
+	m := broadcast("m")
+	n := Load(Param("x").Len(), GP64())
+	p := Load(Param("x").Base(), GP64())
+	acc := YMM()
+	VXORPS(acc, acc, acc)
+	Label("loop")
+	CMPQ(n, Imm(8))
+	JL(LabelRef("reduce"))
+	t := YMM()
+	VMOVUPS(Mem{Base: p}, t)
+	VSUBPS(m, t, t)
+	VMULPS(t, t, t)
+	VADDPS(t, acc, acc)
+	ADDQ(Imm(32), p)
+	SUBQ(Imm(8), n)
+	JMP(LabelRef("loop"))
+	Label("reduce")
+	Comment("w[k] = s[k] + s[k+4], then (w0+w1) + (w2+w3)")
+	lo, hi := acc.AsX(), XMM()
+	VEXTRACTF128(Imm(1), acc, hi)
+	VADDPS(hi, lo, lo)
+	VHADDPS(lo, lo, lo)
+	u := XMM()
+	VMOVSHDUP(lo, u)
+	VADDSS(u, lo, lo)
+	Store(lo, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
 }
 
 // gradSums: g′ = g, or g where y > 0 as int32 (mask), is stored to dst
