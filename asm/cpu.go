@@ -30,6 +30,12 @@ type vecOps struct {
 	add   func(dst, x, y []float32)
 	mul   func(dst, x, y []float32)
 	relu  func(dst, x []float32)
+	// The batch-norm primitives: r, y and dst may be nil where the
+	// exported functions allow it.
+	sumSquaredDev func(x []float32, m float32) float32
+	affine        func(dst, x, r []float32, a, b float32, relu bool)
+	gradSums      func(dst, g, y, x []float32, m float32) (sg, sgx float32)
+	combine       func(dst, x, y []float32, a, b, c float32)
 }
 
 // impls lists the implementations compiled into this binary, slowest first.

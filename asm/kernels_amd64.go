@@ -42,6 +42,11 @@ var simd = vecBodies{
 		add:   addAVX2,
 		mul:   mulAVX2,
 		relu:  reluAVX2,
+
+		sumSquaredDev: sumSquaredDevAVX2,
+		affine:        affineBodies{affineAVX2, affineReluAVX2, affineAddAVX2, affineAddReluAVX2}.run,
+		gradSums:      gradSumsBodies{gradSumsAVX2, gradSumsStoreAVX2, gradSumsMaskAVX2, gradSumsMaskStoreAVX2}.run,
+		combine:       combineAVX2,
 	},
 }
 

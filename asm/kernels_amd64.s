@@ -775,10 +775,9 @@ block:
 	RET
 
 // func axpyAVX2(alpha float32, x []float32, y []float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·axpyAVX2(SB), NOSPLIT, $0-56
-	MOVSS        alpha+0(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS alpha+0(FP), Y0
 	MOVQ         x_len+16(FP), AX
 	MOVQ         x_base+8(FP), CX
 	MOVQ         y_base+32(FP), DX
@@ -819,10 +818,9 @@ done:
 	RET
 
 // func scaleAVX2(alpha float32, x []float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·scaleAVX2(SB), NOSPLIT, $0-32
-	MOVSS        alpha+0(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS alpha+0(FP), Y0
 	MOVQ         x_len+16(FP), AX
 	MOVQ         x_base+8(FP), CX
 
@@ -1030,7 +1028,7 @@ loop1:
 	JMP         loop1
 
 reduce:
-	// ((acc0+acc1) + (acc2+acc3)), then lanes (0..3)+(4..7), then pairwise.
+	// result 0: ((acc0+acc1) + (acc2+acc3)), then lanes (0..3)+(4..7), then pairwise.
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VADDPS       Y2, Y0, Y0
@@ -1074,7 +1072,7 @@ loop1:
 	JMP    loop1
 
 reduce:
-	// ((acc0+acc1) + (acc2+acc3)), then lanes (0..3)+(4..7), then pairwise.
+	// result 0: ((acc0+acc1) + (acc2+acc3)), then lanes (0..3)+(4..7), then pairwise.
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VADDPS       Y2, Y0, Y0
@@ -1085,5 +1083,682 @@ reduce:
 	VMOVSHDUP    X0, X1
 	VADDSS       X1, X0, X0
 	MOVSS        X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func affineAVX2(dst []float32, x []float32, a float32, b float32)
+// Requires: AVX, FMA3
+TEXT ·affineAVX2(SB), NOSPLIT, $0-56
+	VBROADCASTSS a+48(FP), Y0
+	VBROADCASTSS b+52(FP), Y1
+	MOVQ         dst_len+8(FP), AX
+	MOVQ         dst_base+0(FP), CX
+	MOVQ         x_base+24(FP), DX
+
+loop4:
+	CMPQ        AX, $0x20
+	JL          loop1
+	VMOVUPS     (DX), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     32(DX), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VMOVUPS     Y2, 32(CX)
+	VMOVUPS     64(DX), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VMOVUPS     Y2, 64(CX)
+	VMOVUPS     96(DX), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VMOVUPS     Y2, 96(CX)
+	ADDQ        $0x80, CX
+	ADDQ        $0x80, DX
+	SUBQ        $0x20, AX
+	JMP         loop4
+
+loop1:
+	CMPQ        AX, $0x08
+	JL          done
+	VMOVUPS     (DX), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, DX
+	SUBQ        $0x08, AX
+	JMP         loop1
+
+done:
+	VZEROUPPER
+	RET
+
+// func affineReluAVX2(dst []float32, x []float32, a float32, b float32)
+// Requires: AVX, FMA3
+TEXT ·affineReluAVX2(SB), NOSPLIT, $0-56
+	VBROADCASTSS a+48(FP), Y0
+	VBROADCASTSS b+52(FP), Y1
+	VXORPS       Y2, Y2, Y2
+	MOVQ         dst_len+8(FP), AX
+	MOVQ         dst_base+0(FP), CX
+	MOVQ         x_base+24(FP), DX
+
+loop4:
+	CMPQ        AX, $0x20
+	JL          loop1
+	VMOVUPS     (DX), Y3
+	VFMADD213PS Y1, Y0, Y3
+	VCMPPS      $0x06, Y2, Y3, Y4
+	VANDPS      Y3, Y4, Y3
+	VMOVUPS     Y3, (CX)
+	VMOVUPS     32(DX), Y3
+	VFMADD213PS Y1, Y0, Y3
+	VCMPPS      $0x06, Y2, Y3, Y4
+	VANDPS      Y3, Y4, Y3
+	VMOVUPS     Y3, 32(CX)
+	VMOVUPS     64(DX), Y3
+	VFMADD213PS Y1, Y0, Y3
+	VCMPPS      $0x06, Y2, Y3, Y4
+	VANDPS      Y3, Y4, Y3
+	VMOVUPS     Y3, 64(CX)
+	VMOVUPS     96(DX), Y3
+	VFMADD213PS Y1, Y0, Y3
+	VCMPPS      $0x06, Y2, Y3, Y4
+	VANDPS      Y3, Y4, Y3
+	VMOVUPS     Y3, 96(CX)
+	ADDQ        $0x80, CX
+	ADDQ        $0x80, DX
+	SUBQ        $0x20, AX
+	JMP         loop4
+
+loop1:
+	CMPQ        AX, $0x08
+	JL          done
+	VMOVUPS     (DX), Y3
+	VFMADD213PS Y1, Y0, Y3
+	VCMPPS      $0x06, Y2, Y3, Y4
+	VANDPS      Y3, Y4, Y3
+	VMOVUPS     Y3, (CX)
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, DX
+	SUBQ        $0x08, AX
+	JMP         loop1
+
+done:
+	VZEROUPPER
+	RET
+
+// func affineAddAVX2(dst []float32, x []float32, r []float32, a float32, b float32)
+// Requires: AVX, FMA3
+TEXT ·affineAddAVX2(SB), NOSPLIT, $0-80
+	VBROADCASTSS a+72(FP), Y0
+	VBROADCASTSS b+76(FP), Y1
+	MOVQ         dst_len+8(FP), AX
+	MOVQ         dst_base+0(FP), CX
+	MOVQ         x_base+24(FP), DX
+	MOVQ         r_base+48(FP), BX
+
+loop4:
+	CMPQ        AX, $0x20
+	JL          loop1
+	VMOVUPS     (DX), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VADDPS      (BX), Y2, Y2
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     32(DX), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VADDPS      32(BX), Y2, Y2
+	VMOVUPS     Y2, 32(CX)
+	VMOVUPS     64(DX), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VADDPS      64(BX), Y2, Y2
+	VMOVUPS     Y2, 64(CX)
+	VMOVUPS     96(DX), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VADDPS      96(BX), Y2, Y2
+	VMOVUPS     Y2, 96(CX)
+	ADDQ        $0x80, CX
+	ADDQ        $0x80, DX
+	ADDQ        $0x80, BX
+	SUBQ        $0x20, AX
+	JMP         loop4
+
+loop1:
+	CMPQ        AX, $0x08
+	JL          done
+	VMOVUPS     (DX), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VADDPS      (BX), Y2, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, DX
+	ADDQ        $0x20, BX
+	SUBQ        $0x08, AX
+	JMP         loop1
+
+done:
+	VZEROUPPER
+	RET
+
+// func affineAddReluAVX2(dst []float32, x []float32, r []float32, a float32, b float32)
+// Requires: AVX, FMA3
+TEXT ·affineAddReluAVX2(SB), NOSPLIT, $0-80
+	VBROADCASTSS a+72(FP), Y0
+	VBROADCASTSS b+76(FP), Y1
+	VXORPS       Y2, Y2, Y2
+	MOVQ         dst_len+8(FP), AX
+	MOVQ         dst_base+0(FP), CX
+	MOVQ         x_base+24(FP), DX
+	MOVQ         r_base+48(FP), BX
+
+loop4:
+	CMPQ        AX, $0x20
+	JL          loop1
+	VMOVUPS     (DX), Y3
+	VFMADD213PS Y1, Y0, Y3
+	VADDPS      (BX), Y3, Y3
+	VCMPPS      $0x06, Y2, Y3, Y4
+	VANDPS      Y3, Y4, Y3
+	VMOVUPS     Y3, (CX)
+	VMOVUPS     32(DX), Y3
+	VFMADD213PS Y1, Y0, Y3
+	VADDPS      32(BX), Y3, Y3
+	VCMPPS      $0x06, Y2, Y3, Y4
+	VANDPS      Y3, Y4, Y3
+	VMOVUPS     Y3, 32(CX)
+	VMOVUPS     64(DX), Y3
+	VFMADD213PS Y1, Y0, Y3
+	VADDPS      64(BX), Y3, Y3
+	VCMPPS      $0x06, Y2, Y3, Y4
+	VANDPS      Y3, Y4, Y3
+	VMOVUPS     Y3, 64(CX)
+	VMOVUPS     96(DX), Y3
+	VFMADD213PS Y1, Y0, Y3
+	VADDPS      96(BX), Y3, Y3
+	VCMPPS      $0x06, Y2, Y3, Y4
+	VANDPS      Y3, Y4, Y3
+	VMOVUPS     Y3, 96(CX)
+	ADDQ        $0x80, CX
+	ADDQ        $0x80, DX
+	ADDQ        $0x80, BX
+	SUBQ        $0x20, AX
+	JMP         loop4
+
+loop1:
+	CMPQ        AX, $0x08
+	JL          done
+	VMOVUPS     (DX), Y3
+	VFMADD213PS Y1, Y0, Y3
+	VADDPS      (BX), Y3, Y3
+	VCMPPS      $0x06, Y2, Y3, Y4
+	VANDPS      Y3, Y4, Y3
+	VMOVUPS     Y3, (CX)
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, DX
+	ADDQ        $0x20, BX
+	SUBQ        $0x08, AX
+	JMP         loop1
+
+done:
+	VZEROUPPER
+	RET
+
+// func gradSumsAVX2(g []float32, x []float32, m float32) (sg float32, sgx float32)
+// Requires: AVX, FMA3, SSE
+TEXT ·gradSumsAVX2(SB), NOSPLIT, $0-64
+	VBROADCASTSS m+48(FP), Y0
+	MOVQ         g_len+8(FP), AX
+	MOVQ         g_base+0(FP), CX
+	MOVQ         x_base+24(FP), DX
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VXORPS       Y8, Y8, Y8
+
+loop4:
+	CMPQ        AX, $0x20
+	JL          loop1
+	VMOVUPS     (CX), Y9
+	VADDPS      Y9, Y1, Y1
+	VMOVUPS     (DX), Y10
+	VSUBPS      Y0, Y10, Y10
+	VFMADD231PS Y9, Y10, Y2
+	VMOVUPS     32(CX), Y9
+	VADDPS      Y9, Y3, Y3
+	VMOVUPS     32(DX), Y10
+	VSUBPS      Y0, Y10, Y10
+	VFMADD231PS Y9, Y10, Y4
+	VMOVUPS     64(CX), Y9
+	VADDPS      Y9, Y5, Y5
+	VMOVUPS     64(DX), Y10
+	VSUBPS      Y0, Y10, Y10
+	VFMADD231PS Y9, Y10, Y6
+	VMOVUPS     96(CX), Y9
+	VADDPS      Y9, Y7, Y7
+	VMOVUPS     96(DX), Y10
+	VSUBPS      Y0, Y10, Y10
+	VFMADD231PS Y9, Y10, Y8
+	ADDQ        $0x80, CX
+	ADDQ        $0x80, DX
+	SUBQ        $0x20, AX
+	JMP         loop4
+
+loop1:
+	CMPQ        AX, $0x08
+	JL          reduce
+	VMOVUPS     (CX), Y9
+	VADDPS      Y9, Y1, Y1
+	VMOVUPS     (DX), Y10
+	VSUBPS      Y0, Y10, Y10
+	VFMADD231PS Y9, Y10, Y2
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, DX
+	SUBQ        $0x08, AX
+	JMP         loop1
+
+reduce:
+	// result 0: ((acc0+acc1) + (acc2+acc3)), then lanes (0..3)+(4..7), then pairwise.
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y7, Y5, Y5
+	VADDPS       Y5, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	MOVSS        X1, sg+56(FP)
+
+	// result 1: ((acc0+acc1) + (acc2+acc3)), then lanes (0..3)+(4..7), then pairwise.
+	VADDPS       Y4, Y2, Y2
+	VADDPS       Y8, Y6, Y6
+	VADDPS       Y6, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X2, X0
+	VADDPS       X0, X2, X2
+	VMOVSHDUP    X2, X0
+	VADDSS       X0, X2, X2
+	MOVSS        X2, sgx+60(FP)
+	VZEROUPPER
+	RET
+
+// func gradSumsStoreAVX2(dst []float32, g []float32, x []float32, m float32) (sg float32, sgx float32)
+// Requires: AVX, FMA3, SSE
+TEXT ·gradSumsStoreAVX2(SB), NOSPLIT, $0-88
+	VBROADCASTSS m+72(FP), Y0
+	MOVQ         g_len+32(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         x_base+48(FP), DX
+	MOVQ         dst_base+0(FP), BX
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VXORPS       Y8, Y8, Y8
+
+loop4:
+	CMPQ        AX, $0x20
+	JL          loop1
+	VMOVUPS     (CX), Y9
+	VMOVUPS     Y9, (BX)
+	VADDPS      Y9, Y1, Y1
+	VMOVUPS     (DX), Y10
+	VSUBPS      Y0, Y10, Y10
+	VFMADD231PS Y9, Y10, Y2
+	VMOVUPS     32(CX), Y9
+	VMOVUPS     Y9, 32(BX)
+	VADDPS      Y9, Y3, Y3
+	VMOVUPS     32(DX), Y10
+	VSUBPS      Y0, Y10, Y10
+	VFMADD231PS Y9, Y10, Y4
+	VMOVUPS     64(CX), Y9
+	VMOVUPS     Y9, 64(BX)
+	VADDPS      Y9, Y5, Y5
+	VMOVUPS     64(DX), Y10
+	VSUBPS      Y0, Y10, Y10
+	VFMADD231PS Y9, Y10, Y6
+	VMOVUPS     96(CX), Y9
+	VMOVUPS     Y9, 96(BX)
+	VADDPS      Y9, Y7, Y7
+	VMOVUPS     96(DX), Y10
+	VSUBPS      Y0, Y10, Y10
+	VFMADD231PS Y9, Y10, Y8
+	ADDQ        $0x80, CX
+	ADDQ        $0x80, DX
+	ADDQ        $0x80, BX
+	SUBQ        $0x20, AX
+	JMP         loop4
+
+loop1:
+	CMPQ        AX, $0x08
+	JL          reduce
+	VMOVUPS     (CX), Y9
+	VMOVUPS     Y9, (BX)
+	VADDPS      Y9, Y1, Y1
+	VMOVUPS     (DX), Y10
+	VSUBPS      Y0, Y10, Y10
+	VFMADD231PS Y9, Y10, Y2
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, DX
+	ADDQ        $0x20, BX
+	SUBQ        $0x08, AX
+	JMP         loop1
+
+reduce:
+	// result 0: ((acc0+acc1) + (acc2+acc3)), then lanes (0..3)+(4..7), then pairwise.
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y7, Y5, Y5
+	VADDPS       Y5, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	MOVSS        X1, sg+80(FP)
+
+	// result 1: ((acc0+acc1) + (acc2+acc3)), then lanes (0..3)+(4..7), then pairwise.
+	VADDPS       Y4, Y2, Y2
+	VADDPS       Y8, Y6, Y6
+	VADDPS       Y6, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X2, X0
+	VADDPS       X0, X2, X2
+	VMOVSHDUP    X2, X0
+	VADDSS       X0, X2, X2
+	MOVSS        X2, sgx+84(FP)
+	VZEROUPPER
+	RET
+
+// func gradSumsMaskAVX2(g []float32, y []float32, x []float32, m float32) (sg float32, sgx float32)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·gradSumsMaskAVX2(SB), NOSPLIT, $0-88
+	VBROADCASTSS m+72(FP), Y0
+	VPXOR        Y1, Y1, Y1
+	MOVQ         g_len+8(FP), AX
+	MOVQ         g_base+0(FP), CX
+	MOVQ         y_base+24(FP), DX
+	MOVQ         x_base+48(FP), BX
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VXORPS       Y8, Y8, Y8
+	VXORPS       Y9, Y9, Y9
+
+loop4:
+	CMPQ        AX, $0x20
+	JL          loop1
+	VMOVUPS     (DX), Y10
+	VPCMPGTD    Y1, Y10, Y10
+	VANDPS      (CX), Y10, Y10
+	VADDPS      Y10, Y2, Y2
+	VMOVUPS     (BX), Y11
+	VSUBPS      Y0, Y11, Y11
+	VFMADD231PS Y10, Y11, Y3
+	VMOVUPS     32(DX), Y10
+	VPCMPGTD    Y1, Y10, Y10
+	VANDPS      32(CX), Y10, Y10
+	VADDPS      Y10, Y4, Y4
+	VMOVUPS     32(BX), Y11
+	VSUBPS      Y0, Y11, Y11
+	VFMADD231PS Y10, Y11, Y5
+	VMOVUPS     64(DX), Y10
+	VPCMPGTD    Y1, Y10, Y10
+	VANDPS      64(CX), Y10, Y10
+	VADDPS      Y10, Y6, Y6
+	VMOVUPS     64(BX), Y11
+	VSUBPS      Y0, Y11, Y11
+	VFMADD231PS Y10, Y11, Y7
+	VMOVUPS     96(DX), Y10
+	VPCMPGTD    Y1, Y10, Y10
+	VANDPS      96(CX), Y10, Y10
+	VADDPS      Y10, Y8, Y8
+	VMOVUPS     96(BX), Y11
+	VSUBPS      Y0, Y11, Y11
+	VFMADD231PS Y10, Y11, Y9
+	ADDQ        $0x80, CX
+	ADDQ        $0x80, DX
+	ADDQ        $0x80, BX
+	SUBQ        $0x20, AX
+	JMP         loop4
+
+loop1:
+	CMPQ        AX, $0x08
+	JL          reduce
+	VMOVUPS     (DX), Y10
+	VPCMPGTD    Y1, Y10, Y10
+	VANDPS      (CX), Y10, Y10
+	VADDPS      Y10, Y2, Y2
+	VMOVUPS     (BX), Y11
+	VSUBPS      Y0, Y11, Y11
+	VFMADD231PS Y10, Y11, Y3
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, DX
+	ADDQ        $0x20, BX
+	SUBQ        $0x08, AX
+	JMP         loop1
+
+reduce:
+	// result 0: ((acc0+acc1) + (acc2+acc3)), then lanes (0..3)+(4..7), then pairwise.
+	VADDPS       Y4, Y2, Y2
+	VADDPS       Y8, Y6, Y6
+	VADDPS       Y6, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X2, X0
+	VADDPS       X0, X2, X2
+	VMOVSHDUP    X2, X0
+	VADDSS       X0, X2, X2
+	MOVSS        X2, sg+80(FP)
+
+	// result 1: ((acc0+acc1) + (acc2+acc3)), then lanes (0..3)+(4..7), then pairwise.
+	VADDPS       Y5, Y3, Y3
+	VADDPS       Y9, Y7, Y7
+	VADDPS       Y7, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X0, X3, X3
+	VMOVHLPS     X3, X3, X0
+	VADDPS       X0, X3, X3
+	VMOVSHDUP    X3, X0
+	VADDSS       X0, X3, X3
+	MOVSS        X3, sgx+84(FP)
+	VZEROUPPER
+	RET
+
+// func gradSumsMaskStoreAVX2(dst []float32, g []float32, y []float32, x []float32, m float32) (sg float32, sgx float32)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·gradSumsMaskStoreAVX2(SB), NOSPLIT, $0-112
+	VBROADCASTSS m+96(FP), Y0
+	VPXOR        Y1, Y1, Y1
+	MOVQ         g_len+32(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         y_base+48(FP), DX
+	MOVQ         x_base+72(FP), BX
+	MOVQ         dst_base+0(FP), SI
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VXORPS       Y8, Y8, Y8
+	VXORPS       Y9, Y9, Y9
+
+loop4:
+	CMPQ        AX, $0x20
+	JL          loop1
+	VMOVUPS     (DX), Y10
+	VPCMPGTD    Y1, Y10, Y10
+	VANDPS      (CX), Y10, Y10
+	VMOVUPS     Y10, (SI)
+	VADDPS      Y10, Y2, Y2
+	VMOVUPS     (BX), Y11
+	VSUBPS      Y0, Y11, Y11
+	VFMADD231PS Y10, Y11, Y3
+	VMOVUPS     32(DX), Y10
+	VPCMPGTD    Y1, Y10, Y10
+	VANDPS      32(CX), Y10, Y10
+	VMOVUPS     Y10, 32(SI)
+	VADDPS      Y10, Y4, Y4
+	VMOVUPS     32(BX), Y11
+	VSUBPS      Y0, Y11, Y11
+	VFMADD231PS Y10, Y11, Y5
+	VMOVUPS     64(DX), Y10
+	VPCMPGTD    Y1, Y10, Y10
+	VANDPS      64(CX), Y10, Y10
+	VMOVUPS     Y10, 64(SI)
+	VADDPS      Y10, Y6, Y6
+	VMOVUPS     64(BX), Y11
+	VSUBPS      Y0, Y11, Y11
+	VFMADD231PS Y10, Y11, Y7
+	VMOVUPS     96(DX), Y10
+	VPCMPGTD    Y1, Y10, Y10
+	VANDPS      96(CX), Y10, Y10
+	VMOVUPS     Y10, 96(SI)
+	VADDPS      Y10, Y8, Y8
+	VMOVUPS     96(BX), Y11
+	VSUBPS      Y0, Y11, Y11
+	VFMADD231PS Y10, Y11, Y9
+	ADDQ        $0x80, CX
+	ADDQ        $0x80, DX
+	ADDQ        $0x80, BX
+	ADDQ        $0x80, SI
+	SUBQ        $0x20, AX
+	JMP         loop4
+
+loop1:
+	CMPQ        AX, $0x08
+	JL          reduce
+	VMOVUPS     (DX), Y10
+	VPCMPGTD    Y1, Y10, Y10
+	VANDPS      (CX), Y10, Y10
+	VMOVUPS     Y10, (SI)
+	VADDPS      Y10, Y2, Y2
+	VMOVUPS     (BX), Y11
+	VSUBPS      Y0, Y11, Y11
+	VFMADD231PS Y10, Y11, Y3
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, DX
+	ADDQ        $0x20, BX
+	ADDQ        $0x20, SI
+	SUBQ        $0x08, AX
+	JMP         loop1
+
+reduce:
+	// result 0: ((acc0+acc1) + (acc2+acc3)), then lanes (0..3)+(4..7), then pairwise.
+	VADDPS       Y4, Y2, Y2
+	VADDPS       Y8, Y6, Y6
+	VADDPS       Y6, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X2, X0
+	VADDPS       X0, X2, X2
+	VMOVSHDUP    X2, X0
+	VADDSS       X0, X2, X2
+	MOVSS        X2, sg+104(FP)
+
+	// result 1: ((acc0+acc1) + (acc2+acc3)), then lanes (0..3)+(4..7), then pairwise.
+	VADDPS       Y5, Y3, Y3
+	VADDPS       Y9, Y7, Y7
+	VADDPS       Y7, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X0, X3, X3
+	VMOVHLPS     X3, X3, X0
+	VADDPS       X0, X3, X3
+	VMOVSHDUP    X3, X0
+	VADDSS       X0, X3, X3
+	MOVSS        X3, sgx+108(FP)
+	VZEROUPPER
+	RET
+
+// func sumSquaredDevAVX2(x []float32, m float32) float32
+// Requires: AVX, SSE
+TEXT ·sumSquaredDevAVX2(SB), NOSPLIT, $0-36
+	VBROADCASTSS m+24(FP), Y0
+	MOVQ         x_len+8(FP), AX
+	MOVQ         x_base+0(FP), CX
+	VXORPS       Y1, Y1, Y1
+
+loop:
+	CMPQ    AX, $0x08
+	JL      reduce
+	VMOVUPS (CX), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y2, Y2, Y2
+	VADDPS  Y2, Y1, Y1
+	ADDQ    $0x20, CX
+	SUBQ    $0x08, AX
+	JMP     loop
+
+reduce:
+	// w[k] = s[k] + s[k+4], then (w0+w1) + (w2+w3)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X1
+	VHADDPS      X1, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	MOVSS        X1, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func combineAVX2(dst []float32, x []float32, y []float32, a float32, b float32, c float32)
+// Requires: AVX, FMA3
+TEXT ·combineAVX2(SB), NOSPLIT, $0-84
+	VBROADCASTSS a+72(FP), Y0
+	VBROADCASTSS b+76(FP), Y1
+	VBROADCASTSS c+80(FP), Y2
+	MOVQ         dst_len+8(FP), AX
+	MOVQ         dst_base+0(FP), CX
+	MOVQ         x_base+24(FP), DX
+	MOVQ         y_base+48(FP), BX
+
+loop4:
+	CMPQ        AX, $0x20
+	JL          loop1
+	VMOVUPS     (BX), Y3
+	VFMADD213PS Y2, Y1, Y3
+	VFMADD231PS (DX), Y0, Y3
+	VMOVUPS     Y3, (CX)
+	VMOVUPS     32(BX), Y3
+	VFMADD213PS Y2, Y1, Y3
+	VFMADD231PS 32(DX), Y0, Y3
+	VMOVUPS     Y3, 32(CX)
+	VMOVUPS     64(BX), Y3
+	VFMADD213PS Y2, Y1, Y3
+	VFMADD231PS 64(DX), Y0, Y3
+	VMOVUPS     Y3, 64(CX)
+	VMOVUPS     96(BX), Y3
+	VFMADD213PS Y2, Y1, Y3
+	VFMADD231PS 96(DX), Y0, Y3
+	VMOVUPS     Y3, 96(CX)
+	ADDQ        $0x80, CX
+	ADDQ        $0x80, DX
+	ADDQ        $0x80, BX
+	SUBQ        $0x20, AX
+	JMP         loop4
+
+loop1:
+	CMPQ        AX, $0x08
+	JL          done
+	VMOVUPS     (BX), Y3
+	VFMADD213PS Y2, Y1, Y3
+	VFMADD231PS (DX), Y0, Y3
+	VMOVUPS     Y3, (CX)
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, DX
+	ADDQ        $0x20, BX
+	SUBQ        $0x08, AX
+	JMP         loop1
+
+done:
 	VZEROUPPER
 	RET

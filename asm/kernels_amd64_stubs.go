@@ -72,3 +72,53 @@ func dotAVX2(x []float32, y []float32) float32
 //
 //go:noescape
 func sumAVX2(x []float32) float32
+
+// affineAVX2 is the AVX2 body of the generic loop; len must be a multiple of 8.
+//
+//go:noescape
+func affineAVX2(dst []float32, x []float32, a float32, b float32)
+
+// affineReluAVX2 is the AVX2 body of the generic loop; len must be a multiple of 8.
+//
+//go:noescape
+func affineReluAVX2(dst []float32, x []float32, a float32, b float32)
+
+// affineAddAVX2 is the AVX2 body of the generic loop; len must be a multiple of 8.
+//
+//go:noescape
+func affineAddAVX2(dst []float32, x []float32, r []float32, a float32, b float32)
+
+// affineAddReluAVX2 is the AVX2 body of the generic loop; len must be a multiple of 8.
+//
+//go:noescape
+func affineAddReluAVX2(dst []float32, x []float32, r []float32, a float32, b float32)
+
+// gradSumsAVX2 is the AVX2 body of the generic loop; len must be a multiple of 8.
+//
+//go:noescape
+func gradSumsAVX2(g []float32, x []float32, m float32) (sg float32, sgx float32)
+
+// gradSumsStoreAVX2 is the AVX2 body of the generic loop; len must be a multiple of 8.
+//
+//go:noescape
+func gradSumsStoreAVX2(dst []float32, g []float32, x []float32, m float32) (sg float32, sgx float32)
+
+// gradSumsMaskAVX2 is the AVX2 body of the generic loop; len must be a multiple of 8.
+//
+//go:noescape
+func gradSumsMaskAVX2(g []float32, y []float32, x []float32, m float32) (sg float32, sgx float32)
+
+// gradSumsMaskStoreAVX2 is the AVX2 body of the generic loop; len must be a multiple of 8.
+//
+//go:noescape
+func gradSumsMaskStoreAVX2(dst []float32, g []float32, y []float32, x []float32, m float32) (sg float32, sgx float32)
+
+// sumSquaredDevAVX2 is sumSquaredDevGeneric's whole-vector loop, bit for bit; len must be a multiple of 8.
+//
+//go:noescape
+func sumSquaredDevAVX2(x []float32, m float32) float32
+
+// combineAVX2 is the AVX2 body of the generic loop; len must be a multiple of 8.
+//
+//go:noescape
+func combineAVX2(dst []float32, x []float32, y []float32, a float32, b float32, c float32)

@@ -118,6 +118,55 @@ func reduce32(s *[8][4]float32) float32 {
 	return (v[0] + v[1]) + (v[2] + v[3])
 }
 
+// The batch-norm bodies (kernels_arm64.s describes their registers and
+// summation order; the Go loops are the generic ones in vec_generic.go,
+// with a·x + b and the products summed into t fused into one rounding).
+
+// sumSquaredDevNEON is sumSquaredDevGeneric's loop over whole blocks of
+// eight, bit for bit; len must be a multiple of 8.
+//
+//go:noescape
+func sumSquaredDevNEON(x []float32, m float32) float32
+
+// affineNEON, affineReluNEON, affineAddNEON and affineAddReluNEON are the
+// four variants of affineGeneric.
+//
+//go:noescape
+func affineNEON(dst, x []float32, a, b float32)
+
+//go:noescape
+func affineReluNEON(dst, x []float32, a, b float32)
+
+//go:noescape
+func affineAddNEON(dst, x, r []float32, a, b float32)
+
+//go:noescape
+func affineAddReluNEON(dst, x, r []float32, a, b float32)
+
+// gradSumsNEON, gradSumsStoreNEON, gradSumsMaskNEON and
+// gradSumsMaskStoreNEON are the four variants of gradSumsGeneric (without
+// y and dst, with dst, with y, with both), each sum kept in four vector
+// sums s[0..3] over each 16 values (the vectors past the last 16 go to
+// s[0]) and combined as ((s[0]+s[1]) + (s[2]+s[3])), then across lanes
+// pairwise.
+//
+//go:noescape
+func gradSumsNEON(g, x []float32, m float32) (sg, sgx float32)
+
+//go:noescape
+func gradSumsStoreNEON(dst, g, x []float32, m float32) (sg, sgx float32)
+
+//go:noescape
+func gradSumsMaskNEON(g, y, x []float32, m float32) (sg, sgx float32)
+
+//go:noescape
+func gradSumsMaskStoreNEON(dst, g, y, x []float32, m float32) (sg, sgx float32)
+
+// combineNEON is combineGeneric with dst = a·x + (b·y + c), both steps fused.
+//
+//go:noescape
+func combineNEON(dst, x, y []float32, a, b, c float32)
+
 // simd holds the NEON vector-primitive bodies for the *Bulk wrappers.
 var simd = vecBodies{
 	width: 4,
@@ -129,5 +178,10 @@ var simd = vecBodies{
 		add:   addNEON,
 		mul:   mulNEON,
 		relu:  reluNEON,
+
+		sumSquaredDev: sumSquaredDevNEON,
+		affine:        affineBodies{affineNEON, affineReluNEON, affineAddNEON, affineAddReluNEON}.run,
+		gradSums:      gradSumsBodies{gradSumsNEON, gradSumsStoreNEON, gradSumsMaskNEON, gradSumsMaskStoreNEON}.run,
+		combine:       combineNEON,
 	},
 }

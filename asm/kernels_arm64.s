@@ -440,3 +440,457 @@ sumreduce:
 	WORD	$0x7e30d800     // FADDP S0, V0.2S: (v[0]+v[1]) + (v[2]+v[3])
 	FMOVS	F0, ret+24(FP)
 	RET
+
+// The batch-norm kernels below go 16 floats (four vectors) at a time, then
+// 4. Their missing instructions are macros over WORD encodings (d, n, m
+// are register numbers, Arm's order):
+// FADD4S(d, n, m): FADD Vd.4S, Vn.4S, Vm.4S; FSUB4S: FSUB (Vn − Vm);
+// CMGTZ4S(d, n): CMGT Vd.4S, Vn.4S, #0 (signed integer compare);
+// FCMLEZ4S(d, n): FCMLE Vd.4S, Vn.4S, #0; REDUCE4(a, b, c, d): S(a) =
+// ((Va + Vb) + (Vc + Vd)) added across lanes pairwise, as sumNEON does.
+#define FADD4S(d, n, m) WORD $(0x4e20d400 | ((m)<<16) | ((n)<<5) | (d))
+#define FSUB4S(d, n, m) WORD $(0x4ea0d400 | ((m)<<16) | ((n)<<5) | (d))
+#define CMGTZ4S(d, n) WORD $(0x4ea08800 | ((n)<<5) | (d))
+#define FCMLEZ4S(d, n) WORD $(0x6ea0d800 | ((n)<<5) | (d))
+#define REDUCE4(a, b, c, d) \
+	FADD4S(a, a, b); \
+	FADD4S(c, c, d); \
+	FADD4S(a, a, c); \
+	WORD	$(0x6e20d400 | ((a)<<16) | ((a)<<5) | (a)); \
+	WORD	$(0x7e30d800 | ((a)<<5) | (a))
+
+// func sumSquaredDevNEON(x []float32, m float32) float32
+//
+// V31 = m; V0, V1 = s[0:4], s[4:8], sumSquaredDevGeneric's eight partial
+// sums (len is a multiple of 8), combined as its reduce8 does.
+TEXT ·sumSquaredDevNEON(SB), NOSPLIT, $0-36
+	MOVD	x_base+0(FP), R0
+	MOVD	x_len+8(FP), R2
+	FMOVS	m+24(FP), F31
+	VDUP	V31.S[0], V31.S4
+	VEOR	V0.B16, V0.B16, V0.B16
+	VEOR	V1.B16, V1.B16, V1.B16
+	CBZ	R2, ssdreduce
+
+ssdloop8:
+	VLD1.P	32(R0), [V16.S4, V17.S4] // x[i:i+8]
+	FSUB4S(16, 16, 31)               // d = x − m
+	FSUB4S(17, 17, 31)
+	VFMLA	V16.S4, V16.S4, V0.S4    // s[0:4] += d² in one rounding, as Go fuses s += d*d on arm64
+	VFMLA	V17.S4, V17.S4, V1.S4    // s[4:8] += d²
+	SUBS	$8, R2
+	BNE	ssdloop8
+
+ssdreduce:
+	FADD4S(0, 0, 1)                              // w = s[0:4] + s[4:8]
+	WORD	$0x6e20d400                          // FADDP V0.4S, V0.4S, V0.4S: w0+w1, w2+w3
+	WORD	$0x7e30d800                          // FADDP S0, V0.2S: (w0+w1) + (w2+w3)
+	FMOVS	F0, ret+32(FP)
+	RET
+
+// func combineNEON(dst, x, y []float32, a, b, c float32)
+//
+// dst = a·x + (b·y + c), two fused steps from c, as combineAVX2.
+// V28, V29, V30 = a, b, c; R0 x, R1 y, R3 dst.
+TEXT ·combineNEON(SB), NOSPLIT, $0-84
+	MOVD	dst_base+0(FP), R3
+	MOVD	dst_len+8(FP), R2
+	MOVD	x_base+24(FP), R0
+	MOVD	y_base+48(FP), R1
+	FMOVS	a+72(FP), F28
+	VDUP	V28.S[0], V28.S4
+	FMOVS	b+76(FP), F29
+	VDUP	V29.S[0], V29.S4
+	FMOVS	c+80(FP), F30
+	VDUP	V30.S[0], V30.S4
+	CMP	$16, R2
+	BLT	combinetail
+
+combineloop16:
+	VLD1.P	64(R0), [V16.S4, V17.S4, V18.S4, V19.S4] // x[i:i+16]
+	VLD1.P	64(R1), [V20.S4, V21.S4, V22.S4, V23.S4] // y[i:i+16]
+	VORR	V30.B16, V30.B16, V0.B16                 // t = c
+	VORR	V30.B16, V30.B16, V1.B16
+	VORR	V30.B16, V30.B16, V2.B16
+	VORR	V30.B16, V30.B16, V3.B16
+	VFMLA	V29.S4, V20.S4, V0.S4                    // t += b·y
+	VFMLA	V29.S4, V21.S4, V1.S4
+	VFMLA	V29.S4, V22.S4, V2.S4
+	VFMLA	V29.S4, V23.S4, V3.S4
+	VFMLA	V28.S4, V16.S4, V0.S4                    // t += a·x
+	VFMLA	V28.S4, V17.S4, V1.S4
+	VFMLA	V28.S4, V18.S4, V2.S4
+	VFMLA	V28.S4, V19.S4, V3.S4
+	VST1.P	[V0.S4, V1.S4, V2.S4, V3.S4], 64(R3)     // dst[i:i+16] = t
+	SUB	$16, R2
+	CMP	$16, R2
+	BGE	combineloop16
+
+combinetail:
+	CBZ	R2, combinedone
+
+combineloop4:
+	VLD1.P	16(R0), [V16.S4]
+	VLD1.P	16(R1), [V20.S4]
+	VORR	V30.B16, V30.B16, V0.B16
+	VFMLA	V29.S4, V20.S4, V0.S4
+	VFMLA	V28.S4, V16.S4, V0.S4
+	VST1.P	[V0.S4], 16(R3)
+	SUBS	$4, R2
+	BNE	combineloop4
+
+combinedone:
+	RET
+
+// The affine kernels: t = a·x + b in one rounding (from b), then + r
+// (AFFADD), then ReLU (AFFRELU: FCMLE marks t <= 0, false for NaN, and BIT
+// puts +0 there), as the affine*AVX2 kernels. R0 x, R1 r, R3 dst; V28, V29
+// = a, b; V31 = +0.
+#define AFF16 \
+	VLD1.P	64(R0), [V16.S4, V17.S4, V18.S4, V19.S4]; \
+	VORR	V29.B16, V29.B16, V0.B16; \
+	VORR	V29.B16, V29.B16, V1.B16; \
+	VORR	V29.B16, V29.B16, V2.B16; \
+	VORR	V29.B16, V29.B16, V3.B16; \
+	VFMLA	V28.S4, V16.S4, V0.S4; \
+	VFMLA	V28.S4, V17.S4, V1.S4; \
+	VFMLA	V28.S4, V18.S4, V2.S4; \
+	VFMLA	V28.S4, V19.S4, V3.S4
+#define AFFADD16 \
+	VLD1.P	64(R1), [V20.S4, V21.S4, V22.S4, V23.S4]; \
+	FADD4S(0, 0, 20); \
+	FADD4S(1, 1, 21); \
+	FADD4S(2, 2, 22); \
+	FADD4S(3, 3, 23)
+#define AFFRELU16 \
+	FCMLEZ4S(4, 0); \
+	FCMLEZ4S(5, 1); \
+	FCMLEZ4S(6, 2); \
+	FCMLEZ4S(7, 3); \
+	VBIT	V4.B16, V31.B16, V0.B16; \
+	VBIT	V5.B16, V31.B16, V1.B16; \
+	VBIT	V6.B16, V31.B16, V2.B16; \
+	VBIT	V7.B16, V31.B16, V3.B16
+#define AFF4 \
+	VLD1.P	16(R0), [V16.S4]; \
+	VORR	V29.B16, V29.B16, V0.B16; \
+	VFMLA	V28.S4, V16.S4, V0.S4
+#define AFFADD4 \
+	VLD1.P	16(R1), [V20.S4]; \
+	FADD4S(0, 0, 20)
+#define AFFRELU4 \
+	FCMLEZ4S(4, 0); \
+	VBIT	V4.B16, V31.B16, V0.B16
+#define AFFSETUP(aoff, boff) \
+	MOVD	dst_base+0(FP), R3; \
+	MOVD	dst_len+8(FP), R2; \
+	MOVD	x_base+24(FP), R0; \
+	FMOVS	aoff(FP), F28; \
+	VDUP	V28.S[0], V28.S4; \
+	FMOVS	boff(FP), F29; \
+	VDUP	V29.S[0], V29.S4; \
+	VEOR	V31.B16, V31.B16, V31.B16
+
+// func affineNEON(dst, x []float32, a, b float32)
+TEXT ·affineNEON(SB), NOSPLIT, $0-56
+	AFFSETUP(a+48, b+52)
+	CMP	$16, R2
+	BLT	afftail
+
+affloop16:
+	AFF16
+	VST1.P	[V0.S4, V1.S4, V2.S4, V3.S4], 64(R3)
+	SUB	$16, R2
+	CMP	$16, R2
+	BGE	affloop16
+
+afftail:
+	CBZ	R2, affdone
+
+affloop4:
+	AFF4
+	VST1.P	[V0.S4], 16(R3)
+	SUBS	$4, R2
+	BNE	affloop4
+
+affdone:
+	RET
+
+// func affineReluNEON(dst, x []float32, a, b float32)
+TEXT ·affineReluNEON(SB), NOSPLIT, $0-56
+	AFFSETUP(a+48, b+52)
+	CMP	$16, R2
+	BLT	affrtail
+
+affrloop16:
+	AFF16
+	AFFRELU16
+	VST1.P	[V0.S4, V1.S4, V2.S4, V3.S4], 64(R3)
+	SUB	$16, R2
+	CMP	$16, R2
+	BGE	affrloop16
+
+affrtail:
+	CBZ	R2, affrdone
+
+affrloop4:
+	AFF4
+	AFFRELU4
+	VST1.P	[V0.S4], 16(R3)
+	SUBS	$4, R2
+	BNE	affrloop4
+
+affrdone:
+	RET
+
+// func affineAddNEON(dst, x, r []float32, a, b float32)
+TEXT ·affineAddNEON(SB), NOSPLIT, $0-80
+	AFFSETUP(a+72, b+76)
+	MOVD	r_base+48(FP), R1
+	CMP	$16, R2
+	BLT	affatail
+
+affaloop16:
+	AFF16
+	AFFADD16
+	VST1.P	[V0.S4, V1.S4, V2.S4, V3.S4], 64(R3)
+	SUB	$16, R2
+	CMP	$16, R2
+	BGE	affaloop16
+
+affatail:
+	CBZ	R2, affadone
+
+affaloop4:
+	AFF4
+	AFFADD4
+	VST1.P	[V0.S4], 16(R3)
+	SUBS	$4, R2
+	BNE	affaloop4
+
+affadone:
+	RET
+
+// func affineAddReluNEON(dst, x, r []float32, a, b float32)
+TEXT ·affineAddReluNEON(SB), NOSPLIT, $0-80
+	AFFSETUP(a+72, b+76)
+	MOVD	r_base+48(FP), R1
+	CMP	$16, R2
+	BLT	affartail
+
+affarloop16:
+	AFF16
+	AFFADD16
+	AFFRELU16
+	VST1.P	[V0.S4, V1.S4, V2.S4, V3.S4], 64(R3)
+	SUB	$16, R2
+	CMP	$16, R2
+	BGE	affarloop16
+
+affartail:
+	CBZ	R2, affardone
+
+affarloop4:
+	AFF4
+	AFFADD4
+	AFFRELU4
+	VST1.P	[V0.S4], 16(R3)
+	SUBS	$4, R2
+	BNE	affarloop4
+
+affardone:
+	RET
+
+// The gradSums kernels: g′ = g, or (GSMASK) g where int32(y) > 0 (CMGT
+// against zero, then AND), stored to dst (GSSTORE); s[j] += g′ and
+// t[j] += g′·(x − m) in one rounding, for the vectors j = 0..3 of each 16
+// (the last whole vectors go to j = 0), returned as REDUCE4 combines them.
+// R0 g, R1 x, R4 y, R3 dst; V31 = m; V0..V3 = s, V4..V7 = t.
+#define GSLOAD16 VLD1.P 64(R0), [V16.S4, V17.S4, V18.S4, V19.S4]
+#define GSMASK16 \
+	VLD1.P	64(R4), [V20.S4, V21.S4, V22.S4, V23.S4]; \
+	CMGTZ4S(20, 20); \
+	CMGTZ4S(21, 21); \
+	CMGTZ4S(22, 22); \
+	CMGTZ4S(23, 23); \
+	VAND	V20.B16, V16.B16, V16.B16; \
+	VAND	V21.B16, V17.B16, V17.B16; \
+	VAND	V22.B16, V18.B16, V18.B16; \
+	VAND	V23.B16, V19.B16, V19.B16
+#define GSSTORE16 VST1.P [V16.S4, V17.S4, V18.S4, V19.S4], 64(R3)
+#define GSSUMS16 \
+	FADD4S(0, 0, 16); \
+	FADD4S(1, 1, 17); \
+	FADD4S(2, 2, 18); \
+	FADD4S(3, 3, 19); \
+	VLD1.P	64(R1), [V24.S4, V25.S4, V26.S4, V27.S4]; \
+	FSUB4S(24, 24, 31); \
+	FSUB4S(25, 25, 31); \
+	FSUB4S(26, 26, 31); \
+	FSUB4S(27, 27, 31); \
+	VFMLA	V24.S4, V16.S4, V4.S4; \
+	VFMLA	V25.S4, V17.S4, V5.S4; \
+	VFMLA	V26.S4, V18.S4, V6.S4; \
+	VFMLA	V27.S4, V19.S4, V7.S4
+#define GSLOAD4 VLD1.P 16(R0), [V16.S4]
+#define GSMASK4 \
+	VLD1.P	16(R4), [V20.S4]; \
+	CMGTZ4S(20, 20); \
+	VAND	V20.B16, V16.B16, V16.B16
+#define GSSTORE4 VST1.P [V16.S4], 16(R3)
+#define GSSUMS4 \
+	FADD4S(0, 0, 16); \
+	VLD1.P	16(R1), [V24.S4]; \
+	FSUB4S(24, 24, 31); \
+	VFMLA	V24.S4, V16.S4, V4.S4
+#define GSSETUP(moff) \
+	FMOVS	moff(FP), F31; \
+	VDUP	V31.S[0], V31.S4; \
+	VEOR	V0.B16, V0.B16, V0.B16; \
+	VEOR	V1.B16, V1.B16, V1.B16; \
+	VEOR	V2.B16, V2.B16, V2.B16; \
+	VEOR	V3.B16, V3.B16, V3.B16; \
+	VEOR	V4.B16, V4.B16, V4.B16; \
+	VEOR	V5.B16, V5.B16, V5.B16; \
+	VEOR	V6.B16, V6.B16, V6.B16; \
+	VEOR	V7.B16, V7.B16, V7.B16
+
+// func gradSumsNEON(g, x []float32, m float32) (sg, sgx float32)
+TEXT ·gradSumsNEON(SB), NOSPLIT, $0-64
+	MOVD	g_base+0(FP), R0
+	MOVD	g_len+8(FP), R2
+	MOVD	x_base+24(FP), R1
+	GSSETUP(m+48)
+	CMP	$16, R2
+	BLT	gstail
+
+gsloop16:
+	GSLOAD16
+	GSSUMS16
+	SUB	$16, R2
+	CMP	$16, R2
+	BGE	gsloop16
+
+gstail:
+	CBZ	R2, gsreduce
+
+gsloop4:
+	GSLOAD4
+	GSSUMS4
+	SUBS	$4, R2
+	BNE	gsloop4
+
+gsreduce:
+	REDUCE4(0, 1, 2, 3)
+	REDUCE4(4, 5, 6, 7)
+	FMOVS	F0, sg+56(FP)
+	FMOVS	F4, sgx+60(FP)
+	RET
+
+// func gradSumsStoreNEON(dst, g, x []float32, m float32) (sg, sgx float32)
+TEXT ·gradSumsStoreNEON(SB), NOSPLIT, $0-88
+	MOVD	dst_base+0(FP), R3
+	MOVD	g_base+24(FP), R0
+	MOVD	g_len+32(FP), R2
+	MOVD	x_base+48(FP), R1
+	GSSETUP(m+72)
+	CMP	$16, R2
+	BLT	gsstail
+
+gssloop16:
+	GSLOAD16
+	GSSTORE16
+	GSSUMS16
+	SUB	$16, R2
+	CMP	$16, R2
+	BGE	gssloop16
+
+gsstail:
+	CBZ	R2, gssreduce
+
+gssloop4:
+	GSLOAD4
+	GSSTORE4
+	GSSUMS4
+	SUBS	$4, R2
+	BNE	gssloop4
+
+gssreduce:
+	REDUCE4(0, 1, 2, 3)
+	REDUCE4(4, 5, 6, 7)
+	FMOVS	F0, sg+80(FP)
+	FMOVS	F4, sgx+84(FP)
+	RET
+
+// func gradSumsMaskNEON(g, y, x []float32, m float32) (sg, sgx float32)
+TEXT ·gradSumsMaskNEON(SB), NOSPLIT, $0-88
+	MOVD	g_base+0(FP), R0
+	MOVD	g_len+8(FP), R2
+	MOVD	y_base+24(FP), R4
+	MOVD	x_base+48(FP), R1
+	GSSETUP(m+72)
+	CMP	$16, R2
+	BLT	gsmtail
+
+gsmloop16:
+	GSLOAD16
+	GSMASK16
+	GSSUMS16
+	SUB	$16, R2
+	CMP	$16, R2
+	BGE	gsmloop16
+
+gsmtail:
+	CBZ	R2, gsmreduce
+
+gsmloop4:
+	GSLOAD4
+	GSMASK4
+	GSSUMS4
+	SUBS	$4, R2
+	BNE	gsmloop4
+
+gsmreduce:
+	REDUCE4(0, 1, 2, 3)
+	REDUCE4(4, 5, 6, 7)
+	FMOVS	F0, sg+80(FP)
+	FMOVS	F4, sgx+84(FP)
+	RET
+
+// func gradSumsMaskStoreNEON(dst, g, y, x []float32, m float32) (sg, sgx float32)
+TEXT ·gradSumsMaskStoreNEON(SB), NOSPLIT, $0-112
+	MOVD	dst_base+0(FP), R3
+	MOVD	g_base+24(FP), R0
+	MOVD	g_len+32(FP), R2
+	MOVD	y_base+48(FP), R4
+	MOVD	x_base+72(FP), R1
+	GSSETUP(m+96)
+	CMP	$16, R2
+	BLT	gsmstail
+
+gsmsloop16:
+	GSLOAD16
+	GSMASK16
+	GSSTORE16
+	GSSUMS16
+	SUB	$16, R2
+	CMP	$16, R2
+	BGE	gsmsloop16
+
+gsmstail:
+	CBZ	R2, gsmsreduce
+
+gsmsloop4:
+	GSLOAD4
+	GSMASK4
+	GSSTORE4
+	GSSUMS4
+	SUBS	$4, R2
+	BNE	gsmsloop4
+
+gsmsreduce:
+	REDUCE4(0, 1, 2, 3)
+	REDUCE4(4, 5, 6, 7)
+	FMOVS	F0, sg+104(FP)
+	FMOVS	F4, sgx+108(FP)
+	RET

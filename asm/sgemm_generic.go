@@ -16,6 +16,11 @@ var genericImpl = impl{
 		add:   addGeneric,
 		mul:   mulGeneric,
 		relu:  reluGeneric,
+
+		sumSquaredDev: sumSquaredDevGeneric,
+		affine:        affineGeneric,
+		gradSums:      gradSumsGeneric,
+		combine:       combineGeneric,
 	},
 	conv:   genericConv,
 	usable: always,

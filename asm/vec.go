@@ -74,6 +74,73 @@ func Relu(dst, x []float32) {
 	active.vec.relu(dst, x)
 }
 
+// SumSquaredDev returns the sum of squared deviations of x from m, in a
+// fixed order for a given implementation: the variance term of batch
+// normalisation, taken after the mean is known. SumSquaredDev is:
+//
+//	for _, v := range x {
+//		s += (v - m) * (v - m)
+//	}
+func SumSquaredDev(x []float32, m float32) float32 { return active.vec.sumSquaredDev(x, m) }
+
+// Affine sets dst to a·x + b, plus r when r is not nil, then max(·, 0) when
+// relu is set (NaN stays NaN, as in Relu): batch normalisation's apply pass
+// fused with a residual block's shortcut sum and ReLU. dst may be x or r.
+// Affine is:
+//
+//	for i := range dst {
+//		v := a*x[i] + b
+//		if r != nil { v += r[i] }
+//		if relu { v = max(v, 0) }
+//		dst[i] = v
+//	}
+func Affine(dst, x, r []float32, a, b float32, relu bool) {
+	sameLen("Affine", len(dst), len(x))
+	if r != nil {
+		sameLen("Affine", len(dst), len(r))
+	}
+	active.vec.affine(dst, x, r, a, b, relu)
+}
+
+// GradSums returns Σ g′ and Σ g′·(x − m), in a fixed order for a given
+// implementation, where g′ is g passed through a ReLU whose output was y:
+// g where y > 0 and 0 elsewhere (y nil: g′ = g). It stores g′ in dst unless
+// dst is nil; dst may be g. These are the two sums of batch
+// normalisation's backward pass. "y > 0" is a test of y's bits as a signed
+// integer, so a NaN of positive sign passes g and −0 does not. GradSums
+// is:
+//
+//	for i := range g {
+//		v := g[i]
+//		if y != nil && !(y[i] > 0) { v = 0 }
+//		if dst != nil { dst[i] = v }
+//		sg += v
+//		sgx += v * (x[i] - m)
+//	}
+func GradSums(dst, g, y, x []float32, m float32) (sg, sgx float32) {
+	sameLen("GradSums", len(g), len(x))
+	if y != nil {
+		sameLen("GradSums", len(g), len(y))
+	}
+	if dst != nil {
+		sameLen("GradSums", len(g), len(dst))
+	}
+	return active.vec.gradSums(dst, g, y, x, m)
+}
+
+// Combine sets dst to a·x + b·y + c; dst may be x or y. It is batch
+// normalisation's input gradient once the sums of GradSums are known.
+// Combine is:
+//
+//	for i := range dst {
+//		dst[i] = a*x[i] + b*y[i] + c
+//	}
+func Combine(dst, x, y []float32, a, b, c float32) {
+	sameLen("Combine", len(dst), len(x))
+	sameLen("Combine", len(dst), len(y))
+	active.vec.combine(dst, x, y, a, b, c)
+}
+
 func sameLen(op string, a, b int) {
 	if a != b {
 		panic(fmt.Sprintf("asm: %s: slice lengths %d and %d differ", op, a, b))

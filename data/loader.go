@@ -118,9 +118,18 @@ func (l *Loader) epochOrder(epoch int) []Sample {
 	return l.order
 }
 
-// Batch makes batch b of epoch in the calling goroutine. It panics if b is
-// not in [0, NumBatches()).
+// Batch makes batch b of epoch in the calling goroutine, in memory of its
+// own. It panics if b is not in [0, NumBatches()).
 func (l *Loader) Batch(epoch, b int) *Batch {
+	out := new(Batch)
+	l.fill(out, epoch, b)
+	return out
+}
+
+// fill makes batch b of epoch into out, reusing the memory out already
+// holds where it is large enough: every value is overwritten, so what out
+// held before never shows.
+func (l *Loader) fill(out *Batch, epoch, b int) {
 	if b < 0 || b >= l.NumBatches() {
 		panic(fmt.Sprintf("data: Loader.Batch: batch %d of %d", b, l.NumBatches()))
 	}
@@ -132,11 +141,19 @@ func (l *Loader) Batch(epoch, b int) *Batch {
 		lo, hi = lo+r0, lo+r1
 	}
 	d := l.cfg.Dataset
-	size := d.ImageSize()
-	out := &Batch{Epoch: epoch, Index: b, Views: make([]*tensor.Tensor, l.cfg.Views),
-		Labels: make([]int, hi-lo), Indices: make([]int, hi-lo)}
-	for v := range out.Views {
-		out.Views[v] = tensor.New(hi-lo, d.Channels, d.Height, d.Width)
+	size, rows := d.ImageSize(), hi-lo
+	out.Epoch, out.Index = epoch, b
+	out.Labels, out.Indices = resize(out.Labels, rows), resize(out.Indices, rows)
+	if len(out.Views) != l.cfg.Views {
+		out.Views = make([]*tensor.Tensor, l.cfg.Views)
+	}
+	for v, t := range out.Views {
+		if t == nil {
+			t = &tensor.Tensor{Shape: make([]int, 4)}
+			out.Views[v] = t
+		}
+		t.Shape[0], t.Shape[1], t.Shape[2], t.Shape[3] = rows, d.Channels, d.Height, d.Width
+		t.Data = resize(t.Data, rows*size)
 	}
 	dsts := make([][]float32, len(out.Views))
 	for k, s := range order[lo:hi] {
@@ -152,23 +169,35 @@ func (l *Loader) Batch(epoch, b int) *Batch {
 			out.Err = err
 		}
 	}
-	return out
+}
+
+// resize returns s with length n, reallocated only when its capacity is
+// short; the values are left for the caller to overwrite.
+func resize[E any](s []E, n int) []E {
+	if cap(s) < n {
+		return make([]E, n)
+	}
+	return s[:n]
 }
 
 // Batches yields the batches of epoch in order, from batch start on (0 for
 // a whole epoch; the batch to resume at otherwise), made by a pool of
-// Workers goroutines that keep up to Prefetch batches ready. Breaking out
-// of the loop stops the pool.
+// Workers goroutines that keep up to Prefetch batches ready. A yielded
+// batch lives until the loop body returns: its memory then goes back to a
+// ring of Prefetch+1 batches that the workers fill again, so an epoch
+// allocates nothing once the ring is full (Batch makes one to keep).
+// Breaking out of the loop stops the pool.
 func (l *Loader) Batches(epoch, start int) iter.Seq[*Batch] {
-	return prefetch(start, l.NumBatches(), l.cfg.Workers, l.cfg.Prefetch, func(b int) *Batch {
-		return l.Batch(epoch, b)
-	})
+	return prefetch(start, l.NumBatches(), l.cfg.Workers, l.cfg.Prefetch,
+		func() *Batch { return new(Batch) },
+		func(out *Batch, b int) { l.fill(out, epoch, b) })
 }
 
 // Zip yields the batches of several loaders side by side, batch b of each
 // at step b, from one pool sized by the first loader's Workers and
-// Prefetch. It is how a GLMC step gets its uniform and class-weighted
-// batches together. It panics if the loaders have different NumBatches.
+// Prefetch, with Batches's ring of reused memory. It is how a GLMC step gets
+// its uniform and class-weighted batches together. It panics if the
+// loaders have different NumBatches.
 func Zip(epoch, start int, loaders ...*Loader) iter.Seq[[]*Batch] {
 	if len(loaders) == 0 {
 		panic("data: Zip: no loaders")
@@ -180,19 +209,27 @@ func Zip(epoch, start int, loaders ...*Loader) iter.Seq[[]*Batch] {
 		}
 	}
 	cfg := loaders[0].cfg
-	return prefetch(start, n, cfg.Workers, cfg.Prefetch, func(b int) []*Batch {
-		out := make([]*Batch, len(loaders))
-		for i, l := range loaders {
-			out[i] = l.Batch(epoch, b)
-		}
-		return out
-	})
+	return prefetch(start, n, cfg.Workers, cfg.Prefetch,
+		func() []*Batch {
+			out := make([]*Batch, len(loaders))
+			for i := range out {
+				out[i] = new(Batch)
+			}
+			return out
+		},
+		func(out []*Batch, b int) {
+			for i, l := range loaders {
+				l.fill(out[i], epoch, b)
+			}
+		})
 }
 
-// prefetch yields fn(start), ..., fn(end−1) in order while workers
-// goroutines compute them, at most depth ahead of the consumer. Results
-// land in per-item slots, so completion order never shows.
-func prefetch[T any](start, end, workers, depth int, fn func(int) T) iter.Seq[T] {
+// prefetch yields items start, ..., end−1 in order while workers goroutines
+// make them, at most depth ahead of the consumer. An item is made by
+// fill(buf, i) into one of depth+1 buffers (from alloc) that circulate: a
+// buffer goes back to the workers when the loop body that got it returns.
+// Results land in per-item slots, so completion order never shows.
+func prefetch[T any](start, end, workers, depth int, alloc func() T, fill func(T, int)) iter.Seq[T] {
 	return func(yield func(T) bool) {
 		if start < 0 {
 			start = 0
@@ -200,30 +237,39 @@ func prefetch[T any](start, end, workers, depth int, fn func(int) T) iter.Seq[T]
 		if start >= end {
 			return
 		}
+		type job struct {
+			i   int
+			buf T
+		}
 		slots := makeSlots[T](end - start)
-		jobs := make(chan int)
+		free := make(chan T, depth+1)
+		for range min(depth+1, end-start) {
+			free <- alloc()
+		}
+		jobs := make(chan job)
 		stop := make(chan struct{})
-		tokens := make(chan struct{}, depth)
 		var wg sync.WaitGroup
 		for range workers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for i := range jobs {
-					slots[i-start] <- fn(i)
+				for j := range jobs {
+					fill(j.buf, j.i)
+					slots[j.i-start] <- j.buf
 				}
 			}()
 		}
 		go func() {
 			defer close(jobs)
 			for i := start; i < end; i++ {
+				var buf T
 				select {
-				case tokens <- struct{}{}:
+				case buf = <-free:
 				case <-stop:
 					return
 				}
 				select {
-				case jobs <- i:
+				case jobs <- job{i, buf}:
 				case <-stop:
 					return
 				}
@@ -235,10 +281,10 @@ func prefetch[T any](start, end, workers, depth int, fn func(int) T) iter.Seq[T]
 		}()
 		for _, slot := range slots {
 			v := <-slot
-			<-tokens
 			if !yield(v) {
 				return
 			}
+			free <- v
 		}
 	}
 }

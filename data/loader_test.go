@@ -124,6 +124,26 @@ func TestLoaderBatchContents(t *testing.T) {
 	}
 }
 
+// TestLoaderReusesARingOfBatches checks that Batches fills Prefetch+1
+// batches' memory over and over, and that a reused batch, the short last
+// one included, holds exactly what a fresh one does.
+func TestLoaderReusesARingOfBatches(t *testing.T) {
+	d := smallSynthetic(t, 10) // 7 batches, the last of 4 rows
+	cfg := trainConfig(d, 2)
+	cfg.Prefetch = 2
+	l, err := NewLoader(cfg)
+	require.NoError(t, err)
+	buffers := map[*float32]bool{}
+	n := 0
+	for b := range l.Batches(4, 0) {
+		buffers[&b.Views[1].Data[0]] = true
+		assert.Equal(t, digest(l.Batch(4, b.Index)), digest(b), "batch %d", b.Index)
+		n++
+	}
+	assert.Equal(t, 7, n)
+	assert.LessOrEqual(t, len(buffers), cfg.Prefetch+1, "distinct view buffers in one epoch")
+}
+
 func TestLoaderStreamsAreSeparate(t *testing.T) {
 	d := smallSynthetic(t, 4)
 	a := trainConfig(d, 1)

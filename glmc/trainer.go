@@ -245,11 +245,14 @@ type EpochRecord struct {
 	Seconds     float64   `json:"seconds"`      // wall time of the epoch's training and evaluation
 	EvalSeconds float64   `json:"eval_seconds"` // of that, the evaluation's
 	ImgPerS     float64   `json:"img_per_s"`    // images through the network per second of training alone (two per sample for GLMC)
+	// DataWaitSeconds is how long the training steps waited for the
+	// loaders, included in the training time: 0 when loading keeps ahead.
+	DataWaitSeconds float64 `json:"data_wait_seconds"`
 }
 
 // TimingFields are the JSON names of EpochRecord's timing fields, which
 // differ between otherwise identical runs.
-var TimingFields = []string{"seconds", "eval_seconds", "img_per_s"}
+var TimingFields = []string{"seconds", "eval_seconds", "img_per_s", "data_wait_seconds"}
 
 // Summary is the outcome of a run: the last epoch's evaluation and the
 // best epoch's (the paper's tables report the best).
@@ -588,7 +591,10 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochRecord, error) {
 	bar := t.newBar(epoch, t.train.Len()*perSample)
 	var lossSum float64
 	var samples int
+	var wait time.Duration // between the end of a step (or the start) and the next batches
+	ready := time.Now()
 	for batches := range data.Zip(epoch, t.state.Step, loaders...) {
+		wait += time.Since(ready)
 		step := batches[0].Index
 		if err := ctx.Err(); err != nil {
 			return rec, fmt.Errorf("glmc: epoch %d stopped at step %d: %w (%s)", epoch+1, step+1, err, t.kept())
@@ -609,8 +615,10 @@ func (t *Trainer) RunEpoch(ctx context.Context) (EpochRecord, error) {
 			bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f", epoch+1, t.cfg.Epochs, lossSum/float64(samples)))
 			bar.Add(n * perSample)
 		}
+		ready = time.Now()
 	}
 	trainTime := time.Since(start).Seconds()
+	rec.DataWaitSeconds = math.Round(wait.Seconds()*100) / 100
 	if bar != nil {
 		bar.Finish()
 	}

@@ -155,7 +155,7 @@ func TestTrainerFiles(t *testing.T) {
 	}
 	for _, r := range recs {
 		if !(r.Loss > 0) || r.Top5 < r.Top1 || len(r.PerClass) != 10 || r.Seconds <= 0 || r.ImgPerS <= 0 ||
-			r.EvalSeconds < 0 || r.EvalSeconds > r.Seconds {
+			r.EvalSeconds < 0 || r.EvalSeconds > r.Seconds || r.DataWaitSeconds < 0 || r.DataWaitSeconds > r.Seconds-r.EvalSeconds+0.01 {
 			t.Errorf("implausible record %+v", r)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/glmc/glmc/asm"
 	"github.com/glmc/glmc/autograd"
 	"github.com/glmc/glmc/tensor"
 )
@@ -201,6 +202,24 @@ func (g bnShape) plane(t []float32, n, c int) []float32 {
 	return t[at : at+g.hw]
 }
 
+// forPlanes calls fn(n, c) for every plane, on up to asm.Threads()
+// goroutines that each take a block of channels and sweep it image by
+// image, in memory order: on small maps a channel's planes lie far apart,
+// and visiting them channel by channel would fetch from a new place every
+// few vectors. Each channel still sees its planes in image order, whatever
+// the number of goroutines, so per-channel sums keep their order.
+func (g bnShape) forPlanes(fn func(n, c int)) {
+	t := min(asm.Threads(), g.c)
+	parallelFor(t, func(w int) {
+		lo, hi := g.c*w/t, g.c*(w+1)/t
+		for n := range g.n {
+			for c := lo; c < hi; c++ {
+				fn(n, c)
+			}
+		}
+	})
+}
+
 // bnStatistics computes the batch mean and 1/√(biased var + eps) of every
 // channel of x, accumulating in float64 as PyTorch does, updates the
 // running statistics with the unbiased variance, and returns the number of
@@ -214,48 +233,37 @@ func bnStatistics(g bnShape, mean, invstd, x []float32, eps float64, runMean, ru
 	// element is the count.
 	sums := make([]float64, g.c+1)
 	sums[g.c] = float64(g.n * g.hw)
-	parallelFor(g.c, func(c int) {
-		for n := range g.n {
-			sums[c] += float64(sum32(g.plane(x, n, c)))
-		}
-	})
+	g.forPlanes(func(n, c int) { sums[c] += float64(sum32(g.plane(x, n, c))) })
 	sync.reduce(sums)
 	count := sums[g.c]
 	m := make([]float64, g.c)
-	parallelFor(g.c, func(c int) {
-		m[c] = sums[c] / count
-		sums[c] = 0
-		for n := range g.n {
-			sums[c] += float64(sumSquaredDev(g.plane(x, n, c), float32(m[c])))
-		}
-	})
+	for c := range g.c {
+		m[c], sums[c] = sums[c]/count, 0
+		mean[c] = float32(m[c])
+	}
+	g.forPlanes(func(n, c int) { sums[c] += float64(asm.SumSquaredDev(g.plane(x, n, c), mean[c])) })
 	sync.reduce(sums[:g.c])
-	parallelFor(g.c, func(c int) {
+	for c := range g.c {
 		sq := sums[c]
-		v := sq / count
-		mean[c], invstd[c] = float32(m[c]), float32(1/math.Sqrt(v+eps))
+		invstd[c] = float32(1 / math.Sqrt(sq/count+eps))
 		runMean[c] = float32(momentum*m[c] + (1-momentum)*float64(runMean[c]))
 		runVar[c] = float32(momentum*sq/(count-1) + (1-momentum)*float64(runVar[c]))
-	})
+	}
 	return count
 }
 
 // bnForward computes y = (x − mean)·invstd·γ + β, plus res when it is not
-// nil, then max(·, 0) when relu is set, channel by channel.
+// nil, then max(·, 0) when relu is set.
 //
 //	y, x, res (N, C, H, W); mean, invstd, gamma, beta (C)
 func bnForward(g bnShape, y, x, res, mean, invstd, gamma, beta []float32, relu bool) {
-	parallelFor(g.c, func(c int) {
-		a := invstd[c] * gamma[c]
-		b := beta[c] - mean[c]*a
-		for n := range g.n {
-			yp, xp := g.plane(y, n, c), g.plane(x, n, c)
-			var rp []float32
-			if res != nil {
-				rp = g.plane(res, n, c)
-			}
-			affinePlane(yp, xp, rp, a, b, relu)
-		}
+	a, b := make([]float32, g.c), make([]float32, g.c) // y = a·x + b per channel
+	for c := range g.c {
+		a[c] = invstd[c] * gamma[c]
+		b[c] = beta[c] - mean[c]*a[c]
+	}
+	g.forPlanes(func(n, c int) {
+		asm.Affine(g.plane(y, n, c), g.plane(x, n, c), optPlane(g, res, n, c), a[c], b[c], relu)
 	})
 }
 
@@ -274,44 +282,52 @@ func bnForward(g bnShape, y, x, res, mean, invstd, gamma, beta []float32, relu b
 //
 //	dx, dres, gy, mask, x (N, C, H, W); dgamma, dbeta, mean, invstd, gamma (C)
 func bnBackward(g bnShape, dx, dgamma, dbeta, dres, gy, mask, x, mean, invstd, gamma []float32, training bool, count float64, sync *bnSync) {
+	// The first pass stores the masked gradient where the second reads it
+	// back: in dres when it is wanted, else in dx (then overwritten in
+	// place), so the second pass reads two planes instead of three. Without
+	// a mask or dres it reads gy.
+	masked := dres
+	if masked == nil && mask != nil {
+		masked = dx
+	}
 	sums := make([]float64, 2*g.c) // Σg of channel c at c, Σg·(x − mean) at C+c
-	parallelFor(g.c, func(c int) {
-		for n := range g.n {
-			var dr []float32
-			if dres != nil {
-				dr = g.plane(dres, n, c)
-			}
-			s, sx := bnGradSums(g.plane(gy, n, c), maskPlane(g, mask, n, c), g.plane(x, n, c), dr, mean[c])
-			sums[c] += float64(s)
-			sums[g.c+c] += float64(sx)
-		}
+	g.forPlanes(func(n, c int) {
+		s, sx := asm.GradSums(optPlane(g, masked, n, c), g.plane(gy, n, c), optPlane(g, mask, n, c), g.plane(x, n, c), mean[c])
+		sums[c] += float64(s)
+		sums[g.c+c] += float64(sx)
+	})
+	for c := range g.c {
 		dbeta[c] = float32(sums[c])
 		dgamma[c] = float32(sums[g.c+c] * float64(invstd[c]))
-	})
+	}
 	if training {
 		sync.reduce(sums)
 	}
-	parallelFor(g.c, func(c int) {
+	grad := gy
+	if masked != nil {
+		grad = masked
+	}
+	a, p, q := make([]float32, g.c), make([]float32, g.c), make([]float32, g.c) // dx = a·g + p·x + q per channel
+	for c := range g.c {
 		sg, sgx := sums[c], sums[g.c+c]
 		is := float64(invstd[c])
-		a := float64(gamma[c]) * is
-		var p, q float64
+		ac := float64(gamma[c]) * is
+		a[c] = float32(ac)
 		if training {
 			// dx = a·g − a·is²·sgx/count·(x − m) − a·sg/count
-			p = -a * is * is * sgx / count
-			q = -p*float64(mean[c]) - a*sg/count
+			pc := -ac * is * is * sgx / count
+			p[c], q[c] = float32(pc), float32(-pc*float64(mean[c])-ac*sg/count)
 		}
-		for n := range g.n {
-			bnGradPlane(g.plane(dx, n, c), g.plane(gy, n, c), maskPlane(g, mask, n, c), g.plane(x, n, c),
-				float32(a), float32(p), float32(q))
-		}
+	}
+	g.forPlanes(func(n, c int) {
+		asm.Combine(g.plane(dx, n, c), g.plane(grad, n, c), g.plane(x, n, c), a[c], p[c], q[c])
 	})
 }
 
-// maskPlane is the plane of the ReLU mask, or nil without one.
-func maskPlane(g bnShape, mask []float32, n, c int) []float32 {
-	if mask == nil {
+// optPlane is the plane of an optional tensor t, or nil without one.
+func optPlane(g bnShape, t []float32, n, c int) []float32 {
+	if t == nil {
 		return nil
 	}
-	return g.plane(mask, n, c)
+	return g.plane(t, n, c)
 }

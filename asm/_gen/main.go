@@ -38,9 +38,38 @@ func main() {
 	elementwise("addAVX2", "func(dst, x, y []float32)", []string{"dst", "x", "y"}, binary(VADDPS))
 	elementwise("mulAVX2", "func(dst, x, y []float32)", []string{"dst", "x", "y"}, binary(VMULPS))
 	elementwise("reluAVX2", "func(dst, x []float32)", []string{"dst", "x"}, relu)
-	reduction("dotAVX2", "func(x, y []float32) float32", true)
-	reduction("sumAVX2", "func(x []float32) float32", false)
+	reduction("dotAVX2", "func(x, y []float32) float32", []string{"x", "y"}, "x", 1, dot)
+	reduction("sumAVX2", "func(x []float32) float32", []string{"x"}, "x", 1, sum)
+	// Each variant of Affine (add r, ReLU) and of GradSums (mask by y,
+	// store to dst) is a loop of its own, with no per-vector tests.
+	for _, v := range []variant{
+		{"affineAVX2", false, false, "func(dst, x []float32, a, b float32)", []string{"dst", "x"}},
+		{"affineReluAVX2", false, true, "func(dst, x []float32, a, b float32)", []string{"dst", "x"}},
+		{"affineAddAVX2", true, false, "func(dst, x, r []float32, a, b float32)", []string{"dst", "x", "r"}},
+		{"affineAddReluAVX2", true, true, "func(dst, x, r []float32, a, b float32)", []string{"dst", "x", "r"}},
+	} {
+		elementwise(v.name, v.sig, v.streams, affine(v.first, v.second))
+	}
+	for _, v := range []variant{
+		{"gradSumsAVX2", false, false, "func(g, x []float32, m float32) (sg, sgx float32)", []string{"g", "x"}},
+		{"gradSumsStoreAVX2", false, true, "func(dst, g, x []float32, m float32) (sg, sgx float32)", []string{"g", "x", "dst"}},
+		{"gradSumsMaskAVX2", true, false, "func(g, y, x []float32, m float32) (sg, sgx float32)", []string{"g", "y", "x"}},
+		{"gradSumsMaskStoreAVX2", true, true, "func(dst, g, y, x []float32, m float32) (sg, sgx float32)", []string{"g", "y", "x", "dst"}},
+	} {
+		reduction(v.name, v.sig, v.streams, "g", 2, gradSums(v.first, v.second))
+	}
+	sumSquaredDev()
+	elementwise("combineAVX2", "func(dst, x, y []float32, a, b, c float32)", []string{"dst", "x", "y"}, combine)
 	Generate()
+}
+
+// variant names one loop of a kernel with two on/off features (first,
+// second), its Go signature and the slices it streams through.
+type variant struct {
+	name          string
+	first, second bool
+	sig           string
+	streams       []string
 }
 
 // gemmShape names one micro-kernel: an mr × (nrVec·lanes) tile.
@@ -339,17 +368,20 @@ func advance(p []reg.GPVirtual, n reg.Register, floats int) {
 
 func at(r reg.Register, disp int) Mem { return Mem{Base: r, Disp: disp} }
 
-// broadcastAlpha loads the float32 parameter alpha into all lanes of a YMM.
-func broadcastAlpha() reg.VecVirtual {
-	x := Load(Param("alpha"), XMM())
+// broadcast loads the float32 parameter name into all lanes of a YMM.
+func broadcast(name string) reg.VecVirtual {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
 	v := YMM()
-	VBROADCASTSS(x, v)
+	VBROADCASTSS(b.Addr, v)
 	return v
 }
 
 // axpy: y[i] += alpha*x[i], streams x, y.
 func axpy() vecStep {
-	alpha := broadcastAlpha()
+	alpha := broadcast("alpha")
 	return func(p []reg.GPVirtual, d int) {
 		t := YMM()
 		VMOVUPS(at(p[1], d), t)
@@ -360,7 +392,7 @@ func axpy() vecStep {
 
 // scale: x[i] *= alpha, stream x.
 func scale() vecStep {
-	alpha := broadcastAlpha()
+	alpha := broadcast("alpha")
 	return func(p []reg.GPVirtual, d int) {
 		t := YMM()
 		VMULPS(at(p[0], d), alpha, t)
@@ -394,63 +426,194 @@ func relu() vecStep {
 	}
 }
 
-// reduction emits the sum (dot: of products) of the streams, which must be a
-// multiple of 8 long, with four accumulators in a fixed combining order.
-func reduction(name, sig string, dot bool) {
+// accStep adds the contribution of one YMM vector of every stream, at byte
+// offset disp from the stream pointers p, to the accumulators acc (one per
+// result).
+type accStep func(p []reg.GPVirtual, disp int, acc []reg.VecVirtual)
+
+// affine: dst = a·x + b (+ r when add), then max(·, 0) keeping NaN (when
+// relu, as relu does); streams dst, x[, r].
+func affine(add, relu bool) func() vecStep {
+	return func() vecStep {
+		a, b := broadcast("a"), broadcast("b")
+		z := YMM()
+		if relu {
+			VXORPS(z, z, z)
+		}
+		return func(p []reg.GPVirtual, d int) {
+			t := YMM()
+			VMOVUPS(at(p[1], d), t)
+			VFMADD213PS(b, a, t) // t = a*t + b
+			if add {
+				VADDPS(at(p[2], d), t, t)
+			}
+			if relu {
+				m := YMM()
+				VCMPPS(Imm(6), z, t, m) // predicate 6: NLE_UQ, m = !(t <= 0)
+				VANDPS(t, m, t)
+			}
+			VMOVUPS(t, at(p[0], d))
+		}
+	}
+}
+
+// combine: dst = a·x + (b·y + c), streams dst, x, y.
+func combine() vecStep {
+	a, b, c := broadcast("a"), broadcast("b"), broadcast("c")
+	return func(p []reg.GPVirtual, d int) {
+		t := YMM()
+		VMOVUPS(at(p[2], d), t)
+		VFMADD213PS(c, b, t)           // t = b*y + c
+		VFMADD231PS(at(p[1], d), a, t) // t += a*x
+		VMOVUPS(t, at(p[0], d))
+	}
+}
+
+// reduction emits a loop over the slices named in streams, all as long as
+// the one named lenOf, whose length must be a multiple of 8, that keeps
+// four accumulators per result (one per unrolled vector) and returns each
+// result combined in a fixed order. setup loads any other parameters and
+// returns the per-vector step.
+func reduction(name, sig string, streams []string, lenOf string, results int, setup func() accStep) {
 	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
 	Doc(name + " is the AVX2 body of the generic loop; len must be a multiple of 8.")
-	streams := []string{"x"}
-	if dot {
-		streams = append(streams, "y")
-	}
-	n := Load(Param("x").Len(), GP64())
+	step := setup()
+	n := Load(Param(lenOf).Len(), GP64())
 	p := make([]reg.GPVirtual, len(streams))
 	for i, s := range streams {
 		p[i] = Load(Param(s).Base(), GP64()).(reg.GPVirtual)
 	}
-	acc := []reg.VecVirtual{YMM(), YMM(), YMM(), YMM()}
-	for _, v := range acc {
-		VXORPS(v, v, v)
-	}
-	step := func(v reg.VecVirtual, d int) {
-		if !dot {
-			VADDPS(at(p[0], d), v, v)
-			return
+	acc := make([][]reg.VecVirtual, 4) // acc[u][k]: unrolled vector u, result k
+	for u := range acc {
+		acc[u] = make([]reg.VecVirtual, results)
+		for k := range acc[u] {
+			acc[u][k] = YMM()
+			VXORPS(acc[u][k], acc[u][k], acc[u][k])
 		}
-		t := YMM()
-		VMOVUPS(at(p[0], d), t)
-		VFMADD231PS(at(p[1], d), t, v)
 	}
 	Label("loop4")
 	CMPQ(n, Imm(32))
 	JL(LabelRef("loop1"))
-	for u, v := range acc {
-		step(v, 32*u)
+	for u := range acc {
+		step(p, 32*u, acc[u])
 	}
 	advance(p, n, 32)
 	JMP(LabelRef("loop4"))
 	Label("loop1")
 	CMPQ(n, Imm(8))
 	JL(LabelRef("reduce"))
-	step(acc[0], 0)
+	step(p, 0, acc[0])
 	advance(p, n, 8)
 	JMP(LabelRef("loop1"))
 
 	Label("reduce")
-	Comment("((acc0+acc1) + (acc2+acc3)), then lanes (0..3)+(4..7), then pairwise.")
-	VADDPS(acc[1], acc[0], acc[0])
-	VADDPS(acc[3], acc[2], acc[2])
-	VADDPS(acc[2], acc[0], acc[0])
-	lo, hi := acc[0].AsX(), XMM()
-	VEXTRACTF128(Imm(1), acc[0], hi)
+	for k := 0; k < results; k++ {
+		Comment(fmt.Sprintf("result %d: ((acc0+acc1) + (acc2+acc3)), then lanes (0..3)+(4..7), then pairwise.", k))
+		a := []reg.VecVirtual{acc[0][k], acc[1][k], acc[2][k], acc[3][k]}
+		VADDPS(a[1], a[0], a[0])
+		VADDPS(a[3], a[2], a[2])
+		VADDPS(a[2], a[0], a[0])
+		lo, hi := a[0].AsX(), XMM()
+		VEXTRACTF128(Imm(1), a[0], hi)
+		VADDPS(hi, lo, lo)
+		t := XMM()
+		VMOVHLPS(lo, lo, t)
+		VADDPS(t, lo, lo)
+		VMOVSHDUP(lo, t)
+		VADDSS(t, lo, lo)
+		Store(lo, ReturnIndex(k))
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// sum: acc += x, stream x.
+func sum() accStep {
+	return func(p []reg.GPVirtual, d int, acc []reg.VecVirtual) {
+		VADDPS(at(p[0], d), acc[0], acc[0])
+	}
+}
+
+// dot: acc += x·y, streams x, y.
+func dot() accStep {
+	return func(p []reg.GPVirtual, d int, acc []reg.VecVirtual) {
+		t := YMM()
+		VMOVUPS(at(p[0], d), t)
+		VFMADD231PS(at(p[1], d), t, acc[0])
+	}
+}
+
+// sumSquaredDev emits sumSquaredDevAVX2, sumSquaredDevGeneric's loop to
+// the bit: lane l of one accumulator sums (x[i+l] − m)² unfused, as the
+// generic s[l] does, and the lanes combine as reduce8 does: (l, l+4)
+// pairs, then (0+1) + (2+3). The batch-norm variance needs those bits:
+// the parity tests' few training steps amplify an ulp past tolerance.
+func sumSquaredDev() {
+	name := "sumSquaredDevAVX2"
+	TEXT(name, NOSPLIT, "func(x []float32, m float32) float32")
+	Pragma("noescape")
+	Doc(name + " is sumSquaredDevGeneric's whole-vector loop, bit for bit; len must be a multiple of 8.")
+	m := broadcast("m")
+	n := Load(Param("x").Len(), GP64())
+	p := Load(Param("x").Base(), GP64())
+	acc := YMM()
+	VXORPS(acc, acc, acc)
+	Label("loop")
+	CMPQ(n, Imm(8))
+	JL(LabelRef("reduce"))
+	t := YMM()
+	VMOVUPS(Mem{Base: p}, t)
+	VSUBPS(m, t, t)
+	VMULPS(t, t, t)
+	VADDPS(t, acc, acc)
+	ADDQ(Imm(32), p)
+	SUBQ(Imm(8), n)
+	JMP(LabelRef("loop"))
+	Label("reduce")
+	Comment("w[k] = s[k] + s[k+4], then (w0+w1) + (w2+w3)")
+	lo, hi := acc.AsX(), XMM()
+	VEXTRACTF128(Imm(1), acc, hi)
 	VADDPS(hi, lo, lo)
-	t := XMM()
-	VMOVHLPS(lo, lo, t)
-	VADDPS(t, lo, lo)
-	VMOVSHDUP(lo, t)
-	VADDSS(t, lo, lo)
+	VHADDPS(lo, lo, lo)
+	u := XMM()
+	VMOVSHDUP(lo, u)
+	VADDSS(u, lo, lo)
 	Store(lo, ReturnIndex(0))
 	VZEROUPPER()
 	RET()
+}
+
+// gradSums: g′ = g, or g where y > 0 as int32 (mask), is stored to dst
+// (store); acc[0] += g′, acc[1] += g′·(x − m). Streams g, [y,] x[, dst].
+func gradSums(mask, store bool) func() accStep {
+	return func() accStep {
+		m := broadcast("m")
+		z := YMM()
+		if mask {
+			VPXOR(z, z, z)
+		}
+		return func(p []reg.GPVirtual, d int, acc []reg.VecVirtual) {
+			g, x := p[0], p[1]
+			if mask {
+				x = p[2]
+			}
+			v := YMM()
+			if mask {
+				VMOVUPS(at(p[1], d), v)
+				VPCMPGTD(z, v, v) // v = int32(y) > 0: all ones or zero
+				VANDPS(at(g, d), v, v)
+			} else {
+				VMOVUPS(at(g, d), v)
+			}
+			if store {
+				VMOVUPS(v, at(p[len(p)-1], d))
+			}
+			VADDPS(v, acc[0], acc[0])
+			t := YMM()
+			VMOVUPS(at(x, d), t)
+			VSUBPS(m, t, t)
+			VFMADD231PS(v, t, acc[1])
+		}
+	}
 }

@@ -19,7 +19,7 @@ func write(t *testing.T, dir string, files map[string]string) string {
 
 func TestDiff(t *testing.T) {
 	base := map[string]string{
-		"metrics.jsonl":    `{"epoch":1,"top1":50,"seconds":3.5,"eval_seconds":0.5,"img_per_s":100}` + "\n" + `{"epoch":2,"top1":60,"seconds":3,"eval_seconds":0.4,"img_per_s":110}` + "\n",
+		"metrics.jsonl":    `{"epoch":1,"top1":50,"seconds":3.5,"eval_seconds":0.5,"img_per_s":100,"data_wait_seconds":0}` + "\n" + `{"epoch":2,"top1":60,"seconds":3,"eval_seconds":0.4,"img_per_s":110,"data_wait_seconds":0.01}` + "\n",
 		"last.safetensors": "model",
 	}
 	for _, c := range []struct {
@@ -27,8 +27,8 @@ func TestDiff(t *testing.T) {
 		change map[string]string
 		want   string // "" for no difference
 	}{
-		{"timing only", map[string]string{"metrics.jsonl": `{"epoch":1,"top1":50,"seconds":9,"eval_seconds":2,"img_per_s":1}` + "\n" + `{"epoch":2,"top1":60,"seconds":1,"eval_seconds":0.1,"img_per_s":2}`}, ""},
-		{"a metric", map[string]string{"metrics.jsonl": `{"epoch":1,"top1":50,"seconds":3.5,"eval_seconds":0.5,"img_per_s":100}` + "\n" + `{"epoch":2,"top1":61,"seconds":3,"eval_seconds":0.4,"img_per_s":110}`}, "metrics.jsonl differs"},
+		{"timing only", map[string]string{"metrics.jsonl": `{"epoch":1,"top1":50,"seconds":9,"eval_seconds":2,"img_per_s":1,"data_wait_seconds":0.5}` + "\n" + `{"epoch":2,"top1":60,"seconds":1,"eval_seconds":0.1,"img_per_s":2,"data_wait_seconds":0}`}, ""},
+		{"a metric", map[string]string{"metrics.jsonl": `{"epoch":1,"top1":50,"seconds":3.5,"eval_seconds":0.5,"img_per_s":100,"data_wait_seconds":0}` + "\n" + `{"epoch":2,"top1":61,"seconds":3,"eval_seconds":0.4,"img_per_s":110,"data_wait_seconds":0.01}`}, "metrics.jsonl differs"},
 		{"a checkpoint", map[string]string{"last.safetensors": "modem"}, "last.safetensors differs"},
 		{"another file", map[string]string{"best.safetensors": "model"}, "files ["},
 	} {
