@@ -35,7 +35,10 @@ OUT=$release bash tools/release.sh --host
 name=glmc-$want-$(go env GOOS)-$(go env GOARCH)
 (cd "$release" && sha256sum --check --strict SHA256SUMS) || { echo "release: SHA256SUMS does not match $name.tar.gz"; exit 1; }
 tar -xzf "$release/$name.tar.gz" -C "$release"
-got=$("$release/$name/glmc" version | head -n 1)
+# The first line, cut in bash: `| head -n 1` would close the pipe early,
+# and glmc's SIGPIPE on the next line would fail the step (pipefail).
+got=$("$release/$name/glmc" version)
+got=${got%%$'\n'*}
 if [[ "$got" != "glmc $want "* ]]; then
 	echo "release: $name/glmc version says \"$got\", want glmc $want ..."; exit 1
 fi
