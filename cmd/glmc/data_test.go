@@ -228,7 +228,8 @@ func TestTrainImageFiles(t *testing.T) {
 }
 
 // TestTrainImageSizeResumes: --image-size is part of the saved run, so a
-// resumed run keeps it, and contradicting it is an error.
+// resumed run keeps it, and contradicting it is an error; glmc eval of the
+// run's narrow ResNeXt scores the test list as training did.
 func TestTrainImageSizeResumes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("two tiny training runs")
@@ -236,12 +237,14 @@ func TestTrainImageSizeResumes(t *testing.T) {
 	dir := t.TempDir()
 	imageSet(t, dir)
 	out := filepath.Join(t.TempDir(), "run")
-	args := []string{"--dataset", "imagenet-lt", "--root", dir, "--arch", "resnet32", "--width", "2", "--blocks", "1,1,1",
+	// No --arch: ImageNet-LT trains its official resnext50_32x4d, narrowed.
+	args := []string{"--dataset", "imagenet-lt", "--root", dir, "--width", "16", "--blocks", "1,1,1,1",
 		"--batch-size", "3", "--quiet", "--out", out}
 	require.NoError(t, runTrain(append(args, "--epochs", "1", "--image-size", "16"), &bytes.Buffer{}))
 	st, err := glmc.ReadState(filepath.Join(out, glmc.LastFile))
 	require.NoError(t, err)
 	assert.Equal(t, 16, st.Config.ImageSize)
+	assert.Equal(t, "resnext50_32x4d", st.Config.Arch)
 	err = runTrain(append(args, "--resume", "--image-size", "24"), &bytes.Buffer{})
 	assert.ErrorContains(t, err, "--image-size 24 contradicts the saved run's 16")
 
