@@ -145,6 +145,9 @@ func loadRun(launch dist.Launch, req trainRequest, cfg *dist.Config, stdout io.W
 	if err := req.cfg.CheckWorldSize(train, launch.WorldSize); err != nil {
 		return nil, nil, err
 	}
+	if err := checkMemory(req.cfg, train, launch, req.quiet, stdout); err != nil {
+		return nil, nil, err
+	}
 	if launch.WorldSize > 1 {
 		model, err := glmc.NewModel(req.cfg, train)
 		if err != nil {
