@@ -200,9 +200,12 @@ func (s convShape) transposed() (t convShape, ok bool) {
 }
 
 // flipKernel returns w (OC, C, KH, KW) as the weights (C, OC, KH, KW) of
-// the transposed convolution: wt[c][o][KH−1−i][KW−1−j] = w[o][c][i][j].
-func flipKernel(s convShape, w []float32) []float32 {
-	wt := make([]float32, len(w))
+// the transposed convolution, wt[c][o][KH−1−i][KW−1−j] = w[o][c][i][j],
+// in a scratch buffer (every element written) to give back with
+// putScratch: a backward pass runs it every step.
+func flipKernel(s convShape, w []float32) *scratch {
+	buf := getScratch(len(w))
+	wt := buf.buf
 	kk := s.kh * s.kw
 	for o := range s.oc {
 		for c := range s.c {
@@ -213,7 +216,7 @@ func flipKernel(s convShape, w []float32) []float32 {
 			}
 		}
 	}
-	return wt
+	return buf
 }
 
 // convPlan says which passes of a convolution run Winograd F(2×2, 3×3)
@@ -369,7 +372,9 @@ func convBackward(s convShape, dx, dw, db, gy, x, w []float32) {
 	}
 	if dx != nil && plan.inputGrad {
 		t, _ := s.transposed()
-		winogradForward(t, dx, gy, flipKernel(s, w), nil)
+		wt := flipKernel(s, w)
+		winogradForward(t, dx, gy, wt.buf, nil)
+		putScratch(wt)
 		dx = nil
 	}
 	if dx != nil || dw != nil {
@@ -394,7 +399,9 @@ func convBackwardGEMM(s convShape, dx, dw, gy, x, w []float32) {
 	t, viaTransposed := s.transposed()
 	var wt []float32
 	if dx != nil && viaTransposed {
-		wt = flipKernel(s, w)
+		buf := flipKernel(s, w)
+		defer putScratch(buf)
+		wt = buf.buf
 	}
 	slots := min(s.groups(), convSlots)
 	partial := make([]*scratch, slots)

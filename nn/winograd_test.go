@@ -104,7 +104,7 @@ func TestWinograd(t *testing.T) {
 			if !ok || !winogradOK(ts) {
 				t.Fatalf("transposed(%+v) = %+v, %v: no Winograd input gradient", s, ts, ok)
 			}
-			winogradForward(ts, dx, gy, flipKernel(s, w), nil)
+			winogradForward(ts, dx, gy, flipKernel(s, w).buf, nil)
 
 			for _, r := range []struct {
 				name string
@@ -236,7 +236,7 @@ func TestWinogradThreads(t *testing.T) {
 		y, dx, dw := make([]float32, len(gy)), make([]float32, len(x)), make([]float32, len(w))
 		winogradForward(s, y, x, w, nil)
 		ts, _ := s.transposed()
-		winogradForward(ts, dx, gy, flipKernel(s, w), nil)
+		winogradForward(ts, dx, gy, flipKernel(s, w).buf, nil)
 		winogradWeightGrad(s, dw, gy, x)
 		asm.SetThreads(prev)
 		got := [][]float32{y, dx, dw}
