@@ -32,8 +32,7 @@ func runData(args []string, stdout io.Writer) error {
 	fs.StringVar(dir, "root", "", "official spelling of --data-dir")
 	var files data.FileOptions
 	if sub != "download" {
-		fs.StringVar(&files.TrainList, "dir_train_txt", "", "imagenet-lt, inat2018: the training list file (default: the official name under the root)")
-		fs.StringVar(&files.TestList, "dir_test_txt", "", "imagenet-lt, inat2018: the test list file (default: the official name under the root)")
+		listFlags(fs, &files)
 	}
 	switch sub {
 	case "download":
@@ -200,4 +199,12 @@ func skipBadImages(train, test *data.Dataset, workers int, stdout io.Writer) (*d
 	fmt.Fprintf(stdout, "glmc: left out %d of %d training and %d of %d test images that do not decode\n",
 		len(bad[0]), train.Len(), len(bad[1]), test.Len())
 	return train.Without(bad[0]), test.Without(bad[1]), nil
+}
+
+// listFlags defines the official flags of the list files of ImageNet-LT
+// and iNaturalist 2018, which train, eval, data stats and data verify
+// take alike.
+func listFlags(fs *flag.FlagSet, files *data.FileOptions) {
+	fs.StringVar(&files.TrainList, "dir_train_txt", "", "imagenet-lt, inat2018: the training list file (default: its official name under the root)")
+	fs.StringVar(&files.TestList, "dir_test_txt", "", "imagenet-lt, inat2018: the test list file (default: its official name under the root)")
 }

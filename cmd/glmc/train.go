@@ -176,8 +176,7 @@ func parseTrain(args []string) (trainRequest, error) {
 	cfg := &req.cfg
 	fs.StringVar(&cfg.Dataset, "dataset", def.Dataset, "dataset: "+strings.Join(data.Names(), ", "))
 	fs.StringVar(&req.dataDir, "data-dir", "", `data folder (default: Debian's Fashion-MNIST folder for fashion-mnist when installed, else "data")`)
-	fs.StringVar(&req.files.TrainList, "dir_train_txt", "", "imagenet-lt, inat2018: the official training list file (default: its official name under --data-dir)")
-	fs.StringVar(&req.files.TestList, "dir_test_txt", "", "imagenet-lt, inat2018: the official test list file (default: its official name under --data-dir)")
+	listFlags(fs, &req.files)
 	fs.IntVar(&cfg.ImageSize, "image-size", 0, "image-file datasets: side of the square images the official transforms make (default 224; e.g. 32 for CIFAR-10 as JPEGs)")
 	fs.BoolVar(&req.skipBad, "skip-bad-images", false, "image-file datasets: decode every image first and leave out, listing them, those that fail (default: a bad image stops the run)")
 	fs.Float64Var(&cfg.ImbalanceFactor, "imbalance-factor", def.ImbalanceFactor, "n_max/n_min of the long-tailed training split")
