@@ -16,7 +16,8 @@ var avx2Impl = impl{
 		packB: packB24AVX2, transpose4: transpose4x8AVX2, transpose8: transpose8x8AVX2},
 	vec: bulkOps,
 	conv: convKernels{width: 4, input: winoInputAVX2, output: winoOutputAVX2, outputGrad: winoOutputGradAVX2,
-		deinterleave: deinterleaveAVX2, interleave: interleaveAVX2},
+		deinterleave: deinterleaveAVX2, interleave: interleaveAVX2,
+		shifted: shiftedKernels{mr: 4, nr: 24, micro: sgemmShifted4x24AVX2, gmr: 4, gnk: 3, lanes: 8, grad: sgemmShiftedGrad4x3AVX2}},
 	usable: func() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA },
 }
 

@@ -616,6 +616,272 @@ panel:
 	VZEROUPPER
 	RET
 
+// func sgemmShifted4x24AVX2(kc int, a *float32, b *float32, off *int, c *float32, ldc int)
+// Requires: AVX, FMA3
+TEXT ·sgemmShifted4x24AVX2(SB), NOSPLIT, $0-48
+	MOVQ kc+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+	MOVQ off+24(FP), BX
+
+	// acc[i][j] holds C[i][j*lanes : (j+1)*lanes] of the tile.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ   AX, SI
+	SHRQ   $0x01, SI
+	JE     tail
+
+loop2:
+	// k step +0: acc[i][j] += A[p][i] * b[off[p] + j]
+	MOVQ         (BX), DI
+	VMOVUPS      (DX)(DI*4), Y12
+	VMOVUPS      32(DX)(DI*4), Y13
+	VMOVUPS      64(DX)(DI*4), Y14
+	VBROADCASTSS (CX), Y15
+	VFMADD231PS  Y12, Y15, Y0
+	VFMADD231PS  Y13, Y15, Y1
+	VFMADD231PS  Y14, Y15, Y2
+	VBROADCASTSS 4(CX), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VFMADD231PS  Y13, Y15, Y4
+	VFMADD231PS  Y14, Y15, Y5
+	VBROADCASTSS 8(CX), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VFMADD231PS  Y14, Y15, Y8
+	VBROADCASTSS 12(CX), Y15
+	VFMADD231PS  Y12, Y15, Y9
+	VFMADD231PS  Y13, Y15, Y10
+	VFMADD231PS  Y14, Y15, Y11
+
+	// k step +1: acc[i][j] += A[p][i] * b[off[p] + j]
+	MOVQ         8(BX), DI
+	VMOVUPS      (DX)(DI*4), Y12
+	VMOVUPS      32(DX)(DI*4), Y13
+	VMOVUPS      64(DX)(DI*4), Y14
+	VBROADCASTSS 16(CX), Y15
+	VFMADD231PS  Y12, Y15, Y0
+	VFMADD231PS  Y13, Y15, Y1
+	VFMADD231PS  Y14, Y15, Y2
+	VBROADCASTSS 20(CX), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VFMADD231PS  Y13, Y15, Y4
+	VFMADD231PS  Y14, Y15, Y5
+	VBROADCASTSS 24(CX), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VFMADD231PS  Y14, Y15, Y8
+	VBROADCASTSS 28(CX), Y15
+	VFMADD231PS  Y12, Y15, Y9
+	VFMADD231PS  Y13, Y15, Y10
+	VFMADD231PS  Y14, Y15, Y11
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000010, BX
+	DECQ         SI
+	JNE          loop2
+
+tail:
+	ANDQ $0x01, AX
+	JE   store
+
+	// k step +0: acc[i][j] += A[p][i] * b[off[p] + j]
+	MOVQ         (BX), AX
+	VMOVUPS      (DX)(AX*4), Y12
+	VMOVUPS      32(DX)(AX*4), Y13
+	VMOVUPS      64(DX)(AX*4), Y14
+	VBROADCASTSS (CX), Y15
+	VFMADD231PS  Y12, Y15, Y0
+	VFMADD231PS  Y13, Y15, Y1
+	VFMADD231PS  Y14, Y15, Y2
+	VBROADCASTSS 4(CX), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VFMADD231PS  Y13, Y15, Y4
+	VFMADD231PS  Y14, Y15, Y5
+	VBROADCASTSS 8(CX), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VFMADD231PS  Y14, Y15, Y8
+	VBROADCASTSS 12(CX), Y15
+	VFMADD231PS  Y12, Y15, Y9
+	VFMADD231PS  Y13, Y15, Y10
+	VFMADD231PS  Y14, Y15, Y11
+
+store:
+	MOVQ c+32(FP), AX
+	MOVQ ldc+40(FP), CX
+	SHLQ $0x02, CX
+
+	// C[i][:] = acc[i]
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	ADDQ    CX, AX
+	VMOVUPS Y3, (AX)
+	VMOVUPS Y4, 32(AX)
+	VMOVUPS Y5, 64(AX)
+	ADDQ    CX, AX
+	VMOVUPS Y6, (AX)
+	VMOVUPS Y7, 32(AX)
+	VMOVUPS Y8, 64(AX)
+	ADDQ    CX, AX
+	VMOVUPS Y9, (AX)
+	VMOVUPS Y10, 32(AX)
+	VMOVUPS Y11, 64(AX)
+	VZEROUPPER
+	RET
+
+// func sgemmShiftedGrad4x3AVX2(octets int, gy *float32, ldg int, b *float32, off *int, c *float32, ldc int)
+// Requires: AVX, FMA3
+TEXT ·sgemmShiftedGrad4x3AVX2(SB), NOSPLIT, $0-56
+	MOVQ octets+0(FP), AX
+	MOVQ gy+8(FP), CX
+	MOVQ ldg+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ off+32(FP), SI
+	SHLQ $0x02, DX
+
+	// rows[i] = &g[i*ldg], wins[p] = &b[off[p]]
+	LEAQ   (CX)(DX*1), DI
+	LEAQ   (DI)(DX*1), R8
+	LEAQ   (R8)(DX*1), DX
+	MOVQ   (SI), R9
+	LEAQ   (BX)(R9*4), R9
+	MOVQ   8(SI), R10
+	LEAQ   (BX)(R10*4), R10
+	MOVQ   16(SI), SI
+	LEAQ   (BX)(SI*4), SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	XORQ   BX, BX
+	SHLQ   $0x05, AX
+
+loop:
+	// acc[i][p] += g[i][j:j+8] * b[off[p]+j : off[p]+j+8]
+	VMOVUPS     (R9)(BX*1), Y12
+	VMOVUPS     (R10)(BX*1), Y13
+	VMOVUPS     (SI)(BX*1), Y14
+	VMOVUPS     (CX)(BX*1), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
+	VMOVUPS     (DI)(BX*1), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y14, Y15, Y5
+	VMOVUPS     (R8)(BX*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y14, Y15, Y8
+	VMOVUPS     (DX)(BX*1), Y15
+	VFMADD231PS Y12, Y15, Y9
+	VFMADD231PS Y13, Y15, Y10
+	VFMADD231PS Y14, Y15, Y11
+	ADDQ        $0x20, BX
+	CMPQ        BX, AX
+	JNE         loop
+	MOVQ        c+40(FP), AX
+	MOVQ        ldc+48(FP), CX
+	SHLQ        $0x02, CX
+
+	// c[i*ldc+p] += the eight lanes of acc[i][p], summed as ((l0+l4)+(l1+l5)) + ((l2+l6)+(l3+l7))
+	VEXTRACTF128 $0x01, Y0, X12
+	VADDPS       X12, X0, X12
+	VHADDPS      X12, X12, X12
+	VHADDPS      X12, X12, X12
+	VADDSS       (AX), X12, X12
+	VMOVSS       X12, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VADDSS       4(AX), X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VADDSS       8(AX), X0, X0
+	VMOVSS       X0, 8(AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X0, X3, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VADDSS       (AX), X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X0, X4, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VADDSS       4(AX), X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X0, X5, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VADDSS       8(AX), X0, X0
+	VMOVSS       X0, 8(AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y6, X0
+	VADDPS       X0, X6, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VADDSS       (AX), X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y7, X0
+	VADDPS       X0, X7, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VADDSS       4(AX), X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y8, X0
+	VADDPS       X0, X8, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VADDSS       8(AX), X0, X0
+	VMOVSS       X0, 8(AX)
+	ADDQ         CX, AX
+	VEXTRACTF128 $0x01, Y9, X0
+	VADDPS       X0, X9, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VADDSS       (AX), X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y10, X0
+	VADDPS       X0, X10, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VADDSS       4(AX), X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y11, X0
+	VADDPS       X0, X11, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VADDSS       8(AX), X0, X0
+	VMOVSS       X0, 8(AX)
+	VZEROUPPER
+	RET
+
 // func transpose4x8AVX2(dst *float32, src *float32, blocks int, lds int, ldd int)
 // Requires: AVX
 TEXT ·transpose4x8AVX2(SB), NOSPLIT, $0-40

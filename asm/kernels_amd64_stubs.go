@@ -28,6 +28,18 @@ func sgemmKernel8x48AVX512(kc int, a *float32, b *float32, c *float32, ldc int, 
 //go:noescape
 func packB48AVX512(dst *float32, src *float32, rows int, panels int, ldb int, panelStride int)
 
+// sgemmShifted4x24AVX2 sets the 4×24 tile at c to A·B from a packed kc×4 A panel, where
+// row p of B is the 24 floats at b + off[p]; kc must be positive.
+//
+//go:noescape
+func sgemmShifted4x24AVX2(kc int, a *float32, b *float32, off *int, c *float32, ldc int)
+
+// sgemmShiftedGrad4x3AVX2 adds to the 4×3 tile at c the sums over j < 8·octets of gy[i*ldg+j]·b[off[p]+j];
+// octets must be positive.
+//
+//go:noescape
+func sgemmShiftedGrad4x3AVX2(octets int, gy *float32, ldg int, b *float32, off *int, c *float32, ldc int)
+
 // transpose4x8AVX2 writes column j of each 4×8 block of src as row j of dst; blocks must be positive.
 //
 //go:noescape

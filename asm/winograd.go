@@ -13,7 +13,8 @@ import (
 
 // convKernels are the convolution kernels of one implementation: the
 // Winograd transforms, each for whole groups of width tiles (the exported
-// functions finish the tail with the generic kernels), and Deinterleave.
+// functions finish the tail with the generic kernels), Deinterleave and
+// Interleave, and the shifted-window GEMMs.
 type convKernels struct {
 	width int
 	// input is WinogradInput for groups·width tiles.
@@ -27,9 +28,12 @@ type convKernels struct {
 	// octets·8 pairs; nil in the generic implementation.
 	deinterleave func(even, odd, src *float32, octets int)
 	interleave   func(dst, even, odd *float32, octets int)
+	// shifted are the kernels of SgemmShifted and SgemmShiftedGrad.
+	shifted shiftedKernels
 }
 
-var genericConv = convKernels{width: 1, input: winoInputGeneric, output: winoOutputGeneric, outputGrad: winoOutputGradGeneric}
+var genericConv = convKernels{width: 1, input: winoInputGeneric, output: winoOutputGeneric, outputGrad: winoOutputGradGeneric,
+	shifted: genericShifted}
 
 // Interleave is the inverse of Deinterleave: it sets the even elements of
 // dst from even and the odd ones from odd, as col2im of a stride-2

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 
+	"github.com/glmc/glmc/asm"
 	"github.com/glmc/glmc/autograd"
 	"github.com/glmc/glmc/tensor"
 )
@@ -30,11 +31,9 @@ func NewGroupedConv2d(rng *tensor.RNG, in, out, kernel, stride, padding, groups 
 // (g+1)·IC/groups) only. groups ≤ 1 is FunctionalConv2d, bit for bit. It
 // panics on inconsistent shapes.
 //
-// Each group runs as the dense convolution of its own channels: the
-// weights, bias and weight gradient of a group are contiguous slices of
-// the whole ones, and only the group's input, output and their gradients
-// are gathered into (or scattered from) contiguous scratch buffers, one
-// copy per image and group.
+// The groups run as direct convolutions (conv_shifted.go): each kernel
+// tap reads the input planes in place, shifted, so nothing is gathered or
+// unfolded per group; a group's weights are the A of its products.
 func FunctionalGroupedConv2d(x, w, b *autograd.Var, stride, padding, groups int) *autograd.Var {
 	if groups <= 1 {
 		return FunctionalConv2d(x, w, b, stride, padding)
@@ -73,82 +72,216 @@ func FunctionalGroupedConv2d(x, w, b *autograd.Var, stride, padding, groups int)
 	})
 }
 
-// groupedConvForward computes y = w ⋆ x + b group by group with
-// convForward, s being the geometry of one group.
-//
-//	y (N, G·OC, OH, OW), x (N, G·C, H, W), w (G·OC, C, KH, KW), b (G·OC) or nil
-func groupedConvForward(s convShape, groups int, y, x, w, b []float32) {
-	in, out := s.inSize(), s.oc*s.pixels()
-	xg, yg := getScratch(s.n*in), getScratch(s.n*out)
-	defer putScratch(xg)
-	defer putScratch(yg)
-	for g := range groups {
-		planes(s.n, in, groups, g, xg.buf, x, false)
-		convForward(s, yg.buf, xg.buf, groupSlice(w, groups, g), groupSlice(b, groups, g))
-		planes(s.n, out, groups, g, yg.buf, y, true)
+// groupedBudget bounds the floats of one group's laid-out input for a
+// block of images (1 MiB, so that a group's planes stay in the L2 cache
+// from their copy to their use): larger batches are processed in blocks
+// of images, a number fixed by the shape.
+const groupedBudget = 1 << 18
+
+// imageBlocks calls fn for consecutive blocks of the n images, each of
+// nb = ⌊groupedBudget/perImage⌋ images (at least one) but the last.
+func imageBlocks(n, perImage int, fn func(n0, nb int)) {
+	nb := max(1, min(n, groupedBudget/max(1, perImage)))
+	for n0 := 0; n0 < n; n0 += nb {
+		fn(n0, min(nb, n-n0))
 	}
 }
 
+// tap is one kernel tap (i, j) of a direct convolution and the shift of
+// its window: it reads phase (a, b) at rows dy and columns dx away.
+type tap struct{ i, j, a, b, dy, dx int }
+
+// shiftRange returns the least and greatest dy and dx of taps.
+func shiftRange(taps []tap) (dy, dx [2]int) {
+	dy, dx = [2]int{taps[0].dy, taps[0].dy}, [2]int{taps[0].dx, taps[0].dx}
+	for _, t := range taps {
+		dy = [2]int{min(dy[0], t.dy), max(dy[1], t.dy)}
+		dx = [2]int{min(dx[0], t.dx), max(dx[1], t.dx)}
+	}
+	return dy, dx
+}
+
+// forwardLayout returns the layout of nb images of x (whole channels
+// groups·s.c) for the forward pass and the weight gradient of s, and the
+// window offsets, in weight order (c, i, j), of the taps of one group's
+// planes: output (oy, ox) reads x[st·oy + i − pad][st·ox + j − pad],
+// phase (a, b) of x at (oy + dy, ox + dx) for i − pad = st·dy + a,
+// j − pad = st·dx + b.
+func forwardLayout(s convShape, groups, nb int) (shiftedSrc, []int) {
+	taps := make([]tap, 0, s.kh*s.kw)
+	for i := range s.kh {
+		dy, a := floorDivMod(i-s.pad, s.stride)
+		for j := range s.kw {
+			dx, b := floorDivMod(j-s.pad, s.stride)
+			taps = append(taps, tap{i, j, a, b, dy, dx})
+		}
+	}
+	dy, dx := shiftRange(taps)
+	l := newShiftedSrc(nb, groups*s.c, s.h, s.w, s.stride, s.oh, s.ow, dy, dx)
+	off := make([]int, 0, s.depth())
+	for c := range s.c {
+		for _, t := range taps {
+			off = append(off, l.offset(c, t.a, t.b, t.dy, t.dx))
+		}
+	}
+	return l, off
+}
+
+// groupPlanes is the number of planes of one group of c channels in l.
+func (l shiftedSrc) groupPlanes(c int) int { return c * l.st * l.st }
+
+// groupedConvForward computes y = w ⋆ x + b: for each group g, the product
+// of its weights (OC, C·KH·KW) with the taps' windows of its channels,
+// laid out just before. The groups are divided among the goroutines.
+//
+//	y (N, G·OC, OH, OW), x (N, G·C, H, W), w (G·OC, C, KH, KW), b (G·OC) or nil
+func groupedConvForward(s convShape, groups int, y, x, w, b []float32) {
+	one, _ := forwardLayout(s, groups, 1)
+	in, k := groups*s.inSize(), s.depth()
+	imageBlocks(s.n, one.groupPlanes(s.c)*one.rows*one.pitch, func(n0, nb int) {
+		l, off := forwardLayout(s, groups, nb)
+		out := shiftedOut{l: l, c: groups * s.oc, h: s.oh, w: s.ow, st: 1, rows: s.oh, cols: s.ow}
+		xb := x[n0*in : (n0+nb)*in]
+		parallelFor(groups, func(g int) {
+			buf := getScratch(l.groupPlanes(s.c) * l.plane)
+			defer putScratch(buf)
+			l.fill(buf.buf, xb, g*s.c, s.c)
+			shiftedProducts(s.oc, w[g*s.oc*k:], k, buf.buf, off, l.cols(), func(r, q0 int, c []float32) {
+				var bias float32
+				if b != nil {
+					bias = b[g*s.oc+r]
+				}
+				out.store(y, n0, g*s.oc+r, q0, c, bias)
+			})
+		})
+	})
+}
+
 // groupedConvBackward overwrites the gradients dx, dw and db of
-// groupedConvForward for the upstream gradient gy, group by group with
-// convBackward; a nil slice is not computed.
+// groupedConvForward for the upstream gradient gy; a nil slice is not
+// computed.
 //
 //	dx (N, G·C, H, W), dw (G·OC, C, KH, KW), db (G·OC), gy (N, G·OC, OH, OW),
 //	x (N, G·C, H, W), w (G·OC, C, KH, KW)
 func groupedConvBackward(s convShape, groups int, dx, dw, db, gy, x, w []float32) {
-	in, out := s.inSize(), s.oc*s.pixels()
-	gyg := getScratch(s.n * out)
-	defer putScratch(gyg)
-	var xg, dxg *scratch
+	if db != nil {
+		// The bias gradient does not see the groups: that of the dense
+		// convolution with all channels.
+		whole := newConvShape([]int{s.n, groups * s.c, s.h, s.w}, []int{groups * s.oc, groups * s.c, s.kh, s.kw}, s.stride, s.pad)
+		convBackward(whole, nil, nil, db, gy, nil, nil)
+	}
 	if dw != nil {
-		xg = getScratch(s.n * in)
-		defer putScratch(xg)
+		groupedWeightGrad(s, groups, dw, gy, x)
 	}
 	if dx != nil {
-		dxg = getScratch(s.n * in)
-		defer putScratch(dxg)
-	}
-	for g := range groups {
-		planes(s.n, out, groups, g, gyg.buf, gy, false)
-		if xg != nil {
-			planes(s.n, in, groups, g, xg.buf, x, false)
-		}
-		convBackward(s, bufOf(dxg), groupSlice(dw, groups, g), groupSlice(db, groups, g), gyg.buf, bufOf(xg), groupSlice(w, groups, g))
-		if dxg != nil {
-			planes(s.n, in, groups, g, dxg.buf, dx, true)
-		}
+		groupedInputGrad(s, groups, dx, gy, w)
 	}
 }
 
-// planes copies the channels of group g of groups between whole, (N,
-// groups·size) with size values per image and group, and part, (N, size):
-// whole into part, or part into whole when scatter is set. One image's
-// channels of a group are contiguous in NCHW, so it is one copy per image.
-func planes(n, size, groups, g int, part, whole []float32, scatter bool) {
-	parallelFor(n, func(i int) {
-		p, w := part[i*size:(i+1)*size], whole[(i*groups+g)*size:(i*groups+g+1)*size]
-		if scatter {
-			copy(w, p)
-		} else {
-			copy(p, w)
-		}
+// groupedWeightGrad overwrites dw with the sum over images and pixels of
+// gy times the taps' windows of x: per group, asm.SgemmShiftedGrad of gy
+// laid out in the forward pass's column space (zero in the dropped
+// columns) with the windows, summed column block by column block and
+// image block by image block in a fixed order. The groups are divided
+// among the goroutines.
+//
+//	dw (G·OC, C, KH, KW), gy (N, G·OC, OH, OW), x (N, G·C, H, W)
+func groupedWeightGrad(s convShape, groups int, dw, gy, x []float32) {
+	clear(dw)
+	one, _ := forwardLayout(s, groups, 1)
+	in, out, k := groups*s.inSize(), groups*s.oc*s.pixels(), s.depth()
+	imageBlocks(s.n, (one.groupPlanes(s.c)+s.oc)*one.rows*one.pitch, func(n0, nb int) {
+		l, off := forwardLayout(s, groups, nb)
+		gl := shiftedSrc{n: nb, c: groups * s.oc, h: s.oh, w: s.ow, st: 1, rows: l.rows, pitch: l.pitch, plane: l.cols()}
+		xb, gyb := x[n0*in:(n0+nb)*in], gy[n0*out:(n0+nb)*out]
+		parallelFor(groups, func(g int) {
+			buf, gbuf := getScratch(l.groupPlanes(s.c)*l.plane), getScratch(s.oc*gl.plane)
+			defer putScratch(buf)
+			defer putScratch(gbuf)
+			l.fill(buf.buf, xb, g*s.c, s.c)
+			gl.fill(gbuf.buf, gyb, g*s.oc, s.oc)
+			for q0 := 0; q0 < l.cols(); q0 += shiftedCols {
+				asm.SgemmShiftedGrad(s.oc, min(shiftedCols, l.cols()-q0), gbuf.buf[q0:], gl.plane, buf.buf[q0:], off, dw[g*s.oc*k:], k)
+			}
+		})
 	})
 }
 
-// groupSlice returns the g-th of groups equal consecutive parts of v, or
-// nil for a nil v.
-func groupSlice(v []float32, groups, g int) []float32 {
-	if v == nil {
-		return nil
+// groupedInputGrad overwrites dx with the transposed convolution of gy:
+// dx[st·yy + a][st·xx + b], phase (a, b) of dx, sums over the taps (i, j)
+// with i ≡ a + pad and j ≡ b + pad (mod st) the weight times gy at (yy +
+// dy, xx + dx), dy = (a + pad − i)/st, dx = (b + pad − j)/st. Each phase
+// of each group is one product of the group's weights, transposed and
+// gathered for the phase's taps (C, OC·taps), with the windows of gy.
+// The groups are divided among the goroutines.
+//
+//	dx (N, G·C, H, W), gy (N, G·OC, OH, OW), w (G·OC, C, KH, KW)
+func groupedInputGrad(s convShape, groups int, dx, gy, w []float32) {
+	st := s.stride
+	phases := make([][]tap, st*st)
+	var all []tap
+	for a := range st {
+		for b := range st {
+			for i := range s.kh {
+				dy, ra := floorDivMod(a+s.pad-i, st)
+				for j := range s.kw {
+					if dx, rb := floorDivMod(b+s.pad-j, st); ra == 0 && rb == 0 {
+						phases[a*st+b] = append(phases[a*st+b], tap{i, j, a, b, dy, dx})
+					}
+				}
+			}
+			all = append(all, phases[a*st+b]...)
+		}
 	}
-	size := len(v) / groups
-	return v[g*size : (g+1)*size]
-}
-
-// bufOf is the buffer of s, or nil for a nil s.
-func bufOf(s *scratch) []float32 {
-	if s == nil {
-		return nil
+	if len(all) == 0 { // every tap reads padding only: no gradient reaches x
+		clear(dx)
+		return
 	}
-	return s.buf
+	dyr, dxr := shiftRange(all)
+	outH, outW := (s.h+st-1)/st, (s.w+st-1)/st
+	layout := func(nb int) shiftedSrc { return newShiftedSrc(nb, groups*s.oc, s.oh, s.ow, 1, outH, outW, dyr, dxr) }
+	// wt (G, C, OC·KH·KW): each group's weights transposed, the taps of
+	// each phase together, phase after phase; row (g, c) of phase ph
+	// starts at (g·C + c)·OC·KH·KW + OC·(taps of the phases before).
+	kk := s.kh * s.kw
+	wt := getScratch(len(w))
+	defer putScratch(wt)
+	for g := range groups {
+		for c := range s.c {
+			row := wt.buf[(g*s.c+c)*s.oc*kk:]
+			for _, t := range all {
+				for o := range s.oc {
+					row[0] = w[((g*s.oc+o)*s.c+c)*kk+t.i*s.kw+t.j]
+					row = row[1:]
+				}
+			}
+		}
+	}
+	out := groups * s.oc * s.pixels()
+	one := layout(1)
+	imageBlocks(s.n, s.oc*one.rows*one.pitch, func(n0, nb int) {
+		l := layout(nb)
+		gyb := gy[n0*out : (n0+nb)*out]
+		parallelFor(groups, func(g int) {
+			buf := getScratch(s.oc * l.plane)
+			defer putScratch(buf)
+			l.fill(buf.buf, gyb, g*s.oc, s.oc)
+			first := 0 // of the phase's taps in wt's rows
+			for ph, taps := range phases {
+				o := shiftedOut{l: l, c: groups * s.c, h: s.h, w: s.w, st: st, a: ph / st, b: ph % st,
+					rows: (s.h - ph/st + st - 1) / st, cols: (s.w - ph%st + st - 1) / st}
+				off := make([]int, 0, s.oc*len(taps))
+				for _, t := range taps {
+					for oc := range s.oc {
+						off = append(off, l.offset(oc, 0, 0, t.dy, t.dx))
+					}
+				}
+				a := wt.buf[g*s.c*s.oc*kk+first:]
+				shiftedProducts(s.c, a, s.oc*kk, buf.buf, off, l.cols(), func(r, q0 int, c []float32) {
+					o.store(dx, n0, g*s.c+r, q0, c, 0)
+				})
+				first += len(off)
+			}
+		})
+	})
 }

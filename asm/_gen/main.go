@@ -31,6 +31,8 @@ func main() {
 		gemmKernel(s)
 		packB(s)
 	}
+	shiftedKernel(gemmShape{mr: 4, nrVec: 3, lanes: 8, isa: "AVX2", vec: YMM})
+	shiftedGradKernel()
 	transpose(4)
 	transpose(8)
 	elementwise("axpyAVX2", "func(alpha float32, x, y []float32)", []string{"x", "y"}, axpy)

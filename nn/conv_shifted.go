@@ -1,0 +1,180 @@
+package nn
+
+import "github.com/glmc/glmc/asm"
+
+// The direct convolution behind grouped convolution: products of
+// asm.SgemmShifted, whose B rows are windows of a buffer that holds the
+// input with its padding, so that no im2col matrix is built or packed.
+//
+// A tensor (N, C, H, W) is laid out for it as st² phase planes per channel
+// (st is the stride: phase (a, b) holds x[st·r + a][st·c + b] at (r, c);
+// one plane for stride 1). Each plane is a column space of N images of
+// R rows of pitch P: element (r, c) of image n's phase sits at
+// q(n, r + ro, c + co) = n·R·P + (r + ro)·P + c + co, with zeros around
+// it. An output pixel (oy, ox) of image n is column q(n, oy, ox), and
+// kernel tap (i, j), with i − pad = st·dy + a and j − pad = st·dx + b,
+// reads phase (a, b) at column q(n, oy, ox) + (dy + ro)·P + dx + co: the
+// same shift for every pixel, so the tap's row of the im2col matrix is the
+// plane shifted by a constant. R and P leave enough zero rows and columns
+// that the shifted reads of real pixels see zeros wherever they leave the
+// image; columns with ox ≥ OW or rows with oy ≥ OH are computed too and
+// dropped when the result is copied out.
+
+// shiftedSrc is the layout of a source tensor for shifted windows.
+type shiftedSrc struct {
+	n, c, h, w  int // source tensor (N, C, H, W)
+	st          int // phases per axis
+	ro, co      int // rows and columns of zeros before a phase's data
+	rows, pitch int // R and P
+	plane       int // floats per plane: cols(), then zeros for the largest shift
+}
+
+// newShiftedSrc lays out (n, c, h, w) with st² phases for outputs of
+// outH×outW pixels read at row shifts dy[0]..dy[1] and column shifts
+// dx[0]..dx[1] (in phase rows and columns).
+func newShiftedSrc(n, c, h, w, st, outH, outW int, dy, dx [2]int) shiftedSrc {
+	l := shiftedSrc{n: n, c: c, h: h, w: w, st: st, ro: max(0, -dy[0]), co: max(0, -dx[0])}
+	// A real pixel must not read the next row's or image's data: outH − 1
+	// + dy[1] < R; and the phase's data must fit before the next image.
+	l.rows = max(outH, outH+dy[1], l.ro+(h+st-1)/st)
+	l.pitch = max(outW, outW+dx[1], l.co+(w+st-1)/st)
+	l.plane = l.cols() + (dy[1]+l.ro)*l.pitch + dx[1] + l.co
+	return l
+}
+
+// shiftedAlign is a multiple of the widest column tile of SgemmShifted
+// and of the lanes of SgemmShiftedGrad: column spaces are rounded up to
+// it so that the kernels never leave a tail to the scalar code.
+const shiftedAlign = 48
+
+// cols is the number of columns of the column space, N·R·P rounded up to
+// shiftedAlign; those past N·R·P are dropped.
+func (l shiftedSrc) cols() int { return (l.n*l.rows*l.pitch + shiftedAlign - 1) / shiftedAlign * shiftedAlign }
+
+// planes is the number of planes: C·st².
+func (l shiftedSrc) planes() int { return l.c * l.st * l.st }
+
+// offset is the position in the buffer of the window of channel c's phase
+// (a, b) shifted by (dy, dx).
+func (l shiftedSrc) offset(c, a, b, dy, dx int) int {
+	return ((c*l.st+a)*l.st+b)*l.plane + (dy+l.ro)*l.pitch + dx + l.co
+}
+
+// fill writes the planes of channels [c0, c0+nc) of x (N, C, H, W) into
+// buf, zeros included, as nc·st² planes.
+func (l shiftedSrc) fill(buf, x []float32, c0, nc int) {
+	st, hw := l.st, l.h*l.w
+	pw := (l.w + st - 1) / st
+	for c := range nc {
+		for a := range st {
+			base := (c*st + a) * st * l.plane
+			for n := range l.n {
+				for r := range l.rows {
+					y := st*(r-l.ro) + a
+					at := base + (n*l.rows+r)*l.pitch
+					if r < l.ro || y >= l.h {
+						for b := range st {
+							clear(buf[at+b*l.plane : at+b*l.plane+l.pitch])
+						}
+						continue
+					}
+					src := x[(n*l.c+c0+c)*hw+y*l.w : (n*l.c+c0+c)*hw+(y+1)*l.w]
+					for b := range st {
+						row := buf[at+b*l.plane : at+b*l.plane+l.pitch]
+						clear(row[:l.co])
+						clear(row[l.co+pw:])
+					}
+					switch st {
+					case 1:
+						copy(buf[at+l.co:], src)
+					case 2:
+						even := buf[at+l.co : at+l.co+(l.w+1)/2]
+						odd := buf[at+l.plane+l.co : at+l.plane+l.co+pw]
+						asm.Deinterleave(even, odd[:l.w/2], src)
+						clear(odd[l.w/2:])
+					default:
+						for b := range st {
+							row := buf[at+b*l.plane+l.co : at+b*l.plane+l.co+pw]
+							clear(row[copyStrided(row, src[min(b, len(src)):], st):])
+						}
+					}
+				}
+			}
+			for b := range st {
+				p := base + b*l.plane
+				clear(buf[p+l.n*l.rows*l.pitch : p+l.plane])
+			}
+		}
+	}
+}
+
+// copyStrided sets dst[i] = src[st·i] for as many i as both allow and
+// returns their number.
+func copyStrided(dst, src []float32, st int) int {
+	n := min(len(dst), (len(src)+st-1)/st)
+	for i := range n {
+		dst[i] = src[st*i]
+	}
+	return n
+}
+
+// shiftedCols is the number of columns of one SgemmShifted call: a block
+// of C (up to 32 rows) and the windows it reads stay in the L2 cache.
+// The blocks depend on the shape only, so the results do not depend on
+// the number of threads.
+const shiftedCols = 1152
+
+// shiftedOut says where columns of a column space land in an output
+// tensor (N, C, H, W): row r, column c of image n is element (st·r + a,
+// st·c + b), for r < rows, c < cols (the phase's extent); the others are
+// dropped.
+type shiftedOut struct {
+	l          shiftedSrc // the column space
+	c, h, w    int        // the output's channels and map
+	st, a, b   int        // output phase
+	rows, cols int        // the phase's extent
+}
+
+// store copies the columns [q0, q0 + len(src)) of the column space of
+// image block n0 from src into channel ch of out, plus bias.
+func (o shiftedOut) store(out []float32, n0, ch int, q0 int, src []float32, bias float32) {
+	rp := o.l.rows * o.l.pitch
+	for q, end := q0, q0+len(src); q < end; {
+		n, rem := q/rp, q%rp
+		r, c := rem/o.l.pitch, rem%o.l.pitch
+		seg := min(o.l.pitch-c, end-q)
+		if n < o.l.n && r < o.rows && c < o.cols {
+			run := src[q-q0 : q-q0+min(seg, o.cols-c)]
+			plane := out[((n0+n)*o.c+ch)*o.h*o.w:]
+			y := o.st*r + o.a
+			if o.st == 1 {
+				dst := plane[y*o.w+c : y*o.w+c+len(run)]
+				copy(dst, run)
+				if bias != 0 {
+					addConst(dst, bias)
+				}
+			} else {
+				dst := plane[y*o.w+o.st*c+o.b:]
+				for i, v := range run {
+					dst[o.st*i] = v + bias
+				}
+			}
+		}
+		q += seg
+	}
+}
+
+// shiftedProducts computes the product C (m × cols) = A (m × len(off),
+// row stride lda) · the windows of buf at the offsets, a column block at
+// a time, and hands each row r of each block of C to store.
+func shiftedProducts(m int, a []float32, lda int, buf []float32, off []int, cols int, store func(r, q0 int, c []float32)) {
+	c := getScratch(m * shiftedCols)
+	defer putScratch(c)
+	for q0 := 0; q0 < cols; q0 += shiftedCols {
+		width := min(shiftedCols, cols-q0)
+		asm.SgemmShifted(m, width, a, lda, buf[q0:], off, c.buf, width)
+		for r := range m {
+			store(r, q0, c.buf[r*width:(r+1)*width])
+		}
+	}
+}
