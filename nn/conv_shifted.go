@@ -49,7 +49,9 @@ const shiftedAlign = 48
 
 // cols is the number of columns of the column space, N·R·P rounded up to
 // shiftedAlign; those past N·R·P are dropped.
-func (l shiftedSrc) cols() int { return (l.n*l.rows*l.pitch + shiftedAlign - 1) / shiftedAlign * shiftedAlign }
+func (l shiftedSrc) cols() int {
+	return (l.n*l.rows*l.pitch + shiftedAlign - 1) / shiftedAlign * shiftedAlign
+}
 
 // planes is the number of planes: C·st².
 func (l shiftedSrc) planes() int { return l.c * l.st * l.st }
