@@ -67,13 +67,19 @@ func SgemmShifted(m, n int, a []float32, lda int, b []float32, off []int, c []fl
 	defer shiftedPool.Put(pp)
 	*pp = grow(*pp, blocks*mr*k+mr*nr)
 	packed, tile := (*pp)[:blocks*mr*k], (*pp)[blocks*mr*k:]
+	tr := active.gemm.transposer(mr)
 	for q := range blocks {
 		panel := packed[q*mr*k : (q+1)*mr*k]
+		done := 0 // columns of A already packed
+		if tr != nil && k >= 8 && (q+1)*mr <= m {
+			done = k / 8 * 8
+			tr(&panel[0], &a[q*mr*lda], k/8, lda, mr)
+		}
 		for r := range mr {
 			if i := q*mr + r; i < m {
 				row := a[i*lda : i*lda+k]
-				for p, v := range row {
-					panel[p*mr+r] = v
+				for p := done; p < k; p++ {
+					panel[p*mr+r] = row[p]
 				}
 			} else {
 				for p := range k {

@@ -75,8 +75,8 @@ func FunctionalGroupedConv2d(x, w, b *autograd.Var, stride, padding, groups int)
 // groupedBudget bounds the floats of one group's laid-out input for a
 // block of images (1 MiB, so that a group's planes stay in the L2 cache
 // from their copy to their use): larger batches are processed in blocks
-// of images, a number fixed by the shape.
-const groupedBudget = 1 << 18
+// of images, a number fixed by the shape. Tests lower it to run the blocks.
+var groupedBudget = 1 << 18
 
 // imageBlocks calls fn for consecutive blocks of the n images, each of
 // nb = ⌊groupedBudget/perImage⌋ images (at least one) but the last.

@@ -72,6 +72,127 @@ func groupedConvReference(c groupedCase, x, w, b []float32) []float64 {
 	return y
 }
 
+// groupedGradReference returns the input and weight gradients of the
+// grouped convolution for the upstream gradient gy, in float64, straight
+// from the definition (each product of the forward sum sends gy back to
+// the input value and the weight it multiplied).
+func groupedGradReference(c groupedCase, x, w, gy []float32) (dx, dw []float64) {
+	cg, og := c.c/c.groups, c.oc/c.groups
+	oh, ow := (c.h+2*c.pad-c.kh)/c.stride+1, (c.w+2*c.pad-c.kw)/c.stride+1
+	dx, dw = make([]float64, len(x)), make([]float64, len(w))
+	for n := range c.n {
+		for o := range c.oc {
+			g := o / og
+			for oy := range oh {
+				for ox := range ow {
+					d := float64(gy[((n*c.oc+o)*oh+oy)*ow+ox])
+					for ci := range cg {
+						for i := range c.kh {
+							for j := range c.kw {
+								iy, ix := oy*c.stride-c.pad+i, ox*c.stride-c.pad+j
+								if iy < 0 || iy >= c.h || ix < 0 || ix >= c.w {
+									continue
+								}
+								xi, wi := ((n*c.c+g*cg+ci)*c.h+iy)*c.w+ix, ((o*cg+ci)*c.kh+i)*c.kw+j
+								dx[xi] += d * float64(w[wi])
+								dw[wi] += d * float64(x[xi])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return dx, dw
+}
+
+// sweepCases are the geometries of TestGroupedConvSweep: 1, 2 and 32
+// groups with 1, 3, 4, 8 and 32 channels per group (in; out as many or
+// twice), odd maps, 3×3, 1×1 and 3×1 kernels, stride 1 and 2, padding 0
+// and 1, batches of 1 and 3, drawn in a fixed pseudo-random order from
+// the combinations so that every value of each appears; and two maps
+// wider than one block of columns.
+func sweepCases() []groupedCase {
+	var cases []groupedCase
+	i := 0
+	for _, groups := range []int{1, 2, 32} {
+		for _, cpg := range []int{1, 3, 4, 8, 32} {
+			if groups*cpg > 128 {
+				continue
+			}
+			for _, stride := range []int{1, 2} {
+				for _, pad := range []int{0, 1} {
+					i++
+					k := [][2]int{{3, 3}, {1, 1}, {3, 1}, {3, 3}}[i%4]
+					hw := [][2]int{{5, 7}, {9, 9}, {1, 1}, {6, 3}, {7, 7}}[i%5]
+					if hw[0]+2*pad < k[0] || hw[1]+2*pad < k[1] {
+						hw = [2]int{3, 5}
+					}
+					cases = append(cases, groupedCase{convCase{
+						n: 1 + 2*(i%2), c: groups * cpg, h: hw[0], w: hw[1], oc: groups * cpg * (1 + i%3/2),
+						kh: k[0], kw: k[1], stride: stride, pad: pad, bias: i%3 == 0,
+					}, groups})
+				}
+			}
+		}
+	}
+	// Column spaces wider than one block of shiftedCols columns.
+	return append(cases,
+		groupedCase{convCase{3, 6, 23, 21, 6, 3, 3, 1, 1, true}, 2},
+		groupedCase{convCase{2, 8, 45, 47, 8, 3, 3, 2, 1, false}, 2})
+}
+
+// TestGroupedConvSweep checks the forward pass and both gradients of the
+// direct grouped convolution against the float64 definitions over
+// sweepCases, with the image blocks of the forward and backward passes
+// both whole and one image at a time. It runs on the active SIMD
+// implementation (GLMC_SIMD picks another).
+func TestGroupedConvSweep(t *testing.T) {
+	for _, budget := range []int{groupedBudget, 1} {
+		for _, c := range sweepCases() {
+			t.Run(fmt.Sprintf("%v_budget%d", c, budget), func(t *testing.T) {
+				defer func(prev int) { groupedBudget = prev }(groupedBudget)
+				groupedBudget = budget
+				in := groupedInputs(c, 21)
+				x, w := in[0].Data, in[1].Data
+				var b []float32
+				if c.bias {
+					b = in[2].Data
+				}
+				s := newConvShape([]int{c.n, c.c / c.groups, c.h, c.w}, []int{c.oc / c.groups, c.c / c.groups, c.kh, c.kw}, c.stride, c.pad)
+				y := make([]float32, c.n*c.oc*s.oh*s.ow)
+				groupedConvForward(s, c.groups, y, x, w, b)
+				assertClose(t, "y", y, groupedConvReference(c, x, w, b), c.c/c.groups*c.kh*c.kw)
+				gy := tensor.RandN(tensor.NewRNG(22), len(y)).Data
+				dx, dw := make([]float32, len(x)), make([]float32, len(w))
+				for i := range dx {
+					dx[i] = float32(math.NaN()) // overwritten, never read
+				}
+				groupedConvBackward(s, c.groups, dx, dw, nil, gy, x, w)
+				wantDx, wantDw := groupedGradReference(c, x, w, gy)
+				assertClose(t, "dx", dx, wantDx, c.oc/c.groups*c.kh*c.kw)
+				assertClose(t, "dw", dw, wantDw, c.n*s.pixels())
+			})
+		}
+	}
+}
+
+// assertClose fails unless got is want within the float32 rounding of
+// sums of terms products (a bound linear in terms), and reports the first
+// difference.
+func assertClose(t *testing.T, name string, got []float32, want []float64, terms int) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, want %d", name, len(got), len(want))
+	}
+	tol := 1e-6 * float64(terms+1)
+	for i, v := range got {
+		if d := math.Abs(float64(v) - want[i]); !(d <= tol*(1+math.Abs(want[i]))) {
+			t.Fatalf("%s[%d] = %g, want %g", name, i, v, want[i])
+		}
+	}
+}
+
 // groupedInputs returns random x, w and (with bias) b for c.
 func groupedInputs(c groupedCase, seed uint64) []*tensor.Tensor {
 	rng := tensor.NewRNG(seed)
@@ -154,25 +275,34 @@ func TestGroupedConvOneGroup(t *testing.T) {
 }
 
 // TestGroupedConvThreadsBitIdentical: outputs and all gradients are the same
-// bits on 1, 2 and 3 threads.
+// bits on 1, 2 and 3 threads, stride 1 and 2, in one block of images and
+// in blocks of one.
 func TestGroupedConvThreadsBitIdentical(t *testing.T) {
-	c := groupedCase{convCase{9, 16, 12, 12, 32, 3, 3, 1, 1, true}, 8}
-	var want [][]float32
-	for _, threads := range []int{1, 2, 3} {
-		prev := asm.SetThreads(threads)
-		in := groupedInputs(c, 11)
-		vars := []*autograd.Var{autograd.Param(in[0]), autograd.Param(in[1]), autograd.Param(in[2])}
-		y := groupedForward(c)(vars)
-		y.BackwardWith(tensor.RandN(tensor.NewRNG(12), y.Shape()...))
-		asm.SetThreads(prev)
-		got := [][]float32{y.Value.Data, vars[0].Grad.Data, vars[1].Grad.Data, vars[2].Grad.Data}
-		if want == nil {
-			want = got
-			continue
-		}
-		for i := range want {
-			if !slices.Equal(want[i], got[i]) {
-				t.Errorf("%d threads: tensor %d differs from 1 thread", threads, i)
+	for _, c := range []groupedCase{
+		{convCase{9, 16, 12, 12, 32, 3, 3, 1, 1, true}, 8},
+		{convCase{5, 64, 13, 11, 64, 3, 3, 2, 1, true}, 32},
+	} {
+		for _, budget := range []int{groupedBudget, 1} {
+			var want [][]float32
+			for _, threads := range []int{1, 2, 3} {
+				prev, prevBudget := asm.SetThreads(threads), groupedBudget
+				groupedBudget = budget
+				in := groupedInputs(c, 11)
+				vars := []*autograd.Var{autograd.Param(in[0]), autograd.Param(in[1]), autograd.Param(in[2])}
+				y := groupedForward(c)(vars)
+				y.BackwardWith(tensor.RandN(tensor.NewRNG(12), y.Shape()...))
+				asm.SetThreads(prev)
+				groupedBudget = prevBudget
+				got := [][]float32{y.Value.Data, vars[0].Grad.Data, vars[1].Grad.Data, vars[2].Grad.Data}
+				if want == nil {
+					want = got
+					continue
+				}
+				for i := range want {
+					if !slices.Equal(want[i], got[i]) {
+						t.Errorf("%v, budget %d, %d threads: tensor %d differs from 1 thread", c, budget, threads, i)
+					}
+				}
 			}
 		}
 	}

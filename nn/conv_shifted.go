@@ -63,50 +63,52 @@ func (l shiftedSrc) offset(c, a, b, dy, dx int) int {
 }
 
 // fill writes the planes of channels [c0, c0+nc) of x (N, C, H, W) into
-// buf, zeros included, as nc·st² planes.
+// buf, zeros included, as nc·st² planes: each plane is cleared in one go,
+// then the image rows are copied in (maps are narrow, so the per-row work
+// is kept to a loop).
 func (l shiftedSrc) fill(buf, x []float32, c0, nc int) {
 	st, hw := l.st, l.h*l.w
 	pw := (l.w + st - 1) / st
+	clear(buf[:nc*st*st*l.plane])
 	for c := range nc {
 		for a := range st {
 			base := (c*st + a) * st * l.plane
 			for n := range l.n {
-				for r := range l.rows {
+				plane := x[(n*l.c+c0+c)*hw : (n*l.c+c0+c+1)*hw]
+				for r := l.ro; r < l.rows; r++ {
 					y := st*(r-l.ro) + a
-					at := base + (n*l.rows+r)*l.pitch
-					if r < l.ro || y >= l.h {
-						for b := range st {
-							clear(buf[at+b*l.plane : at+b*l.plane+l.pitch])
-						}
-						continue
+					if y >= l.h {
+						break
 					}
-					src := x[(n*l.c+c0+c)*hw+y*l.w : (n*l.c+c0+c)*hw+(y+1)*l.w]
-					for b := range st {
-						row := buf[at+b*l.plane : at+b*l.plane+l.pitch]
-						clear(row[:l.co])
-						clear(row[l.co+pw:])
-					}
+					at := base + (n*l.rows+r)*l.pitch + l.co
+					src := plane[y*l.w : (y+1)*l.w]
 					switch st {
 					case 1:
-						copy(buf[at+l.co:], src)
+						copyShort(buf[at:at+l.w], src)
 					case 2:
-						even := buf[at+l.co : at+l.co+(l.w+1)/2]
-						odd := buf[at+l.plane+l.co : at+l.plane+l.co+pw]
-						asm.Deinterleave(even, odd[:l.w/2], src)
-						clear(odd[l.w/2:])
+						asm.Deinterleave(buf[at:at+(l.w+1)/2], buf[at+l.plane:at+l.plane+l.w/2], src)
 					default:
 						for b := range st {
-							row := buf[at+b*l.plane+l.co : at+b*l.plane+l.co+pw]
-							clear(row[copyStrided(row, src[min(b, len(src)):], st):])
+							copyStrided(buf[at+b*l.plane:at+b*l.plane+pw], src[min(b, len(src)):], st)
 						}
 					}
 				}
 			}
-			for b := range st {
-				p := base + b*l.plane
-				clear(buf[p+l.n*l.rows*l.pitch : p+l.plane])
-			}
 		}
+	}
+}
+
+// copyShort is copy(dst, src) for equal lengths, with a plain loop for the
+// short rows of small maps, where a call of memmove costs more than the
+// copy.
+func copyShort(dst, src []float32) {
+	if len(src) >= 16 {
+		copy(dst, src)
+		return
+	}
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = v
 	}
 }
 
@@ -140,29 +142,34 @@ type shiftedOut struct {
 // store copies the columns [q0, q0 + len(src)) of the column space of
 // image block n0 from src into channel ch of out, plus bias.
 func (o shiftedOut) store(out []float32, n0, ch int, q0 int, src []float32, bias float32) {
-	rp := o.l.rows * o.l.pitch
-	for q, end := q0, q0+len(src); q < end; {
-		n, rem := q/rp, q%rp
-		r, c := rem/o.l.pitch, rem%o.l.pitch
-		seg := min(o.l.pitch-c, end-q)
-		if n < o.l.n && r < o.rows && c < o.cols {
-			run := src[q-q0 : q-q0+min(seg, o.cols-c)]
-			plane := out[((n0+n)*o.c+ch)*o.h*o.w:]
+	p, hw := o.l.pitch, o.h*o.w
+	n, r, c := q0/(o.l.rows*p), q0/p%o.l.rows, q0%p
+	for i := 0; i < len(src) && n < o.l.n; {
+		seg := min(p-c, len(src)-i)
+		if r < o.rows && c < o.cols {
+			run := src[i : i+min(seg, o.cols-c)]
+			plane := out[((n0+n)*o.c+ch)*hw : ((n0+n)*o.c+ch+1)*hw]
 			y := o.st*r + o.a
-			if o.st == 1 {
+			switch {
+			case o.st == 1 && bias == 0:
+				copyShort(plane[y*o.w+c:], run)
+			case o.st == 1:
 				dst := plane[y*o.w+c : y*o.w+c+len(run)]
-				copy(dst, run)
-				if bias != 0 {
-					addConst(dst, bias)
+				for j, v := range run {
+					dst[j] = v + bias
 				}
-			} else {
+			default:
 				dst := plane[y*o.w+o.st*c+o.b:]
-				for i, v := range run {
-					dst[o.st*i] = v + bias
+				for j, v := range run {
+					dst[o.st*j] = v + bias
 				}
 			}
 		}
-		q += seg
+		i += seg
+		c = 0
+		if r++; r == o.l.rows {
+			r, n = 0, n+1
+		}
 	}
 }
 
