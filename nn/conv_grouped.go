@@ -140,13 +140,14 @@ func groupedConvForward(s convShape, groups int, y, x, w, b []float32) {
 	in, k := groups*s.inSize(), s.depth()
 	imageBlocks(s.n, one.groupPlanes(s.c)*one.rows*one.pitch, func(n0, nb int) {
 		l, off := forwardLayout(s, groups, nb)
-		out := shiftedOut{l: l, c: groups * s.oc, h: s.oh, w: s.ow, st: 1, rows: s.oh, cols: s.ow}
+		out := shiftedOut{l: l, c: groups * s.oc, h: s.oh, w: s.ow, st: 1}
 		xb := x[n0*in : (n0+nb)*in]
 		parallelFor(groups, func(g int) {
 			buf := getScratch(l.groupPlanes(s.c) * l.plane)
 			defer putScratch(buf)
 			l.fill(buf.buf, xb, g*s.c, s.c)
-			shiftedProducts(s.oc, w[g*s.oc*k:], k, buf.buf, off, l.cols(), func(r, q0 int, c []float32) {
+			ps := []shiftedProduct{{a: w[g*s.oc*k:], lda: k, off: off}}
+			shiftedProducts(s.oc, ps, buf.buf, l.cols(), func(r, q0 int, c [][]float32) {
 				var bias float32
 				if b != nil {
 					bias = b[g*s.oc+r]
@@ -266,22 +267,22 @@ func groupedInputGrad(s convShape, groups int, dx, gy, w []float32) {
 			buf := getScratch(s.oc * l.plane)
 			defer putScratch(buf)
 			l.fill(buf.buf, gyb, g*s.oc, s.oc)
+			ps := make([]shiftedProduct, len(phases))
 			first := 0 // of the phase's taps in wt's rows
 			for ph, taps := range phases {
-				o := shiftedOut{l: l, c: groups * s.c, h: s.h, w: s.w, st: st, a: ph / st, b: ph % st,
-					rows: (s.h - ph/st + st - 1) / st, cols: (s.w - ph%st + st - 1) / st}
 				off := make([]int, 0, s.oc*len(taps))
 				for _, t := range taps {
 					for oc := range s.oc {
 						off = append(off, l.offset(oc, 0, 0, t.dy, t.dx))
 					}
 				}
-				a := wt.buf[g*s.c*s.oc*kk+first:]
-				shiftedProducts(s.c, a, s.oc*kk, buf.buf, off, l.cols(), func(r, q0 int, c []float32) {
-					o.store(dx, n0, g*s.c+r, q0, c, 0)
-				})
+				ps[ph] = shiftedProduct{a: wt.buf[g*s.c*s.oc*kk+first:], lda: s.oc * kk, off: off}
 				first += len(off)
 			}
+			o := shiftedOut{l: l, c: groups * s.c, h: s.h, w: s.w, st: st}
+			shiftedProducts(s.c, ps, buf.buf, l.cols(), func(r, q0 int, c [][]float32) {
+				o.store(dx, n0, g*s.c+r, q0, c, 0)
+			})
 		})
 	})
 }

@@ -128,41 +128,51 @@ func copyStrided(dst, src []float32, st int) int {
 // the number of threads.
 const shiftedCols = 1152
 
-// shiftedOut says where columns of a column space land in an output
-// tensor (N, C, H, W): row r, column c of image n is element (st·r + a,
-// st·c + b), for r < rows, c < cols (the phase's extent); the others are
-// dropped.
+// shiftedOut says where the columns of a column space land in an output
+// tensor (N, C, H, W) of st² phases: row r, column c of image n, phase
+// (a, b) is element (st·r + a, st·c + b), where that lies in the map;
+// the others are dropped.
 type shiftedOut struct {
-	l          shiftedSrc // the column space
-	c, h, w    int        // the output's channels and map
-	st, a, b   int        // output phase
-	rows, cols int        // the phase's extent
+	l       shiftedSrc // the column space
+	c, h, w int        // the output's channels and map
+	st      int        // phases per axis
 }
 
-// store copies the columns [q0, q0 + len(src)) of the column space of
-// image block n0 from src into channel ch of out, plus bias.
-func (o shiftedOut) store(out []float32, n0, ch int, q0 int, src []float32, bias float32) {
-	p, hw := o.l.pitch, o.h*o.w
+// store copies the columns [q0, q0 + len(src[0])) of the column space of
+// image block n0, phase (a, b) from src[a·st + b], into channel ch of out,
+// plus bias. It writes whole output rows at once: the phases of a row are
+// interleaved as they are stored.
+func (o shiftedOut) store(out []float32, n0, ch int, q0 int, src [][]float32, bias float32) {
+	p, hw, st := o.l.pitch, o.h*o.w, o.st
 	n, r, c := q0/(o.l.rows*p), q0/p%o.l.rows, q0%p
-	for i := 0; i < len(src) && n < o.l.n; {
-		seg := min(p-c, len(src)-i)
-		if r < o.rows && c < o.cols {
-			run := src[i : i+min(seg, o.cols-c)]
-			plane := out[((n0+n)*o.c+ch)*hw : ((n0+n)*o.c+ch+1)*hw]
-			y := o.st*r + o.a
-			switch {
-			case o.st == 1 && bias == 0:
-				copyShort(plane[y*o.w+c:], run)
-			case o.st == 1:
-				dst := plane[y*o.w+c : y*o.w+c+len(run)]
-				for j, v := range run {
-					dst[j] = v + bias
-				}
+	for i := 0; i < len(src[0]) && n < o.l.n; {
+		seg := min(p-c, len(src[0])-i)
+		plane := out[((n0+n)*o.c+ch)*hw : ((n0+n)*o.c+ch+1)*hw]
+		for a := 0; a < st && st*r+a < o.h; a++ {
+			row := plane[(st*r+a)*o.w : (st*r+a+1)*o.w]
+			// run is the length of the columns [c, c + seg) of phase b
+			// that lie in the map.
+			run := func(b int) int { return max(0, min(seg, (o.w-b+st-1)/st-c)) }
+			var dst []float32
+			switch st {
+			case 1:
+				dst = row[c : c+run(0)]
+				copyShort(dst, src[0][i:i+len(dst)])
+			case 2:
+				even, odd := run(0), run(1)
+				dst = row[2*c : 2*c+even+odd]
+				asm.Interleave(dst, src[2*a][i:i+even], src[2*a+1][i:i+odd])
 			default:
-				dst := plane[y*o.w+o.st*c+o.b:]
-				for j, v := range run {
-					dst[o.st*j] = v + bias
+				dst = row[st*c:]
+				for b := range st {
+					for j, v := range src[a*st+b][i : i+run(b)] {
+						dst[st*j+b] = v
+					}
 				}
+				dst = nil // the bias is for the forward pass (st = 1)
+			}
+			if bias != 0 {
+				addConst(dst, bias)
 			}
 		}
 		i += seg
@@ -173,17 +183,31 @@ func (o shiftedOut) store(out []float32, n0, ch int, q0 int, src []float32, bias
 	}
 }
 
-// shiftedProducts computes the product C (m × cols) = A (m × len(off),
-// row stride lda) · the windows of buf at the offsets, a column block at
-// a time, and hands each row r of each block of C to store.
-func shiftedProducts(m int, a []float32, lda int, buf []float32, off []int, cols int, store func(r, q0 int, c []float32)) {
-	c := getScratch(m * shiftedCols)
+// shiftedProduct is one product of shiftedProducts: A (m × len(off), row
+// stride lda) and the window offsets.
+type shiftedProduct struct {
+	a   []float32
+	lda int
+	off []int
+}
+
+// shiftedProducts computes the products C_i (m × cols) = A_i · the windows
+// of buf at the offsets of ps[i], a column block at a time, and hands each
+// row r of each block of every C_i to store (c[i] from C_i).
+func shiftedProducts(m int, ps []shiftedProduct, buf []float32, cols int, store func(r, q0 int, c [][]float32)) {
+	c := getScratch(len(ps) * m * shiftedCols)
 	defer putScratch(c)
+	rows := make([][]float32, len(ps))
 	for q0 := 0; q0 < cols; q0 += shiftedCols {
 		width := min(shiftedCols, cols-q0)
-		asm.SgemmShifted(m, width, a, lda, buf[q0:], off, c.buf, width)
+		for i, p := range ps {
+			asm.SgemmShifted(m, width, p.a, p.lda, buf[q0:], p.off, c.buf[i*m*width:], width)
+		}
 		for r := range m {
-			store(r, q0, c.buf[r*width:(r+1)*width])
+			for i := range ps {
+				rows[i] = c.buf[(i*m+r)*width : (i*m+r+1)*width]
+			}
+			store(r, q0, rows)
 		}
 	}
 }
