@@ -241,23 +241,7 @@ func groupedInputGrad(s convShape, groups int, dx, gy, w []float32) {
 	dyr, dxr := shiftRange(all)
 	outH, outW := (s.h+st-1)/st, (s.w+st-1)/st
 	layout := func(nb int) shiftedSrc { return newShiftedSrc(nb, groups*s.oc, s.oh, s.ow, 1, outH, outW, dyr, dxr) }
-	// wt (G, C, OC·KH·KW): each group's weights transposed, the taps of
-	// each phase together, phase after phase; row (g, c) of phase ph
-	// starts at (g·C + c)·OC·KH·KW + OC·(taps of the phases before).
 	kk := s.kh * s.kw
-	wt := getScratch(len(w))
-	defer putScratch(wt)
-	for g := range groups {
-		for c := range s.c {
-			row := wt.buf[(g*s.c+c)*s.oc*kk:]
-			for _, t := range all {
-				for o := range s.oc {
-					row[0] = w[((g*s.oc+o)*s.c+c)*kk+t.i*s.kw+t.j]
-					row = row[1:]
-				}
-			}
-		}
-	}
 	out := groups * s.oc * s.pixels()
 	one := layout(1)
 	imageBlocks(s.n, s.oc*one.rows*one.pitch, func(n0, nb int) {
@@ -267,6 +251,19 @@ func groupedInputGrad(s convShape, groups int, dx, gy, w []float32) {
 			buf := getScratch(s.oc * l.plane)
 			defer putScratch(buf)
 			l.fill(buf.buf, gyb, g*s.oc, s.oc)
+			// wt (C, OC·KH·KW): the group's weights transposed, the taps
+			// of each phase together, phase after phase.
+			wt := getScratch(s.c * s.oc * kk)
+			defer putScratch(wt)
+			for c := range s.c {
+				row := wt.buf[c*s.oc*kk : (c+1)*s.oc*kk]
+				for _, t := range all {
+					for o := range s.oc {
+						row[0] = w[((g*s.oc+o)*s.c+c)*kk+t.i*s.kw+t.j]
+						row = row[1:]
+					}
+				}
+			}
 			ps := make([]shiftedProduct, len(phases))
 			first := 0 // of the phase's taps in wt's rows
 			for ph, taps := range phases {
@@ -276,7 +273,7 @@ func groupedInputGrad(s convShape, groups int, dx, gy, w []float32) {
 						off = append(off, l.offset(oc, 0, 0, t.dy, t.dx))
 					}
 				}
-				ps[ph] = shiftedProduct{a: wt.buf[g*s.c*s.oc*kk+first:], lda: s.oc * kk, off: off}
+				ps[ph] = shiftedProduct{a: wt.buf[first:], lda: s.oc * kk, off: off}
 				first += len(off)
 			}
 			o := shiftedOut{l: l, c: groups * s.c, h: s.h, w: s.w, st: st}
