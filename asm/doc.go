@@ -2,8 +2,10 @@
 // []float32 and ints: single-precision GEMM, the vector primitives that
 // element-wise hot loops need, and the convolution kernels of package nn
 // (the Winograd F(2×2, 3×3) transforms, the (de)interleaving of strided
-// im2col). The Winograd and interleaving kernels of amd64 are written by
-// hand in winograd_amd64.s; arm64 runs their generic versions.
+// im2col, and the shifted-window GEMMs of direct grouped convolution). The
+// Winograd and interleaving kernels of amd64 are written by hand in
+// winograd_amd64.s, the shifted-window kernels by the generator in _gen;
+// arm64 runs their generic versions.
 //
 // Conventions:
 //   - Matrices are row-major with an explicit leading dimension (the distance

@@ -127,9 +127,6 @@ func forwardLayout(s convShape, groups, nb int) (shiftedSrc, []int) {
 	return l, off
 }
 
-// groupPlanes is the number of planes of one group of c channels in l.
-func (l shiftedSrc) groupPlanes(c int) int { return c * l.st * l.st }
-
 // groupedConvForward computes y = w ⋆ x + b: for each group g, the product
 // of its weights (OC, C·KH·KW) with the taps' windows of its channels,
 // laid out just before. The groups are divided among the goroutines.
@@ -251,16 +248,19 @@ func groupedInputGrad(s convShape, groups int, dx, gy, w []float32) {
 			buf := getScratch(s.oc * l.plane)
 			defer putScratch(buf)
 			l.fill(buf.buf, gyb, g*s.oc, s.oc)
-			// wt (C, OC·KH·KW): the group's weights transposed, the taps
-			// of each phase together, phase after phase.
+			// wt (C, OC·KH·KW): the group's weights transposed, phase
+			// after phase, in each the taps of one channel together (their
+			// windows are near each other).
 			wt := getScratch(s.c * s.oc * kk)
 			defer putScratch(wt)
 			for c := range s.c {
 				row := wt.buf[c*s.oc*kk : (c+1)*s.oc*kk]
-				for _, t := range all {
+				for _, taps := range phases {
 					for o := range s.oc {
-						row[0] = w[((g*s.oc+o)*s.c+c)*kk+t.i*s.kw+t.j]
-						row = row[1:]
+						for _, t := range taps {
+							row[0] = w[((g*s.oc+o)*s.c+c)*kk+t.i*s.kw+t.j]
+							row = row[1:]
+						}
 					}
 				}
 			}
@@ -268,8 +268,8 @@ func groupedInputGrad(s convShape, groups int, dx, gy, w []float32) {
 			first := 0 // of the phase's taps in wt's rows
 			for ph, taps := range phases {
 				off := make([]int, 0, s.oc*len(taps))
-				for _, t := range taps {
-					for oc := range s.oc {
+				for oc := range s.oc {
+					for _, t := range taps {
 						off = append(off, l.offset(oc, 0, 0, t.dy, t.dx))
 					}
 				}

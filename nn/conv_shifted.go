@@ -53,8 +53,8 @@ func (l shiftedSrc) cols() int {
 	return (l.n*l.rows*l.pitch + shiftedAlign - 1) / shiftedAlign * shiftedAlign
 }
 
-// planes is the number of planes: C·st².
-func (l shiftedSrc) planes() int { return l.c * l.st * l.st }
+// groupPlanes is the number of planes of c channels: c·st².
+func (l shiftedSrc) groupPlanes(c int) int { return c * l.st * l.st }
 
 // offset is the position in the buffer of the window of channel c's phase
 // (a, b) shifted by (dy, dx).
