@@ -5,7 +5,8 @@
 // im2col, and the shifted-window GEMMs of direct grouped convolution). The
 // Winograd and interleaving kernels of amd64 are written by hand in
 // winograd_amd64.s, the shifted-window kernels by the generator in _gen;
-// arm64 runs their generic versions.
+// arm64 has NEON shifted-window kernels and runs the generic versions of
+// the others.
 //
 // Conventions:
 //   - Matrices are row-major with an explicit leading dimension (the distance

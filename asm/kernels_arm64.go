@@ -14,8 +14,12 @@ var neonImpl = impl{
 	name: "neon",
 	gemm: gemmKernel{name: "sgemmKernel8x12NEON", mr: 8, nr: 12, micro: sgemmKernel8x12NEON,
 		packB: packBGeneric(12), transpose4: transposeGeneric(4), transpose8: transposeGeneric(8)},
-	vec:    bulkOps,
-	conv:   genericConv,
+	vec: bulkOps,
+	conv: func() convKernels {
+		k := genericConv
+		k.shifted = shiftedKernels{mr: 4, nr: 16, micro: sgemmShifted4x16NEON, gmr: 4, gnk: 3, lanes: 4, grad: sgemmShiftedGrad4x3NEON}
+		return k
+	}(),
 	usable: func() bool { return cpu.ARM64.HasASIMD },
 }
 
@@ -185,3 +189,20 @@ var simd = vecBodies{
 		combine:       combineNEON,
 	},
 }
+
+// sgemmShifted4x16NEON is the micro kernel of SgemmShifted: it sets the
+// 4×16 tile at c (row stride ldc) to A·B from a packed A panel (kc
+// groups of 4 values), where row p of B is the 16 floats at b + off[p];
+// kc must be positive. The 16 accumulators (4 rows × 4 vectors) take the
+// 4 A values of a k step in one register, used by element.
+//
+//go:noescape
+func sgemmShifted4x16NEON(kc int, a, b *float32, off *int, c *float32, ldc int)
+
+// sgemmShiftedGrad4x3NEON is the grad kernel of SgemmShiftedGrad: it adds
+// to the 4×3 tile at c (row stride ldc) the sums over j < 4·quads of
+// gy[i*ldg+j]·b[off[p]+j], each of four partial sums over the lanes added
+// as (l0+l1) + (l2+l3); quads must be positive.
+//
+//go:noescape
+func sgemmShiftedGrad4x3NEON(quads int, gy *float32, ldg int, b *float32, off *int, c *float32, ldc int)

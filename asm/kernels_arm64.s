@@ -894,3 +894,185 @@ gsmsreduce:
 	FMOVS	F0, sg+104(FP)
 	FMOVS	F4, sgx+108(FP)
 	RET
+
+// func sgemmShifted4x16NEON(kc int, a, b *float32, off *int, c *float32, ldc int)
+TEXT ·sgemmShifted4x16NEON(SB), NOSPLIT, $0-48
+	MOVD	kc+0(FP), R0
+	MOVD	a+8(FP), R1
+	MOVD	b+16(FP), R2
+	MOVD	off+24(FP), R3
+
+	// acc[i][j] = V(8+4i+j) holds C[i][4j:4j+4] of the tile; the sums start from zero.
+	VEOR	V8.B16, V8.B16, V8.B16
+	VEOR	V9.B16, V9.B16, V9.B16
+	VEOR	V10.B16, V10.B16, V10.B16
+	VEOR	V11.B16, V11.B16, V11.B16
+	VEOR	V12.B16, V12.B16, V12.B16
+	VEOR	V13.B16, V13.B16, V13.B16
+	VEOR	V14.B16, V14.B16, V14.B16
+	VEOR	V15.B16, V15.B16, V15.B16
+	VEOR	V16.B16, V16.B16, V16.B16
+	VEOR	V17.B16, V17.B16, V17.B16
+	VEOR	V18.B16, V18.B16, V18.B16
+	VEOR	V19.B16, V19.B16, V19.B16
+	VEOR	V20.B16, V20.B16, V20.B16
+	VEOR	V21.B16, V21.B16, V21.B16
+	VEOR	V22.B16, V22.B16, V22.B16
+	VEOR	V23.B16, V23.B16, V23.B16
+
+shiftedkloop:
+	MOVD.P	8(R3), R4                          // R4 = off[p]; off = off[1:]
+	ADD	R4<<2, R2, R5                        // R5 = &b[off[p]]
+	VLD1	(R5), [V2.S4, V3.S4, V4.S4, V5.S4]  // V2..V5 = b[off[p] : off[p]+16]
+	VLD1.P	16(R1), [V0.S4]                   // V0 = a[p][0:4]; a = a[4:]
+	WORD	$0x4f801048                   // FMLA V8.4S, V2.4S, V0.S[0]: acc[0][0:4] += b[off[p]+0:][:4] * a[p][0]
+	WORD	$0x4f801069                   // FMLA V9.4S, V3.4S, V0.S[0]: acc[0][4:8] += b[off[p]+4:][:4] * a[p][0]
+	WORD	$0x4f80108a                   // FMLA V10.4S, V4.4S, V0.S[0]: acc[0][8:12] += b[off[p]+8:][:4] * a[p][0]
+	WORD	$0x4f8010ab                   // FMLA V11.4S, V5.4S, V0.S[0]: acc[0][12:16] += b[off[p]+12:][:4] * a[p][0]
+	WORD	$0x4fa0104c                   // FMLA V12.4S, V2.4S, V0.S[1]: acc[1][0:4] += b[off[p]+0:][:4] * a[p][1]
+	WORD	$0x4fa0106d                   // FMLA V13.4S, V3.4S, V0.S[1]: acc[1][4:8] += b[off[p]+4:][:4] * a[p][1]
+	WORD	$0x4fa0108e                   // FMLA V14.4S, V4.4S, V0.S[1]: acc[1][8:12] += b[off[p]+8:][:4] * a[p][1]
+	WORD	$0x4fa010af                   // FMLA V15.4S, V5.4S, V0.S[1]: acc[1][12:16] += b[off[p]+12:][:4] * a[p][1]
+	WORD	$0x4f801850                   // FMLA V16.4S, V2.4S, V0.S[2]: acc[2][0:4] += b[off[p]+0:][:4] * a[p][2]
+	WORD	$0x4f801871                   // FMLA V17.4S, V3.4S, V0.S[2]: acc[2][4:8] += b[off[p]+4:][:4] * a[p][2]
+	WORD	$0x4f801892                   // FMLA V18.4S, V4.4S, V0.S[2]: acc[2][8:12] += b[off[p]+8:][:4] * a[p][2]
+	WORD	$0x4f8018b3                   // FMLA V19.4S, V5.4S, V0.S[2]: acc[2][12:16] += b[off[p]+12:][:4] * a[p][2]
+	WORD	$0x4fa01854                   // FMLA V20.4S, V2.4S, V0.S[3]: acc[3][0:4] += b[off[p]+0:][:4] * a[p][3]
+	WORD	$0x4fa01875                   // FMLA V21.4S, V3.4S, V0.S[3]: acc[3][4:8] += b[off[p]+4:][:4] * a[p][3]
+	WORD	$0x4fa01896                   // FMLA V22.4S, V4.4S, V0.S[3]: acc[3][8:12] += b[off[p]+8:][:4] * a[p][3]
+	WORD	$0x4fa018b7                   // FMLA V23.4S, V5.4S, V0.S[3]: acc[3][12:16] += b[off[p]+12:][:4] * a[p][3]
+	SUBS	$1, R0
+	BNE	shiftedkloop
+
+	MOVD	c+32(FP), R6
+	MOVD	ldc+40(FP), R7
+	LSL	$2, R7                                // ldc in bytes
+	VST1.P	[V8.S4, V9.S4, V10.S4, V11.S4], (R6)(R7) // C[0][0:16] = acc[0]
+	VST1.P	[V12.S4, V13.S4, V14.S4, V15.S4], (R6)(R7) // C[1][0:16] = acc[1]
+	VST1.P	[V16.S4, V17.S4, V18.S4, V19.S4], (R6)(R7) // C[2][0:16] = acc[2]
+	VST1.P	[V20.S4, V21.S4, V22.S4, V23.S4], (R6)(R7) // C[3][0:16] = acc[3]
+	RET
+
+// func sgemmShiftedGrad4x3NEON(quads int, gy *float32, ldg int, b *float32, off *int, c *float32, ldc int)
+TEXT ·sgemmShiftedGrad4x3NEON(SB), NOSPLIT, $0-56
+	MOVD	quads+0(FP), R0
+	MOVD	gy+8(FP), R1                 // R1, R3, R4, R5 = &gy[i*ldg] for rows i = 0..3
+	MOVD	ldg+16(FP), R2
+	LSL	$2, R2
+	ADD	R2, R1, R3
+	ADD	R2, R3, R4
+	ADD	R2, R4, R5
+	MOVD	b+24(FP), R6
+	MOVD	off+32(FP), R7
+	MOVD	(R7), R8                     // R8, R9, R10 = &b[off[p]] for p = 0..2
+	ADD	R8<<2, R6, R8
+	MOVD	8(R7), R9
+	ADD	R9<<2, R6, R9
+	MOVD	16(R7), R10
+	ADD	R10<<2, R6, R10
+
+	// acc[i][p] = V(8+3i+p) holds four partial sums of C[i][p].
+	VEOR	V8.B16, V8.B16, V8.B16
+	VEOR	V9.B16, V9.B16, V9.B16
+	VEOR	V10.B16, V10.B16, V10.B16
+	VEOR	V11.B16, V11.B16, V11.B16
+	VEOR	V12.B16, V12.B16, V12.B16
+	VEOR	V13.B16, V13.B16, V13.B16
+	VEOR	V14.B16, V14.B16, V14.B16
+	VEOR	V15.B16, V15.B16, V15.B16
+	VEOR	V16.B16, V16.B16, V16.B16
+	VEOR	V17.B16, V17.B16, V17.B16
+	VEOR	V18.B16, V18.B16, V18.B16
+	VEOR	V19.B16, V19.B16, V19.B16
+
+shiftedgloop:
+	VLD1.P	16(R8), [V0.S4]  // V0..V2 = the windows b[off[p]+j:][:4]; j += 4
+	VLD1.P	16(R9), [V1.S4]
+	VLD1.P	16(R10), [V2.S4]
+	VLD1.P	16(R1), [V3.S4]  // V3 = gy[0][j:j+4]
+	VFMLA	V0.S4, V3.S4, V8.S4 // acc[0][0] += gy[0][j:j+4] * b[off[0]+j:][:4]
+	VFMLA	V1.S4, V3.S4, V9.S4 // acc[0][1] += gy[0][j:j+4] * b[off[1]+j:][:4]
+	VFMLA	V2.S4, V3.S4, V10.S4 // acc[0][2] += gy[0][j:j+4] * b[off[2]+j:][:4]
+	VLD1.P	16(R3), [V3.S4]  // V3 = gy[1][j:j+4]
+	VFMLA	V0.S4, V3.S4, V11.S4 // acc[1][0] += gy[1][j:j+4] * b[off[0]+j:][:4]
+	VFMLA	V1.S4, V3.S4, V12.S4 // acc[1][1] += gy[1][j:j+4] * b[off[1]+j:][:4]
+	VFMLA	V2.S4, V3.S4, V13.S4 // acc[1][2] += gy[1][j:j+4] * b[off[2]+j:][:4]
+	VLD1.P	16(R4), [V3.S4]  // V3 = gy[2][j:j+4]
+	VFMLA	V0.S4, V3.S4, V14.S4 // acc[2][0] += gy[2][j:j+4] * b[off[0]+j:][:4]
+	VFMLA	V1.S4, V3.S4, V15.S4 // acc[2][1] += gy[2][j:j+4] * b[off[1]+j:][:4]
+	VFMLA	V2.S4, V3.S4, V16.S4 // acc[2][2] += gy[2][j:j+4] * b[off[2]+j:][:4]
+	VLD1.P	16(R5), [V3.S4]  // V3 = gy[3][j:j+4]
+	VFMLA	V0.S4, V3.S4, V17.S4 // acc[3][0] += gy[3][j:j+4] * b[off[0]+j:][:4]
+	VFMLA	V1.S4, V3.S4, V18.S4 // acc[3][1] += gy[3][j:j+4] * b[off[1]+j:][:4]
+	VFMLA	V2.S4, V3.S4, V19.S4 // acc[3][2] += gy[3][j:j+4] * b[off[2]+j:][:4]
+	SUBS	$1, R0
+	BNE	shiftedgloop
+
+	MOVD	c+40(FP), R11
+	MOVD	ldc+48(FP), R12
+	LSL	$2, R12                // ldc in bytes
+	// c[i][p] += the four lanes of acc[i][p], summed as (l0+l1) + (l2+l3)
+	WORD	$0x6e28d514         // FADDP V20.4S, V8.4S, V8.4S: l0+l1, l2+l3 in lanes 0, 1
+	WORD	$0x7e30da94         // FADDP S20, V20.2S: (l0+l1) + (l2+l3)
+	FMOVS	0(R11), F21
+	FADDS	F20, F21, F21
+	FMOVS	F21, 0(R11)       // c[0][0] += the sum
+	WORD	$0x6e29d534         // FADDP V20.4S, V9.4S, V9.4S: l0+l1, l2+l3 in lanes 0, 1
+	WORD	$0x7e30da94         // FADDP S20, V20.2S: (l0+l1) + (l2+l3)
+	FMOVS	4(R11), F21
+	FADDS	F20, F21, F21
+	FMOVS	F21, 4(R11)       // c[0][1] += the sum
+	WORD	$0x6e2ad554         // FADDP V20.4S, V10.4S, V10.4S: l0+l1, l2+l3 in lanes 0, 1
+	WORD	$0x7e30da94         // FADDP S20, V20.2S: (l0+l1) + (l2+l3)
+	FMOVS	8(R11), F21
+	FADDS	F20, F21, F21
+	FMOVS	F21, 8(R11)       // c[0][2] += the sum
+	ADD	R12, R11
+	WORD	$0x6e2bd574         // FADDP V20.4S, V11.4S, V11.4S: l0+l1, l2+l3 in lanes 0, 1
+	WORD	$0x7e30da94         // FADDP S20, V20.2S: (l0+l1) + (l2+l3)
+	FMOVS	0(R11), F21
+	FADDS	F20, F21, F21
+	FMOVS	F21, 0(R11)       // c[1][0] += the sum
+	WORD	$0x6e2cd594         // FADDP V20.4S, V12.4S, V12.4S: l0+l1, l2+l3 in lanes 0, 1
+	WORD	$0x7e30da94         // FADDP S20, V20.2S: (l0+l1) + (l2+l3)
+	FMOVS	4(R11), F21
+	FADDS	F20, F21, F21
+	FMOVS	F21, 4(R11)       // c[1][1] += the sum
+	WORD	$0x6e2dd5b4         // FADDP V20.4S, V13.4S, V13.4S: l0+l1, l2+l3 in lanes 0, 1
+	WORD	$0x7e30da94         // FADDP S20, V20.2S: (l0+l1) + (l2+l3)
+	FMOVS	8(R11), F21
+	FADDS	F20, F21, F21
+	FMOVS	F21, 8(R11)       // c[1][2] += the sum
+	ADD	R12, R11
+	WORD	$0x6e2ed5d4         // FADDP V20.4S, V14.4S, V14.4S: l0+l1, l2+l3 in lanes 0, 1
+	WORD	$0x7e30da94         // FADDP S20, V20.2S: (l0+l1) + (l2+l3)
+	FMOVS	0(R11), F21
+	FADDS	F20, F21, F21
+	FMOVS	F21, 0(R11)       // c[2][0] += the sum
+	WORD	$0x6e2fd5f4         // FADDP V20.4S, V15.4S, V15.4S: l0+l1, l2+l3 in lanes 0, 1
+	WORD	$0x7e30da94         // FADDP S20, V20.2S: (l0+l1) + (l2+l3)
+	FMOVS	4(R11), F21
+	FADDS	F20, F21, F21
+	FMOVS	F21, 4(R11)       // c[2][1] += the sum
+	WORD	$0x6e30d614         // FADDP V20.4S, V16.4S, V16.4S: l0+l1, l2+l3 in lanes 0, 1
+	WORD	$0x7e30da94         // FADDP S20, V20.2S: (l0+l1) + (l2+l3)
+	FMOVS	8(R11), F21
+	FADDS	F20, F21, F21
+	FMOVS	F21, 8(R11)       // c[2][2] += the sum
+	ADD	R12, R11
+	WORD	$0x6e31d634         // FADDP V20.4S, V17.4S, V17.4S: l0+l1, l2+l3 in lanes 0, 1
+	WORD	$0x7e30da94         // FADDP S20, V20.2S: (l0+l1) + (l2+l3)
+	FMOVS	0(R11), F21
+	FADDS	F20, F21, F21
+	FMOVS	F21, 0(R11)       // c[3][0] += the sum
+	WORD	$0x6e32d654         // FADDP V20.4S, V18.4S, V18.4S: l0+l1, l2+l3 in lanes 0, 1
+	WORD	$0x7e30da94         // FADDP S20, V20.2S: (l0+l1) + (l2+l3)
+	FMOVS	4(R11), F21
+	FADDS	F20, F21, F21
+	FMOVS	F21, 4(R11)       // c[3][1] += the sum
+	WORD	$0x6e33d674         // FADDP V20.4S, V19.4S, V19.4S: l0+l1, l2+l3 in lanes 0, 1
+	WORD	$0x7e30da94         // FADDP S20, V20.2S: (l0+l1) + (l2+l3)
+	FMOVS	8(R11), F21
+	FADDS	F20, F21, F21
+	FMOVS	F21, 8(R11)       // c[3][2] += the sum
+	RET

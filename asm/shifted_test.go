@@ -11,11 +11,12 @@ import (
 // k random offsets into a buffer of span floats past the longest window.
 type shiftedCase struct{ m, n, k int }
 
-// shiftedCases sit around the tiles of every implementation (mr 4, nr 4
-// and 24; the gradient's 4×3 tile and its 8 lanes) and at the sizes of
-// ResNeXt's grouped convolutions (k = 9·channels per group).
+// shiftedCases sit around the tiles of every implementation (mr 4, nr 4,
+// 16 and 24; the gradient's 4×3 tile and its 4 or 8 lanes) and at the
+// sizes of ResNeXt's grouped convolutions (k = 9·channels per group).
 var shiftedCases = []shiftedCase{
 	{1, 1, 1}, {3, 5, 2}, {4, 4, 3}, {5, 23, 9}, {4, 24, 36}, {8, 25, 9}, {7, 49, 5},
+	{4, 15, 7}, {4, 16, 4}, {9, 33, 6},
 	{4, 48, 36}, {8, 100, 72}, {16, 97, 144}, {32, 72, 288}, {2, 9, 1}, {12, 17, 10},
 }
 
