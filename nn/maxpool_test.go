@@ -64,3 +64,27 @@ func TestMaxPool2dTies(t *testing.T) {
 	assert.Panics(t, func() { MaxPool2d{3, 2, 2}.Forward(x) }, "padding over half the kernel")
 	assert.Panics(t, func() { MaxPool2d{3, 2, 1}.Forward(autograd.Const(tensor.New(2, 3))) }, "not 4-D")
 }
+
+// TestMaxPool2dEvalValues: without a backward pass (a constant input) the
+// separable loops give the values of the indexed ones, NaNs included.
+func TestMaxPool2dEvalValues(t *testing.T) {
+	for _, c := range []struct {
+		p     MaxPool2d
+		shape []int
+	}{
+		{MaxPool2d{3, 2, 1}, []int{2, 3, 9, 8}},
+		{MaxPool2d{3, 2, 1}, []int{1, 2, 1, 1}},
+		{MaxPool2d{2, 2, 0}, []int{2, 2, 5, 4}},
+		{MaxPool2d{3, 1, 1}, []int{1, 2, 4, 5}},
+		{MaxPool2d{4, 3, 2}, []int{1, 1, 11, 7}},
+	} {
+		x := tensor.RandN(tensor.NewRNG(5), c.shape...)
+		for i := 0; i < len(x.Data); i += 7 {
+			x.Data[i] = float32(math.NaN())
+		}
+		got, want := c.p.Forward(autograd.Const(x)).Value.Data, c.p.Forward(autograd.Param(x)).Value.Data
+		if !slices.EqualFunc(got, want, func(a, b float32) bool { return a == b || a != a && b != b }) {
+			t.Errorf("%+v %v: %v, want %v", c.p, c.shape, got, want)
+		}
+	}
+}
