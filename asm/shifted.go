@@ -191,40 +191,21 @@ func checkShifted(op string, m, cols, k, la, lda, lb int, off []int, lc, ldc, n 
 	}
 }
 
-// sgemmShifted4x4Generic is the micro contract in plain Go, with the 16
-// sums in locals.
+// sgemmShifted4x4Generic is the micro contract in plain Go: it copies the
+// windows' four floats of up to 64 k steps at a time into a packed B
+// panel and runs the generic GEMM kernel on it, adding the later steps.
 func sgemmShifted4x4Generic(kc int, a, b *float32, off *int, c *float32, ldc int) {
-	as := unsafe.Slice(a, 4*kc)
-	offs := unsafe.Slice(off, kc)
-	var c00, c01, c02, c03, c10, c11, c12, c13 float32
-	var c20, c21, c22, c23, c30, c31, c32, c33 float32
-	for p, o := range offs {
-		av := as[4*p : 4*p+4 : 4*p+4]
-		bv := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(b), 4*o)), 4)
-		a0, a1, a2, a3 := av[0], av[1], av[2], av[3]
-		b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
-		c00 += a0 * b0
-		c01 += a0 * b1
-		c02 += a0 * b2
-		c03 += a0 * b3
-		c10 += a1 * b0
-		c11 += a1 * b1
-		c12 += a1 * b2
-		c13 += a1 * b3
-		c20 += a2 * b0
-		c21 += a2 * b1
-		c22 += a2 * b2
-		c23 += a2 * b3
-		c30 += a3 * b0
-		c31 += a3 * b1
-		c32 += a3 * b2
-		c33 += a3 * b3
+	const steps = 64
+	var panel [4 * steps]float32
+	as, offs := unsafe.Slice(a, 4*kc), unsafe.Slice(off, kc)
+	bs := unsafe.Slice(b, slices.Max(offs)+4)
+	for p0 := 0; p0 < kc; p0 += steps {
+		n := min(steps, kc-p0)
+		for p, o := range offs[p0 : p0+n] {
+			copy(panel[4*p:4*p+4], bs[o:o+4])
+		}
+		sgemmKernel4x4Generic(n, &as[4*p0], &panel[0], c, ldc, p0 > 0)
 	}
-	cs := unsafe.Slice(c, 3*ldc+4)
-	copy(cs[0:4], []float32{c00, c01, c02, c03})
-	copy(cs[ldc:ldc+4], []float32{c10, c11, c12, c13})
-	copy(cs[2*ldc:2*ldc+4], []float32{c20, c21, c22, c23})
-	copy(cs[3*ldc:3*ldc+4], []float32{c30, c31, c32, c33})
 }
 
 // sgemmShiftedGrad4x3Generic is the grad contract in plain Go for lanes

@@ -99,34 +99,13 @@ func gemmKernel(s gemmShape) {
 	a := Load(Param("a"), GP64())
 	b := Load(Param("b"), GP64())
 
-	Comment("acc[i][j] holds C[i][j*lanes : (j+1)*lanes] of the tile.")
-	acc := make([][]reg.VecVirtual, s.mr)
-	for i := range acc {
-		acc[i] = make([]reg.VecVirtual, s.nrVec)
-		for j := range acc[i] {
-			acc[i][j] = s.vec()
-			zero(acc[i][j], s.lanes)
-		}
-	}
-
+	acc, bv, t := tile(s)
 	// The k loop is unrolled four times (fewer pointer updates and
 	// branches per FMA), with a one-step loop for the remainder.
-	bv := make([]reg.VecVirtual, s.nrVec)
-	for j := range bv {
-		bv[j] = s.vec()
-	}
-	t := s.vec()
 	step := func(u int) {
 		Comment(fmt.Sprintf("k step +%d: acc[i][j] += A[p][i] * B[p][j]", u))
-		for j := range bv {
-			VMOVUPS(Mem{Base: b, Disp: 4 * (u*nr + s.lanes*j)}, bv[j])
-		}
-		for i := 0; i < s.mr; i++ {
-			VBROADCASTSS(Mem{Base: a, Disp: 4 * (u*s.mr + i)}, t)
-			for j := range bv {
-				VFMADD231PS(bv[j], t, acc[i][j])
-			}
-		}
+		fmaStep(s, acc, bv, t, func(j int) Mem { return Mem{Base: b, Disp: 4 * (u*nr + s.lanes*j)} },
+			func(i int) Mem { return Mem{Base: a, Disp: 4 * (u*s.mr + i)} })
 	}
 	n4 := GP64()
 	MOVQ(kc, n4)
@@ -166,6 +145,40 @@ func gemmKernel(s gemmShape) {
 	storeTile(acc, c, ldc, s.lanes, false)
 	VZEROUPPER()
 	RET()
+}
+
+// tile allocates the registers of an s.mr × (s.nrVec·s.lanes) tile: the
+// accumulators, zeroed, and those of one k step (a row of B and a
+// broadcast value of A).
+func tile(s gemmShape) (acc [][]reg.VecVirtual, bv []reg.VecVirtual, t reg.VecVirtual) {
+	Comment("acc[i][j] holds C[i][j*lanes : (j+1)*lanes] of the tile.")
+	acc = make([][]reg.VecVirtual, s.mr)
+	for i := range acc {
+		acc[i] = make([]reg.VecVirtual, s.nrVec)
+		for j := range acc[i] {
+			acc[i][j] = s.vec()
+			zero(acc[i][j], s.lanes)
+		}
+	}
+	bv = make([]reg.VecVirtual, s.nrVec)
+	for j := range bv {
+		bv[j] = s.vec()
+	}
+	return acc, bv, s.vec()
+}
+
+// fmaStep emits one k step: load B's row, vector j from bAt(j), then for
+// each row i broadcast A's value from aAt(i) and add its products.
+func fmaStep(s gemmShape, acc [][]reg.VecVirtual, bv []reg.VecVirtual, t reg.VecVirtual, bAt, aAt func(int) Mem) {
+	for j := range bv {
+		VMOVUPS(bAt(j), bv[j])
+	}
+	for i := 0; i < s.mr; i++ {
+		VBROADCASTSS(aAt(i), t)
+		for j := range bv {
+			VFMADD231PS(bv[j], t, acc[i][j])
+		}
+	}
 }
 
 // packB emits the copy of whole nr-wide panels of a row-major B into the

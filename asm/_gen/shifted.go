@@ -38,33 +38,13 @@ func shiftedKernel(s gemmShape) {
 	a := Load(Param("a"), GP64())
 	b := Load(Param("b"), GP64())
 	off := Load(Param("off"), GP64())
-	Comment("acc[i][j] holds C[i][j*lanes : (j+1)*lanes] of the tile.")
-	acc := make([][]reg.VecVirtual, s.mr)
-	for i := range acc {
-		acc[i] = make([]reg.VecVirtual, s.nrVec)
-		for j := range acc[i] {
-			acc[i][j] = s.vec()
-			zero(acc[i][j], s.lanes)
-		}
-	}
-	bv := make([]reg.VecVirtual, s.nrVec)
-	for j := range bv {
-		bv[j] = s.vec()
-	}
-	t := s.vec()
+	acc, bv, t := tile(s)
 	step := func(u int) {
 		Comment(fmt.Sprintf("k step +%d: acc[i][j] += A[p][i] * b[off[p] + j]", u))
 		o := GP64()
 		MOVQ(Mem{Base: off, Disp: 8 * u}, o)
-		for j := range bv {
-			VMOVUPS(Mem{Base: b, Index: o, Scale: 4, Disp: 4 * s.lanes * j}, bv[j])
-		}
-		for i := 0; i < s.mr; i++ {
-			VBROADCASTSS(Mem{Base: a, Disp: 4 * (u*s.mr + i)}, t)
-			for j := range bv {
-				VFMADD231PS(bv[j], t, acc[i][j])
-			}
-		}
+		fmaStep(s, acc, bv, t, func(j int) Mem { return Mem{Base: b, Index: o, Scale: 4, Disp: 4 * s.lanes * j} },
+			func(i int) Mem { return Mem{Base: a, Disp: 4 * (u*s.mr + i)} })
 	}
 	// Unrolled twice, with a one-step loop for an odd kc.
 	n2 := GP64()
