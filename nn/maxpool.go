@@ -74,9 +74,9 @@ func maxPoolPlane(p MaxPool2d, h, w, oh, ow int, y []float32, arg []int32, x []f
 
 // maxPoolValues is maxPoolPlane without the indices, separably: the
 // largest of each input column over the window's rows, then of those over
-// the window's columns (or NaN where the window holds one). The values
-// are maxPoolPlane's; of two zeros of opposite signs it may keep the
-// other one.
+// the window's columns, with Go's max, which is NaN if either value is and
+// has no branch to mispredict on random data. The values are
+// maxPoolPlane's, but of two zeros of opposite signs it takes +0.
 func maxPoolValues(p MaxPool2d, h, w, oh, ow int, y, x []float32) {
 	col := make([]float32, w) // the column maxima of the window's rows
 	for oy := range oh {
@@ -84,9 +84,7 @@ func maxPoolValues(p MaxPool2d, h, w, oh, ow int, y, x []float32) {
 		copy(col, x[ylo*w:(ylo+1)*w])
 		for iy := ylo + 1; iy < yhi; iy++ {
 			for i, v := range x[iy*w : (iy+1)*w] {
-				if v > col[i] || v != v {
-					col[i] = v
-				}
+				col[i] = max(col[i], v)
 			}
 		}
 		out := y[oy*ow : (oy+1)*ow]
@@ -94,9 +92,7 @@ func maxPoolValues(p MaxPool2d, h, w, oh, ow int, y, x []float32) {
 			xlo, xhi := max(0, ox*p.Stride-p.Padding), min(w, ox*p.Stride-p.Padding+p.Kernel)
 			best := col[xlo]
 			for _, v := range col[xlo+1 : xhi] {
-				if v > best || v != v {
-					best = v
-				}
+				best = max(best, v)
 			}
 			out[ox] = best
 		}
