@@ -13,10 +13,10 @@ type ReLU struct{}
 
 // Forward applies max(x, 0) to every element of x (any shape).
 func (ReLU) Forward(x *autograd.Var) *autograd.Var {
-	y := x.Arena().New(x.Shape()...)
+	y := x.Arena().Empty(x.Shape()...)
 	asm.Relu(y.Data, x.Value.Data)
 	return autograd.Custom("ReLU", y, []*autograd.Var{x}, func(gy *tensor.Tensor) []*tensor.Tensor {
-		dx := x.Arena().New(x.Shape()...)
+		dx := x.Arena().Empty(x.Shape()...)
 		parallelRuns(len(dx.Data), func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				dx.Data[i] = passIfPositive(gy.Data[i], y.Data[i])
@@ -55,12 +55,12 @@ func (GlobalAvgPool) Forward(x *autograd.Var) *autograd.Var {
 		panic(fmt.Sprintf("nn: GlobalAvgPool of shape %v, want (N, C, H, W)", sh))
 	}
 	planes, hw := sh[0]*sh[1], sh[2]*sh[3]
-	y := x.Arena().New(sh[0], sh[1])
+	y := x.Arena().Empty(sh[0], sh[1])
 	for i := range planes {
 		y.Data[i] = sum32(x.Value.Data[i*hw:(i+1)*hw]) / float32(hw)
 	}
 	return autograd.Custom("GlobalAvgPool", y, []*autograd.Var{x}, func(gy *tensor.Tensor) []*tensor.Tensor {
-		dx := x.Arena().New(sh...)
+		dx := x.Arena().Empty(sh...)
 		for i, g := range gy.Data {
 			v := g / float32(hw)
 			p := dx.Data[i*hw : (i+1)*hw]
@@ -107,15 +107,15 @@ func (l *Linear) Forward(x *autograd.Var) *autograd.Var {
 		panic(fmt.Sprintf("nn: Linear(%d → %d) applied to shape %v, want (N, %d)", in, out, x.Shape(), in))
 	}
 	n := x.Shape()[0]
-	y := x.Arena().New(n, out)
+	y := x.Arena().Empty(n, out)
 	linearForward(n, in, out, y.Data, x.Value.Data, w.Data, b.Data)
 	return autograd.Custom("Linear", y, []*autograd.Var{x, l.Weight, l.Bias}, func(gy *tensor.Tensor) []*tensor.Tensor {
 		var dx, dw, db *tensor.Tensor
 		if x.RequiresGrad() {
-			dx = x.Arena().New(n, in)
+			dx = x.Arena().Empty(n, in)
 		}
 		if l.Weight.RequiresGrad() {
-			dw = x.Arena().New(out, in)
+			dw = x.Arena().Empty(out, in)
 		}
 		if l.Bias.RequiresGrad() {
 			db = x.Arena().New(out)

@@ -86,7 +86,7 @@ func parameters(m Module) []*autograd.Var {
 // are named by their index in the state dict ("0.weight", "3.running_mean"),
 // unless Names gives other names (the ResNet trunks use it for "conv1",
 // "layer1", ...). A BatchNorm2d directly followed by a ReLU runs as one
-// fused op.
+// fused op, and so does a Conv2d directly followed by them (see convBN).
 type Sequential struct {
 	Layers []Module
 	Names  []string // state-dict name of each layer; nil means "0", "1", ...
@@ -98,13 +98,25 @@ func NewSequential(layers ...Module) *Sequential { return &Sequential{Layers: la
 // Forward applies the layers in order.
 func (s *Sequential) Forward(x *autograd.Var) *autograd.Var { return runLayers(s.Layers, x) }
 
-// runLayers applies layers in order, running a BatchNorm2d that is
-// directly followed by a ReLU as one fused op.
+// runLayers applies layers in order, running a Conv2d directly followed
+// by a BatchNorm2d (and a ReLU) with convBN, and a BatchNorm2d directly
+// followed by a ReLU as one op.
 func runLayers(layers []Module, x *autograd.Var) *autograd.Var {
 	for i := 0; i < len(layers); i++ {
-		if bn, ok := layers[i].(*BatchNorm2d); ok && i+1 < len(layers) {
-			if _, ok := layers[i+1].(ReLU); ok {
-				x = bn.forward(x, nil, true)
+		_, relu := at(layers, i+1).(ReLU)
+		switch l := layers[i].(type) {
+		case *Conv2d:
+			if bn, ok := at(layers, i+1).(*BatchNorm2d); ok {
+				_, relu = at(layers, i+2).(ReLU)
+				x = convBN(l, bn, x, nil, relu)
+				if i++; relu {
+					i++
+				}
+				continue
+			}
+		case *BatchNorm2d:
+			if relu {
+				x = l.forward(x, nil, true)
 				i++
 				continue
 			}
@@ -112,6 +124,14 @@ func runLayers(layers []Module, x *autograd.Var) *autograd.Var {
 		x = layers[i].Forward(x)
 	}
 	return x
+}
+
+// at returns layers[i], or nil past the end.
+func at(layers []Module, i int) Module {
+	if i < len(layers) {
+		return layers[i]
+	}
+	return nil
 }
 
 // Train sets the mode of every layer.

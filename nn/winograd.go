@@ -81,8 +81,21 @@ func winogradOK(s convShape) bool {
 // winogradForward is convForward for shapes that pass winogradOK.
 //
 //	y (N, OC, OH, OW), x (N, C, H, W), w (OC, C, 3, 3), b (OC) or nil
-func winogradForward(s convShape, y, x, w, b []float32) {
+func winogradForward(s convShape, y, x, w, b []float32) { winogradForwardThen(s, y, x, w, b, nil) }
+
+// winogradForwardThen is convForwardThen for shapes that pass winogradOK:
+// the epilogue ep (nil for none) follows the output transform of each
+// block, on the runs of rows it wrote in each plane (see output), when
+// every run starts at a multiple of asm.VecBlock in its plane, so that
+// the epilogue's bits are those of one pass over the plane: when blocks
+// hold whole images, or a tile row's two rows are a multiple of it.
+// Otherwise the epilogue runs over all of y at the end.
+func winogradForwardThen(s convShape, y, x, w, b []float32, ep *epilogue) {
 	wg := newWino(s)
+	fused := ep
+	if wg.blockRows%wg.th != 0 && 2*s.ow%asm.VecBlock != 0 {
+		fused = nil
+	}
 	u := getScratch(16 * s.oc * s.c)
 	defer putScratch(u)
 	winoKernel(s, w, u.buf)
@@ -96,8 +109,11 @@ func winogradForward(s convShape, y, x, w, b []float32) {
 			asm.SgemmSerial(false, false, s.oc, cnt, s.c, 1, u.buf[xi*s.oc*s.c:], s.c,
 				v.buf[xi*wg.vs:], wg.block, 0, m.buf[xi*wg.ms:], wg.block)
 		}
-		wg.output(m.buf, r0, rows, y, b)
+		wg.output(m.buf, r0, rows, y, b, fused)
 	})
+	if ep != nil && fused == nil {
+		ep.planes(y, y)
+	}
 }
 
 // winogradWeightGrad overwrites dw with the weight gradient of s for the
@@ -221,42 +237,64 @@ func (wg wino) input(x []float32, r0, rows int, v []float32) {
 
 // output writes Y = Aᵀ M A (+ b) of the tiles of tile rows [r0, r0+rows)
 // from m (16, OC, block) into y (N, OC, OH, OW), clipped at the map's
-// edges.
-func (wg wino) output(m []float32, r0, rows int, y, b []float32) {
-	wg.outputRows(y, r0, rows, func(o, k int, y0, y1 []float32) {
+// edges, and applies the epilogue ep (nil for none) in place to each run
+// of rows it has written in one plane, once the run ends: the tile rows
+// of one channel and image follow each other, so a run is most of a
+// plane, and the epilogue runs in a few long calls rather than one per
+// tile row.
+func (wg wino) output(m []float32, r0, rows int, y, b []float32, ep *epilogue) {
+	p := wg.s.pixels()
+	lo, hi := 0, 0 // y[lo:hi] is written and awaits the epilogue
+	flush := func() {
+		if hi > lo {
+			ep.apply(y, y, lo, hi)
+		}
+	}
+	wg.outputRows(y, r0, rows, func(o, k int, y0, y1 []float32, at int) {
 		var bias float32
 		if b != nil {
 			bias = b[o]
 		}
 		asm.WinogradOutput(y0, y1, m[k:], wg.ms, wg.tw, bias)
+		if ep == nil {
+			return
+		}
+		if at != hi || at%p == 0 { // not the continuation of the run's plane
+			flush()
+			lo = at
+		}
+		hi = at + len(y0) + len(y1)
 	})
+	if ep != nil {
+		flush()
+	}
 }
 
 // outputGrad writes dM = A dY Aᵀ of the tiles of tile rows [r0, r0+rows)
 // of gy (N, OC, OH, OW) into m (16, OC, block), the adjoint of output;
 // gradients past the map's edges read as zero.
 func (wg wino) outputGrad(gy []float32, r0, rows int, m []float32) {
-	wg.outputRows(gy, r0, rows, func(_, k int, y0, y1 []float32) {
+	wg.outputRows(gy, r0, rows, func(_, k int, y0, y1 []float32, _ int) {
 		asm.WinogradOutputGrad(m[k:], wg.ms, y0, y1, wg.tw)
 	})
 }
 
 // outputRows calls fn for every output channel o and tile row r in [r0,
 // r0+rows) with the two map rows of y (N, OC, OH, OW) that the tile row
-// covers (y1 nil past the map's last row) and the offset k of its first
-// tile in M (16, OC, block).
-func (wg wino) outputRows(y []float32, r0, rows int, fn func(o, k int, y0, y1 []float32)) {
+// covers (y1 nil past the map's last row), the offset k of its first
+// tile in M (16, OC, block) and the offset at of y0 in y.
+func (wg wino) outputRows(y []float32, r0, rows int, fn func(o, k int, y0, y1 []float32, at int)) {
 	s := wg.s
 	p := s.pixels()
 	for o := range s.oc {
 		for r := r0; r < r0+rows; r++ {
 			n, oy := r/wg.th, 2*(r%wg.th)
-			plane := y[(n*s.oc+o)*p : (n*s.oc+o+1)*p]
+			at := (n*s.oc+o)*p + oy*s.ow
 			var y1 []float32
 			if oy+1 < s.oh {
-				y1 = plane[(oy+1)*s.ow : (oy+2)*s.ow]
+				y1 = y[at+s.ow : at+2*s.ow]
 			}
-			fn(o, o*wg.block+(r-r0)*wg.tw, plane[oy*s.ow:(oy+1)*s.ow], y1)
+			fn(o, o*wg.block+(r-r0)*wg.tw, y[at:at+s.ow], y1, at)
 		}
 	}
 }

@@ -109,3 +109,21 @@ func BenchmarkGLMCStep(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkInfer times the forward pass of `glmc bench --what infer`
+// (resnet32 in eval mode, fc_cb logits of a batch of 256, no gradients)
+// and reports its allocations, which should be almost none once the
+// first pass has filled the arena the passes reuse.
+func BenchmarkInfer(b *testing.B) {
+	for _, width := range []int{16, 64} {
+		b.Run(fmt.Sprintf("resnet32_w%d", width), func(b *testing.B) {
+			pass := newInferPass(width)
+			pass()
+			b.ReportAllocs()
+			for b.Loop() {
+				pass()
+			}
+			b.ReportMetric(float64(benchInferBatch*b.N)/b.Elapsed().Seconds(), "img/s")
+		})
+	}
+}
