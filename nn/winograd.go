@@ -237,36 +237,30 @@ func (wg wino) input(x []float32, r0, rows int, v []float32) {
 
 // output writes Y = Aᵀ M A (+ b) of the tiles of tile rows [r0, r0+rows)
 // from m (16, OC, block) into y (N, OC, OH, OW), clipped at the map's
-// edges, and applies the epilogue ep (nil for none) in place to each run
-// of rows it has written in one plane, once the run ends: the tile rows
-// of one channel and image follow each other, so a run is most of a
-// plane, and the epilogue runs in a few long calls rather than one per
-// tile row.
+// edges, and applies the epilogue ep (nil for none) in place. Both run
+// once per channel and image on the block's tile rows of that plane, a
+// run of rows that follow each other in y (most of a plane, or several
+// planes' worth of tiles for small maps), in two calls rather than a
+// few per tile row.
 func (wg wino) output(m []float32, r0, rows int, y, b []float32, ep *epilogue) {
-	p := wg.s.pixels()
-	lo, hi := 0, 0 // y[lo:hi] is written and awaits the epilogue
-	flush := func() {
-		if hi > lo {
-			ep.apply(y, y, lo, hi)
-		}
-	}
-	wg.outputRows(y, r0, rows, func(o, k int, y0, y1 []float32, at int) {
+	s := wg.s
+	p := s.pixels()
+	for o := range s.oc {
 		var bias float32
 		if b != nil {
 			bias = b[o]
 		}
-		asm.WinogradOutput(y0, y1, m[k:], wg.ms, wg.tw, bias)
-		if ep == nil {
-			return
+		for r := r0; r < r0+rows; {
+			n, ty := r/wg.th, r%wg.th
+			nt := min(wg.th-ty, r0+rows-r) // tile rows of image n in the block
+			plane := (n*s.oc + o) * p
+			lo, hi := plane+2*ty*s.ow, min(plane+2*(ty+nt)*s.ow, plane+p)
+			asm.WinogradOutputRows(y[lo:hi], s.ow, m[o*wg.block+(r-r0)*wg.tw:], wg.ms, wg.tw, nt, bias)
+			if ep != nil {
+				ep.apply(y, y, lo, hi)
+			}
+			r += nt
 		}
-		if at != hi || at%p == 0 { // not the continuation of the run's plane
-			flush()
-			lo = at
-		}
-		hi = at + len(y0) + len(y1)
-	})
-	if ep != nil {
-		flush()
 	}
 }
 
@@ -274,27 +268,27 @@ func (wg wino) output(m []float32, r0, rows int, y, b []float32, ep *epilogue) {
 // of gy (N, OC, OH, OW) into m (16, OC, block), the adjoint of output;
 // gradients past the map's edges read as zero.
 func (wg wino) outputGrad(gy []float32, r0, rows int, m []float32) {
-	wg.outputRows(gy, r0, rows, func(_, k int, y0, y1 []float32, _ int) {
+	wg.outputRows(gy, r0, rows, func(_, k int, y0, y1 []float32) {
 		asm.WinogradOutputGrad(m[k:], wg.ms, y0, y1, wg.tw)
 	})
 }
 
 // outputRows calls fn for every output channel o and tile row r in [r0,
 // r0+rows) with the two map rows of y (N, OC, OH, OW) that the tile row
-// covers (y1 nil past the map's last row), the offset k of its first
-// tile in M (16, OC, block) and the offset at of y0 in y.
-func (wg wino) outputRows(y []float32, r0, rows int, fn func(o, k int, y0, y1 []float32, at int)) {
+// covers (y1 nil past the map's last row) and the offset k of its first
+// tile in M (16, OC, block).
+func (wg wino) outputRows(y []float32, r0, rows int, fn func(o, k int, y0, y1 []float32)) {
 	s := wg.s
 	p := s.pixels()
 	for o := range s.oc {
 		for r := r0; r < r0+rows; r++ {
 			n, oy := r/wg.th, 2*(r%wg.th)
-			at := (n*s.oc+o)*p + oy*s.ow
+			plane := y[(n*s.oc+o)*p : (n*s.oc+o+1)*p]
 			var y1 []float32
 			if oy+1 < s.oh {
-				y1 = y[at+s.ow : at+2*s.ow]
+				y1 = plane[(oy+1)*s.ow : (oy+2)*s.ow]
 			}
-			fn(o, o*wg.block+(r-r0)*wg.tw, y[at:at+s.ow], y1, at)
+			fn(o, o*wg.block+(r-r0)*wg.tw, plane[oy*s.ow:(oy+1)*s.ow], y1)
 		}
 	}
 }
