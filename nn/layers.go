@@ -180,20 +180,21 @@ func (s ShortcutA) Forward(x *autograd.Var) *autograd.Var {
 	n, c, h, w := sh[0], sh[1], sh[2], sh[3]
 	oc, oh, ow := c+2*s.Pad, (h+1)/2, (w+1)/2
 	// pairs calls fn with the output plane of every real channel and the
-	// input plane it samples; the padding planes stay zero.
+	// input plane it samples, image by image on parallel goroutines; the
+	// padding planes stay zero.
 	pairs := func(out, in []float32, fn func(o, i []float32)) {
-		for i := range n {
+		parallelFor(n, func(i int) {
 			for ch := range c {
 				fn(out[(i*oc+s.Pad+ch)*oh*ow:][:oh*ow], in[(i*c+ch)*h*w:][:h*w])
 			}
-		}
+		})
 	}
 	y := x.Arena().New(n, oc, oh, ow)
 	pairs(y.Data, x.Value.Data, func(o, in []float32) {
+		odd := getScratch(w / 2) // the odd columns, dropped
+		defer putScratch(odd)
 		for r := range oh {
-			for q := range ow {
-				o[r*ow+q] = in[2*r*w+2*q]
-			}
+			asm.Deinterleave(o[r*ow:(r+1)*ow], odd.buf, in[2*r*w:(2*r+1)*w])
 		}
 	})
 	return autograd.Custom("ShortcutA", y, []*autograd.Var{x}, func(gy *tensor.Tensor) []*tensor.Tensor {
