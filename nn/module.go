@@ -100,9 +100,12 @@ func (s *Sequential) Forward(x *autograd.Var) *autograd.Var { return runLayers(s
 
 // runLayers applies layers in order, running a Conv2d directly followed
 // by a BatchNorm2d (and a ReLU) with convBN, and a BatchNorm2d directly
-// followed by a ReLU as one op.
+// followed by a ReLU as one op. The intermediate results go back to their
+// arena as soon as they are consumed, when that is safe (releaseConsumed).
 func runLayers(layers []Module, x *autograd.Var) *autograd.Var {
+	in := x
 	for i := 0; i < len(layers); i++ {
+		prev := x
 		_, relu := at(layers, i+1).(ReLU)
 		switch l := layers[i].(type) {
 		case *Conv2d:
@@ -112,18 +115,39 @@ func runLayers(layers []Module, x *autograd.Var) *autograd.Var {
 				if i++; relu {
 					i++
 				}
-				continue
+			} else {
+				x = l.Forward(x)
 			}
 		case *BatchNorm2d:
 			if relu {
 				x = l.forward(x, nil, true)
 				i++
-				continue
+			} else {
+				x = l.Forward(x)
 			}
+		default:
+			x = l.Forward(x)
 		}
-		x = layers[i].Forward(x)
+		if prev != in {
+			releaseConsumed(prev, x)
+		}
 	}
 	return x
+}
+
+// releaseConsumed gives the storage of v, an intermediate result that
+// nothing but the op that made out from it reads, back to v's arena, so
+// that a pass without gradients (evaluation) holds a few activations at a
+// time rather than all of them until the arena is reset. It does so only
+// when no gradient is recorded through v or out (a backward rule may keep
+// v's values) and out has storage of its own from the arena (it is not v
+// nor a view into it); otherwise v lives until the reset.
+func releaseConsumed(v, out *autograd.Var) {
+	a := v.Arena()
+	if a == nil || v.RequiresGrad() || out.RequiresGrad() || !a.Owns(out.Value) || &out.Value.Data[0] == &v.Value.Data[0] {
+		return
+	}
+	a.Release(v.Value)
 }
 
 // at returns layers[i], or nil past the end.

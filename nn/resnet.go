@@ -356,7 +356,13 @@ func NewBasicBlockA(rng *tensor.RNG, in, planes, stride int) *BasicBlockA {
 // Forward maps x (N, in, H, W) to (N, planes, H/stride, W/stride).
 func (b *BasicBlockA) Forward(x *autograd.Var) *autograd.Var {
 	h := convBN(b.Conv1, b.BN1, x, nil, true)
-	return convBN(b.Conv2, b.BN2, h, shortcut(b.Shortcut, x), true)
+	s := shortcut(b.Shortcut, x)
+	y := convBN(b.Conv2, b.BN2, h, s, true)
+	releaseConsumed(h, y)
+	if s != x {
+		releaseConsumed(s, y)
+	}
+	return y
 }
 
 // shortcut applies s to x, or returns x when s is nil (identity).
@@ -446,11 +452,21 @@ func (b *ResidualBlock) lastBN() *BatchNorm2d {
 func (b *ResidualBlock) Forward(x *autograd.Var) *autograd.Var {
 	layers, bn := b.Function.Layers, b.lastBN()
 	last := len(layers) - 1
+	var h, y *autograd.Var
+	s := b.Shortcut.Forward(x)
 	if conv, ok := at(layers, last-1).(*Conv2d); ok && last > 0 {
-		h := runLayers(layers[:last-1], x)
-		return convBN(conv, bn, h, b.Shortcut.Forward(x), true)
+		h = runLayers(layers[:last-1], x)
+		y = convBN(conv, bn, h, s, true)
+	} else {
+		h = runLayers(layers[:last], x)
+		y = bn.forward(h, s, true)
 	}
-	return bn.forward(runLayers(layers[:last], x), b.Shortcut.Forward(x), true)
+	for _, v := range []*autograd.Var{h, s} {
+		if v != x {
+			releaseConsumed(v, y)
+		}
+	}
+	return y
 }
 
 // Train sets the mode of every batch norm.
