@@ -131,17 +131,20 @@ func sgemm(threads int, transA, transB bool, m, n, k int, alpha float32, a []flo
 		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
 		overwrite: beta == 0,
 	}
-	parts := splitOutput(m, n, g.kern.mr, g.kern.nr, threads, 2*m*n*k >= parallelFlops)
+	var partsBuf [8]span
+	parts := splitOutput(partsBuf[:0], m, n, g.kern.mr, g.kern.nr, threads, 2*m*n*k >= parallelFlops)
 	if len(parts) == 1 {
-		g.run(parts[0])
+		g.run(parts[0]) // g stays on the stack: most products are serial
 		return
 	}
+	shared := new(gemm) // a copy for the goroutines, so that g itself never escapes
+	*shared = g
 	var wg sync.WaitGroup
 	for _, p := range parts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			g.run(p)
+			shared.run(p)
 		}()
 	}
 	wg.Wait()
@@ -190,15 +193,15 @@ func scaleRows(m, n int, beta float32, c []float32, ldc int) {
 // span is a block of C rows [i0, i1) × columns [j0, j1).
 type span struct{ i0, i1, j0, j1 int }
 
-// splitOutput divides the m×n output among up to t goroutines. It splits
-// the wider dimension in whole tiles, so every element is computed by the
-// same sequence of operations whatever t is.
-func splitOutput(m, n, mr, nr, t int, big bool) []span {
+// splitOutput divides the m×n output among up to t goroutines, appending
+// the parts to parts (empty; storage the caller keeps off the heap). It
+// splits the wider dimension in whole tiles, so every element is computed
+// by the same sequence of operations whatever t is.
+func splitOutput(parts []span, m, n, mr, nr, t int, big bool) []span {
 	tilesM, tilesN := (m+mr-1)/mr, (n+nr-1)/nr
 	if !big || t <= 1 || max(tilesM, tilesN) < 2 {
-		return []span{{0, m, 0, n}}
+		return append(parts, span{0, m, 0, n})
 	}
-	var parts []span
 	if tilesN >= tilesM || tilesN >= t {
 		t = min(t, tilesN)
 		for p := 0; p < t; p++ {

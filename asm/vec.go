@@ -83,6 +83,16 @@ func Relu(dst, x []float32) {
 //	}
 func SumSquaredDev(x []float32, m float32) float32 { return active.vec.sumSquaredDev(x, m) }
 
+// VecBlock is a multiple of the number of values every implementation's
+// element-wise loops (Affine, Relu, Add, ...) take at a time. They finish
+// a slice's last values, past the last whole vector, in Go, which may
+// round otherwise (a·x + b without a fused multiply-add), so a value's
+// bits may depend on its position in the slice modulo VecBlock, never on
+// more: pieces of a slice that start at multiples of VecBlock from its
+// start, the last one ending where the slice ends, get the bits of one
+// call on the whole slice.
+const VecBlock = 16
+
 // Affine sets dst to a·x + b, plus r when r is not nil, then max(·, 0) when
 // relu is set (NaN stays NaN, as in Relu): batch normalisation's apply pass
 // fused with a residual block's shortcut sum and ReLU. dst may be x or r.

@@ -71,6 +71,39 @@ func TestAffine(t *testing.T) {
 	})
 }
 
+// TestAffinePiecesAtVecBlock checks the promise of VecBlock: Affine over
+// pieces that start at multiples of it gives the bits of one call.
+func TestAffinePiecesAtVecBlock(t *testing.T) {
+	const a, b = -1.3, 0.4
+	forEachImpl(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(25, 26))
+		for _, n := range []int{1, VecBlock - 1, VecBlock + 3, 3*VecBlock + 5, 7 * VecBlock, 200} {
+			for _, add := range []bool{false, true} {
+				x, r := randSlice(rng, n), randSlice(rng, n)
+				if !add {
+					r = nil
+				}
+				whole, pieces := make([]float32, n), make([]float32, n)
+				Affine(whole, x, r, a, b, true)
+				for lo := 0; lo < n; {
+					hi := min(n, lo+VecBlock*(1+rng.IntN(3)))
+					var rp []float32
+					if r != nil {
+						rp = r[lo:hi]
+					}
+					Affine(pieces[lo:hi], x[lo:hi], rp, a, b, true)
+					lo = hi
+				}
+				for i := range whole {
+					if math.Float32bits(whole[i]) != math.Float32bits(pieces[i]) {
+						t.Fatalf("n=%d add=%v: [%d] = %v in pieces, %v in one call", n, add, i, pieces[i], whole[i])
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestAffineInPlaceAndSpecialValues(t *testing.T) {
 	nan, inf, negZero := float32(math.NaN()), float32(math.Inf(1)), float32(math.Copysign(0, -1))
 	forEachImpl(t, func(t *testing.T) {

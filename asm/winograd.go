@@ -168,7 +168,44 @@ func WinogradOutput(y0, y1, m []float32, ms, tiles int, bias float32) {
 	if tiles <= 0 {
 		return
 	}
-	g := checkOutputRows("WinogradOutput", y0, y1, m, ms, tiles)
+	outputRow(y0, y1, m, ms, tiles, checkOutputRows("WinogradOutput", y0, y1, m, ms, tiles), bias)
+}
+
+// WinogradOutputRows is WinogradOutput for rows tile rows of one output
+// plane, in a single call: tile row i takes the tiles m[i·tiles:] and
+// writes rows 2i and 2i+1 of y, rows of width values (2·tiles−1 ≤ width
+// ≤ 2·tiles) one after the other. y holds the 2·rows rows, or one less
+// when the plane ends with a single row, which the last tile row then
+// writes alone. WinogradOutputRows is:
+//
+//	for i := range rows {
+//		y0 := y[2*i*width : (2*i+1)*width]
+//		y1 := y[(2*i+1)*width : (2*i+2)*width] // nil past the end of y
+//		WinogradOutput(y0, y1, m[i*tiles:], ms, tiles, bias)
+//	}
+func WinogradOutputRows(y []float32, width int, m []float32, ms, tiles, rows int, bias float32) {
+	if tiles <= 0 || rows <= 0 {
+		return
+	}
+	if width < 2*tiles-1 || width > 2*tiles || len(y) != 2*rows*width && len(y) != (2*rows-1)*width {
+		panic(fmt.Sprintf("asm: WinogradOutputRows: %d values for %d tile rows of %d tiles in rows of %d, need rows of %d or %d values, %d or %d of them",
+			len(y), rows, tiles, width, 2*tiles-1, 2*tiles, 2*rows, 2*rows-1))
+	}
+	checkTransform("WinogradOutputRows", m, ms, rows*tiles)
+	for i := range rows {
+		y0, y1 := y[2*i*width:(2*i+1)*width], []float32(nil)
+		g := 0
+		if (2*i+2)*width <= len(y) {
+			y1 = y[(2*i+1)*width : (2*i+2)*width]
+			g = min(tiles, width/2) / active.conv.width
+		}
+		outputRow(y0, y1, m[i*tiles:], ms, tiles, g, bias)
+	}
+}
+
+// outputRow is WinogradOutput once checked, with g the number of groups
+// of the active kernel inside both rows.
+func outputRow(y0, y1, m []float32, ms, tiles, g int, bias float32) {
 	k := active.conv
 	if g > 0 {
 		k.output(&y0[0], &y1[0], &m[0], ms, g, bias)
@@ -239,13 +276,19 @@ func checkOutputRows(op string, y0, y1, m []float32, ms, tiles int) (groups int)
 		panic(fmt.Sprintf("asm: %s: rows of %d and %d values for %d tiles, need two equal rows of at least %d (or a nil second)",
 			op, len(y0), len(y1), tiles, 2*tiles-1))
 	}
-	if ms < tiles || len(m) < 15*ms+tiles {
-		panic(fmt.Sprintf("asm: %s: %d values with stride %d for %d tiles, need stride ≥ tiles and %d values", op, len(m), ms, tiles, 15*ms+tiles))
-	}
+	checkTransform(op, m, ms, tiles)
 	if y1 == nil {
 		return 0
 	}
 	return min(tiles, len(y0)/2) / active.conv.width
+}
+
+// checkTransform panics unless m holds tiles tiles of the 16 rows ms
+// floats apart of the transform domain, as op states them.
+func checkTransform(op string, m []float32, ms, tiles int) {
+	if ms < tiles || len(m) < 15*ms+tiles {
+		panic(fmt.Sprintf("asm: %s: %d values with stride %d for %d tiles, need stride ≥ tiles and %d values", op, len(m), ms, tiles, 15*ms+tiles))
+	}
 }
 
 // winoOutputGradTile writes dM = A dY Aᵀ of the 2×2 tile d (row by row) to

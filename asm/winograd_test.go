@@ -109,6 +109,39 @@ func TestWinogradOutput(t *testing.T) {
 	})
 }
 
+// TestWinogradOutputRows checks every implementation, bit for bit,
+// against WinogradOutput called row by row, on planes that end with two
+// rows or one.
+func TestWinogradOutputRows(t *testing.T) {
+	forEachOutputCase(t, 4, func(t *testing.T, r *rand.Rand, tiles, width int, second bool) {
+		for _, rows := range []int{1, 2, 5} {
+			ms := rows*tiles + 3
+			m := randSlice(r, 15*ms+rows*tiles)
+			bias := float32(r.Float64() - 0.5)
+			n := 2 * rows * width
+			if !second {
+				n -= width
+			}
+			got, check := guarded(t, make([]float32, n), 2)
+			WinogradOutputRows(got, width, m, ms, tiles, rows, bias)
+			check()
+			want := make([]float32, n)
+			for i := range rows {
+				y0, y1 := want[2*i*width:(2*i+1)*width], []float32(nil)
+				if (2*i+2)*width <= n {
+					y1 = want[(2*i+1)*width : (2*i+2)*width]
+				}
+				WinogradOutput(y0, y1, m[i*tiles:], ms, tiles, bias)
+			}
+			for x := range want {
+				if math.Float32bits(got[x]) != math.Float32bits(want[x]) {
+					t.Fatalf("rows %d: value %d = %v, row by row %v", rows, x, got[x], want[x])
+				}
+			}
+		}
+	})
+}
+
 // TestWinogradOutputGrad checks every implementation against A dY Aᵀ in
 // float64 and, bit for bit, against the generic kernel, with clipped rows
 // (odd widths), a missing second row and signed zeros.

@@ -6,7 +6,6 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/glmc/glmc/autograd"
 	"github.com/glmc/glmc/data"
 	"github.com/glmc/glmc/nn"
 	"github.com/glmc/glmc/tensor"
@@ -259,16 +258,16 @@ func Evaluate(m *nn.Model, loader *data.Loader, trainCounts []int) (Result, erro
 		return Result{}, err
 	}
 	m.Train(false)
-	autograd.NoGrad(m.Parameters(), func() {
-		for b := range loader.Batches(0, 0) {
-			if err = b.Err; err != nil {
-				return
-			}
-			if err = acc.Add(m.Forward(autograd.Const(b.Views[0])).Value, b.Labels); err != nil {
-				err = fmt.Errorf("%w (evaluation batch %d)", err, b.Index)
-				return
-			}
+	a := tensor.NewArena() // every batch's pass reuses the storage of the first
+	defer a.Free()
+	for b := range loader.Batches(0, 0) {
+		if err = b.Err; err != nil {
+			break
 		}
-	})
+		if err = acc.Add(m.Infer(a, b.Views[0]), b.Labels); err != nil {
+			err = fmt.Errorf("%w (evaluation batch %d)", err, b.Index)
+			break
+		}
+	}
 	return acc.Result(), err
 }

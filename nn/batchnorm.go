@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/glmc/glmc/asm"
 	"github.com/glmc/glmc/autograd"
@@ -146,13 +147,7 @@ func (bn *BatchNorm2d) Parameters() []*autograd.Var { return parameters(bn) }
 // relu(bn(conv(h)) + shortcut), is a single pass over the data.
 func (bn *BatchNorm2d) forward(x, res *autograd.Var, relu bool) *autograd.Var {
 	sh := x.Shape()
-	if len(sh) != 4 || sh[1] != bn.Weight.Value.Numel() {
-		panic(fmt.Sprintf("nn: BatchNorm2d over %d channels applied to shape %v, want (N, %[1]d, H, W)", bn.Weight.Value.Numel(), sh))
-	}
-	if res != nil && !tensor.SameShape(res.Value, x.Value) {
-		panic(fmt.Sprintf("nn: BatchNorm2d: residual of shape %v added to output of shape %v", res.Shape(), sh))
-	}
-	g := bnShape{n: sh[0], c: sh[1], hw: sh[2] * sh[3]}
+	g := bn.check(sh, res)
 	if bn.training && g.n*g.hw < 2 {
 		panic(fmt.Sprintf("nn: BatchNorm2d in training mode needs more than 1 value per channel, got input %v", sh))
 	}
@@ -162,12 +157,9 @@ func (bn *BatchNorm2d) forward(x, res *autograd.Var, relu bool) *autograd.Var {
 		count = bnStatistics(g, mean, invstd, x.Value.Data, bn.Eps, bn.RunningMean.Data, bn.RunningVar.Data, bn.Momentum, bn.sync)
 		bn.NumBatchesTracked++
 	} else {
-		for c := range g.c {
-			mean[c] = bn.RunningMean.Data[c]
-			invstd[c] = float32(1 / math.Sqrt(float64(bn.RunningVar.Data[c])+bn.Eps))
-		}
+		bn.runningStatistics(mean, invstd)
 	}
-	y := x.Arena().New(sh...)
+	y := x.Arena().Empty(sh...) // every element written
 	var resData []float32
 	inputs := []*autograd.Var{x, bn.Weight, bn.Bias}
 	if res != nil {
@@ -175,14 +167,15 @@ func (bn *BatchNorm2d) forward(x, res *autograd.Var, relu bool) *autograd.Var {
 		inputs = append(inputs, res)
 	}
 	gamma, beta := bn.Weight.Value.Data, bn.Bias.Value.Data
-	bnForward(g, y.Data, x.Value.Data, resData, mean, invstd, gamma, beta, relu)
+	newEpilogue(g, mean, invstd, gamma, beta, resData, relu).planes(y.Data, x.Value.Data)
 	training, sync := bn.training, bn.sync
 	return autograd.Custom("BatchNorm2d", y, inputs, func(gy *tensor.Tensor) []*tensor.Tensor {
-		dx := x.Arena().New(sh...)
-		dgamma, dbeta := x.Arena().New(g.c), x.Arena().New(g.c)
+		// bnBackward writes every element of all four.
+		dx := x.Arena().Empty(sh...)
+		dgamma, dbeta := x.Arena().Empty(g.c), x.Arena().Empty(g.c)
 		var dres *tensor.Tensor
 		if res != nil && res.RequiresGrad() {
-			dres = x.Arena().New(sh...)
+			dres = x.Arena().Empty(sh...)
 		}
 		var mask []float32
 		if relu {
@@ -191,6 +184,28 @@ func (bn *BatchNorm2d) forward(x, res *autograd.Var, relu bool) *autograd.Var {
 		bnBackward(g, dx.Data, dgamma.Data, dbeta.Data, data(dres), gy.Data, mask, x.Value.Data, mean, invstd, gamma, training, count, sync)
 		return []*tensor.Tensor{dx, dgamma, dbeta, dres}[:len(inputs)]
 	})
+}
+
+// check panics unless the batch norm applies to an input of shape sh,
+// with a residual res (nil for none) of the same shape, and returns the
+// input's bnShape.
+func (bn *BatchNorm2d) check(sh []int, res *autograd.Var) bnShape {
+	if len(sh) != 4 || sh[1] != bn.Weight.Value.Numel() {
+		panic(fmt.Sprintf("nn: BatchNorm2d over %d channels applied to shape %v, want (N, %[1]d, H, W)", bn.Weight.Value.Numel(), sh))
+	}
+	if res != nil && !slices.Equal(res.Shape(), sh) {
+		panic(fmt.Sprintf("nn: BatchNorm2d: residual of shape %v added to output of shape %v", res.Shape(), sh))
+	}
+	return bnShape{n: sh[0], c: sh[1], hw: sh[2] * sh[3]}
+}
+
+// runningStatistics sets mean and invstd (C) to the running mean and
+// 1/√(running var + eps), what eval mode normalises with.
+func (bn *BatchNorm2d) runningStatistics(mean, invstd []float32) {
+	for c := range mean {
+		mean[c] = bn.RunningMean.Data[c]
+		invstd[c] = float32(1 / math.Sqrt(float64(bn.RunningVar.Data[c])+bn.Eps))
+	}
 }
 
 // bnShape is an NCHW tensor seen as C channels of N planes of HW values.
@@ -252,22 +267,58 @@ func bnStatistics(g bnShape, mean, invstd, x []float32, eps float64, runMean, ru
 	return count
 }
 
-// bnForward computes y = (x − mean)·invstd·γ + β, plus res when it is not
-// nil, then max(·, 0) when relu is set.
+// epilogue is the forward pass of a batch norm once its statistics are
+// known: y = (x − mean)·invstd·γ + β, computed as a·x + b per channel,
+// plus res when it is not nil, then max(·, 0) when relu is set. A batch
+// norm applies it over the whole tensor (planes); a convolution followed
+// by an eval-mode batch norm applies it to pieces of its output as it
+// writes them, while they are in cache (see convBN), with the same bits.
+type epilogue struct {
+	g    bnShape
+	a, b []float32 // (C)
+	res  []float32 // (N, C, H, W) or nil
+	relu bool
+}
+
+// newEpilogue returns the epilogue of a batch norm over g.
 //
-//	y, x, res (N, C, H, W); mean, invstd, gamma, beta (C)
-func bnForward(g bnShape, y, x, res, mean, invstd, gamma, beta []float32, relu bool) {
-	a, b := make([]float32, g.c), make([]float32, g.c) // y = a·x + b per channel
+//	mean, invstd, gamma, beta (C); res (N, C, H, W) or nil
+func newEpilogue(g bnShape, mean, invstd, gamma, beta, res []float32, relu bool) *epilogue {
+	e := &epilogue{g: g, a: make([]float32, g.c), b: make([]float32, g.c), res: res, relu: relu}
 	for c := range g.c {
-		a[c] = invstd[c] * gamma[c]
-		b[c] = beta[c] - mean[c]*a[c]
+		e.a[c] = invstd[c] * gamma[c]
+		e.b[c] = beta[c] - mean[c]*e.a[c]
 	}
-	g.forPlanes(func(n, c int) {
-		asm.Affine(g.plane(y, n, c), g.plane(x, n, c), optPlane(g, res, n, c), a[c], b[c], relu)
+	return e
+}
+
+// planes sets y to the epilogue of x, plane by plane on parallel
+// goroutines (y may be x).
+//
+//	y, x (N, C, H, W)
+func (e *epilogue) planes(y, x []float32) {
+	e.g.forPlanes(func(n, c int) {
+		at := (n*e.g.c + c) * e.g.hw
+		e.apply(y, x, at, at+e.g.hw)
 	})
 }
 
-// bnBackward computes the gradients of bnForward for the upstream gradient
+// apply sets y[lo:hi] to the epilogue of x[lo:hi] (y may be x), a range
+// within one plane that starts at a multiple of asm.VecBlock from the
+// plane's start and ends at one or at the plane's end: its values then
+// get the bits that planes gives them.
+//
+//	y, x (N, C, H, W)
+func (e *epilogue) apply(y, x []float32, lo, hi int) {
+	c := lo / e.g.hw % e.g.c
+	var r []float32
+	if e.res != nil {
+		r = e.res[lo:hi]
+	}
+	asm.Affine(y[lo:hi], x[lo:hi], r, e.a[c], e.b[c], e.relu)
+}
+
+// bnBackward computes the gradients of the forward pass (epilogue) for the upstream gradient
 // gy, overwriting dx, dgamma, dbeta and dres (skipped when nil). mask is
 // the forward output y when ReLU was applied (the gradient passes where y >
 // 0), else nil. In training mode the statistics depend on x:

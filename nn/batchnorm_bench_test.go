@@ -38,7 +38,7 @@ func BenchmarkBatchNorm(b *testing.B) {
 			var count float64
 			fwd := func() {
 				count = bnStatistics(g, mean, invstd, x.Data, bn.Eps, bn.RunningMean.Data, bn.RunningVar.Data, bn.Momentum, nil)
-				bnForward(g, y.Data, x.Data, res.Data, mean, invstd, gamma, beta, true)
+				newEpilogue(g, mean, invstd, gamma, beta, res.Data, true).planes(y.Data, x.Data)
 			}
 			fwd()
 			bwd := func() {

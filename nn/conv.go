@@ -62,17 +62,8 @@ func (c *Conv2d) Parameters() []*autograd.Var { return parameters(c) }
 // OH = (H + 2·padding − KH)/stride + 1 (floor), likewise OW. It panics on
 // inconsistent shapes.
 func FunctionalConv2d(x, w, b *autograd.Var, stride, padding int) *autograd.Var {
-	s := newConvShape(x.Shape(), w.Shape(), stride, padding)
-	inputs := []*autograd.Var{x, w}
-	var bias []float32
-	if b != nil {
-		if b.Value.Dim() != 1 || b.Value.Shape[0] != s.oc {
-			panic(fmt.Sprintf("nn: FunctionalConv2d: bias of shape %v for %d output channels", b.Shape(), s.oc))
-		}
-		bias = b.Value.Data
-		inputs = append(inputs, b)
-	}
-	y := x.Arena().New(s.n, s.oc, s.oh, s.ow)
+	s, inputs, bias := convOperands(x, w, b, stride, padding)
+	y := x.Arena().Empty(s.n, s.oc, s.oh, s.ow) // every element written
 	convForward(s, y.Data, x.Value.Data, w.Value.Data, bias)
 	return autograd.Custom("Conv2d", y, inputs, func(gy *tensor.Tensor) []*tensor.Tensor {
 		var dx, dw, db *tensor.Tensor
@@ -88,6 +79,22 @@ func FunctionalConv2d(x, w, b *autograd.Var, stride, padding int) *autograd.Var 
 		convBackward(s, data(dx), data(dw), data(db), gy.Data, x.Value.Data, w.Value.Data)
 		return []*tensor.Tensor{dx, dw, db}[:len(inputs)]
 	})
+}
+
+// convOperands checks the operands of FunctionalConv2d and returns the
+// geometry, the inputs of the op (x, w, and b unless it is nil) and the
+// bias values (nil without a bias).
+func convOperands(x, w, b *autograd.Var, stride, padding int) (s convShape, inputs []*autograd.Var, bias []float32) {
+	s = newConvShape(x.Shape(), w.Shape(), stride, padding)
+	inputs = []*autograd.Var{x, w}
+	if b != nil {
+		if b.Value.Dim() != 1 || b.Value.Shape[0] != s.oc {
+			panic(fmt.Sprintf("nn: FunctionalConv2d: bias of shape %v for %d output channels", b.Shape(), s.oc))
+		}
+		bias = b.Value.Data
+		inputs = append(inputs, b)
+	}
+	return s, inputs, bias
 }
 
 // Conv2dInputGrad is torch.nn.grad.conv2d_input: the gradient with
@@ -288,16 +295,22 @@ func (s convShape) columns(x []float32, g int, buf *scratch) []float32 {
 // otherwise.
 //
 //	y (N, OC, OH, OW), x (N, IC, H, W), w (OC, IC, KH, KW), b (OC) or nil
-func convForward(s convShape, y, x, w, b []float32) {
+func convForward(s convShape, y, x, w, b []float32) { convForwardThen(s, y, x, w, b, nil) }
+
+// convForwardThen is convForward followed by the epilogue ep of a batch
+// norm over y (nil for none), which each path applies to a piece of y as
+// soon as the piece is written, while it is in cache.
+func convForwardThen(s convShape, y, x, w, b []float32, ep *epilogue) {
 	if planConv(s).forward {
-		winogradForward(s, y, x, w, b)
+		winogradForwardThen(s, y, x, w, b, ep)
 		return
 	}
-	convForwardGEMM(s, y, x, w, b)
+	convForwardGEMM(s, y, x, w, b, ep)
 }
 
-// convForwardGEMM is convForward's im2col + GEMM path.
-func convForwardGEMM(s convShape, y, x, w, b []float32) {
+// convForwardGEMM is convForwardThen's im2col + GEMM path; the epilogue
+// follows each image group's product, plane by plane.
+func convForwardGEMM(s convShape, y, x, w, b []float32, ep *epilogue) {
 	k, p := s.depth(), s.pixels()
 	gemm := gemmWithin(s.groups())
 	parallelFor(s.groups(), func(i int) {
@@ -308,11 +321,12 @@ func convForwardGEMM(s convShape, y, x, w, b []float32) {
 		gemmOut(s.oc, g, p, y[n0*s.oc*p:(n0+g)*s.oc*p], out, func(dst []float32) {
 			gemm(false, false, s.oc, g*p, k, 1, w, k, s.columns(x[n0*s.inSize():], g, cols), g*p, 0, dst, g*p)
 		})
-		if b != nil {
-			for n := n0; n < n0+g; n++ {
-				for o := range s.oc {
-					addConst(y[(n*s.oc+o)*p:(n*s.oc+o+1)*p], b[o])
-				}
+		for at := n0 * s.oc * p; at < (n0+g)*s.oc*p; at += p {
+			if b != nil {
+				addConst(y[at:at+p], b[at/p%s.oc])
+			}
+			if ep != nil {
+				ep.apply(y, y, at, at+p)
 			}
 		}
 	})

@@ -11,3 +11,12 @@ func SetConvAlgo(algo string) string {
 	convAlgo = algo
 	return prev
 }
+
+// SetWinoCacheFloats sets the cache budget that sizes Winograd's blocks
+// of tiles and returns the previous one: 1 gives the least blocks, so
+// that small test maps span several.
+func SetWinoCacheFloats(n int) int {
+	prev := winoCacheFloats
+	winoCacheFloats = n
+	return prev
+}

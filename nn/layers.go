@@ -13,10 +13,10 @@ type ReLU struct{}
 
 // Forward applies max(x, 0) to every element of x (any shape).
 func (ReLU) Forward(x *autograd.Var) *autograd.Var {
-	y := x.Arena().New(x.Shape()...)
+	y := x.Arena().Empty(x.Shape()...)
 	asm.Relu(y.Data, x.Value.Data)
 	return autograd.Custom("ReLU", y, []*autograd.Var{x}, func(gy *tensor.Tensor) []*tensor.Tensor {
-		dx := x.Arena().New(x.Shape()...)
+		dx := x.Arena().Empty(x.Shape()...)
 		parallelRuns(len(dx.Data), func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				dx.Data[i] = passIfPositive(gy.Data[i], y.Data[i])
@@ -55,12 +55,12 @@ func (GlobalAvgPool) Forward(x *autograd.Var) *autograd.Var {
 		panic(fmt.Sprintf("nn: GlobalAvgPool of shape %v, want (N, C, H, W)", sh))
 	}
 	planes, hw := sh[0]*sh[1], sh[2]*sh[3]
-	y := x.Arena().New(sh[0], sh[1])
+	y := x.Arena().Empty(sh[0], sh[1])
 	for i := range planes {
 		y.Data[i] = sum32(x.Value.Data[i*hw:(i+1)*hw]) / float32(hw)
 	}
 	return autograd.Custom("GlobalAvgPool", y, []*autograd.Var{x}, func(gy *tensor.Tensor) []*tensor.Tensor {
-		dx := x.Arena().New(sh...)
+		dx := x.Arena().Empty(sh...)
 		for i, g := range gy.Data {
 			v := g / float32(hw)
 			p := dx.Data[i*hw : (i+1)*hw]
@@ -107,15 +107,15 @@ func (l *Linear) Forward(x *autograd.Var) *autograd.Var {
 		panic(fmt.Sprintf("nn: Linear(%d → %d) applied to shape %v, want (N, %d)", in, out, x.Shape(), in))
 	}
 	n := x.Shape()[0]
-	y := x.Arena().New(n, out)
+	y := x.Arena().Empty(n, out)
 	linearForward(n, in, out, y.Data, x.Value.Data, w.Data, b.Data)
 	return autograd.Custom("Linear", y, []*autograd.Var{x, l.Weight, l.Bias}, func(gy *tensor.Tensor) []*tensor.Tensor {
 		var dx, dw, db *tensor.Tensor
 		if x.RequiresGrad() {
-			dx = x.Arena().New(n, in)
+			dx = x.Arena().Empty(n, in)
 		}
 		if l.Weight.RequiresGrad() {
-			dw = x.Arena().New(out, in)
+			dw = x.Arena().Empty(out, in)
 		}
 		if l.Bias.RequiresGrad() {
 			db = x.Arena().New(out)
@@ -180,20 +180,21 @@ func (s ShortcutA) Forward(x *autograd.Var) *autograd.Var {
 	n, c, h, w := sh[0], sh[1], sh[2], sh[3]
 	oc, oh, ow := c+2*s.Pad, (h+1)/2, (w+1)/2
 	// pairs calls fn with the output plane of every real channel and the
-	// input plane it samples; the padding planes stay zero.
+	// input plane it samples, image by image on parallel goroutines; the
+	// padding planes stay zero.
 	pairs := func(out, in []float32, fn func(o, i []float32)) {
-		for i := range n {
+		parallelFor(n, func(i int) {
 			for ch := range c {
 				fn(out[(i*oc+s.Pad+ch)*oh*ow:][:oh*ow], in[(i*c+ch)*h*w:][:h*w])
 			}
-		}
+		})
 	}
 	y := x.Arena().New(n, oc, oh, ow)
 	pairs(y.Data, x.Value.Data, func(o, in []float32) {
+		odd := getScratch(w / 2) // the odd columns, dropped
+		defer putScratch(odd)
 		for r := range oh {
-			for q := range ow {
-				o[r*ow+q] = in[2*r*w+2*q]
-			}
+			asm.Deinterleave(o[r*ow:(r+1)*ow], odd.buf, in[2*r*w:(2*r+1)*w])
 		}
 	})
 	return autograd.Custom("ShortcutA", y, []*autograd.Var{x}, func(gy *tensor.Tensor) []*tensor.Tensor {

@@ -86,7 +86,7 @@ func parameters(m Module) []*autograd.Var {
 // are named by their index in the state dict ("0.weight", "3.running_mean"),
 // unless Names gives other names (the ResNet trunks use it for "conv1",
 // "layer1", ...). A BatchNorm2d directly followed by a ReLU runs as one
-// fused op.
+// fused op, and so does a Conv2d directly followed by them (see convBN).
 type Sequential struct {
 	Layers []Module
 	Names  []string // state-dict name of each layer; nil means "0", "1", ...
@@ -98,20 +98,64 @@ func NewSequential(layers ...Module) *Sequential { return &Sequential{Layers: la
 // Forward applies the layers in order.
 func (s *Sequential) Forward(x *autograd.Var) *autograd.Var { return runLayers(s.Layers, x) }
 
-// runLayers applies layers in order, running a BatchNorm2d that is
-// directly followed by a ReLU as one fused op.
+// runLayers applies layers in order, running a Conv2d directly followed
+// by a BatchNorm2d (and a ReLU) with convBN, and a BatchNorm2d directly
+// followed by a ReLU as one op. The intermediate results go back to their
+// arena as soon as they are consumed, when that is safe (releaseConsumed).
 func runLayers(layers []Module, x *autograd.Var) *autograd.Var {
+	in := x
 	for i := 0; i < len(layers); i++ {
-		if bn, ok := layers[i].(*BatchNorm2d); ok && i+1 < len(layers) {
-			if _, ok := layers[i+1].(ReLU); ok {
-				x = bn.forward(x, nil, true)
-				i++
-				continue
+		prev := x
+		_, relu := at(layers, i+1).(ReLU)
+		switch l := layers[i].(type) {
+		case *Conv2d:
+			if bn, ok := at(layers, i+1).(*BatchNorm2d); ok {
+				_, relu = at(layers, i+2).(ReLU)
+				x = convBN(l, bn, x, nil, relu)
+				if i++; relu {
+					i++
+				}
+			} else {
+				x = l.Forward(x)
 			}
+		case *BatchNorm2d:
+			if relu {
+				x = l.forward(x, nil, true)
+				i++
+			} else {
+				x = l.Forward(x)
+			}
+		default:
+			x = l.Forward(x)
 		}
-		x = layers[i].Forward(x)
+		if prev != in {
+			releaseConsumed(prev, x)
+		}
 	}
 	return x
+}
+
+// releaseConsumed gives the storage of v, an intermediate result that
+// nothing but the op that made out from it reads, back to v's arena, so
+// that a pass without gradients (evaluation) holds a few activations at a
+// time rather than all of them until the arena is reset. It does so only
+// when no gradient is recorded through v or out (a backward rule may keep
+// v's values) and out has storage of its own from the arena (it is not v
+// nor a view into it); otherwise v lives until the reset.
+func releaseConsumed(v, out *autograd.Var) {
+	a := v.Arena()
+	if a == nil || v.RequiresGrad() || out.RequiresGrad() || !a.Owns(out.Value) || &out.Value.Data[0] == &v.Value.Data[0] {
+		return
+	}
+	a.Release(v.Value)
+}
+
+// at returns layers[i], or nil past the end.
+func at(layers []Module, i int) Module {
+	if i < len(layers) {
+		return layers[i]
+	}
+	return nil
 }
 
 // Train sets the mode of every layer.

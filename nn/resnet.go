@@ -292,6 +292,21 @@ func (m *Model) Heads(x *autograd.Var) Outputs {
 // official forward(x) used for evaluation.
 func (m *Model) Forward(x *autograd.Var) *autograd.Var { return m.FCCB.Forward(m.Features(x)) }
 
+// Infer returns the fc_cb logits (N, classes) of x (N, InChannels, H, W)
+// as Forward does in the model's current mode (eval mode for evaluation),
+// without recording gradients, and with every tensor of the pass, the
+// logits included, from the arena a, which it resets first: the logits
+// are valid until the next Infer or Reset of a. Passes after the first
+// on the same arena and batch shape take all their storage from it, so
+// an evaluation allocates (almost) nothing per batch; a nil a allocates
+// afresh.
+func (m *Model) Infer(a *tensor.Arena, x *tensor.Tensor) *tensor.Tensor {
+	a.Reset()
+	var logits *tensor.Tensor
+	autograd.NoGrad(m.Parameters(), func() { logits = m.Forward(autograd.ConstIn(a, x)).Value })
+	return logits
+}
+
 // FeatureDim is the width of the pooled feature: 4·nf for resnet32,
 // 8·nf (×4 for bottlenecks) for the others.
 func (m *Model) FeatureDim() int { return m.FC.Weight.Value.Shape[1] }
@@ -340,8 +355,14 @@ func NewBasicBlockA(rng *tensor.RNG, in, planes, stride int) *BasicBlockA {
 
 // Forward maps x (N, in, H, W) to (N, planes, H/stride, W/stride).
 func (b *BasicBlockA) Forward(x *autograd.Var) *autograd.Var {
-	h := b.BN1.forward(b.Conv1.Forward(x), nil, true)
-	return b.BN2.forward(b.Conv2.Forward(h), shortcut(b.Shortcut, x), true)
+	h := convBN(b.Conv1, b.BN1, x, nil, true)
+	s := shortcut(b.Shortcut, x)
+	y := convBN(b.Conv2, b.BN2, h, s, true)
+	releaseConsumed(h, y)
+	if s != x {
+		releaseConsumed(s, y)
+	}
+	return y
 }
 
 // shortcut applies s to x, or returns x when s is nil (identity).
@@ -426,11 +447,26 @@ func (b *ResidualBlock) lastBN() *BatchNorm2d {
 }
 
 // Forward maps x (N, in, H, W) to (N, out, H/stride, W/stride); the last
-// batch norm, the addition and the ReLU run as one op.
+// batch norm, the addition and the ReLU run as one op, with the
+// convolution before them when there is one (convBN).
 func (b *ResidualBlock) Forward(x *autograd.Var) *autograd.Var {
-	layers := b.Function.Layers
-	h := runLayers(layers[:len(layers)-1], x)
-	return b.lastBN().forward(h, b.Shortcut.Forward(x), true)
+	layers, bn := b.Function.Layers, b.lastBN()
+	last := len(layers) - 1
+	var h, y *autograd.Var
+	s := b.Shortcut.Forward(x)
+	if conv, ok := at(layers, last-1).(*Conv2d); ok && last > 0 {
+		h = runLayers(layers[:last-1], x)
+		y = convBN(conv, bn, h, s, true)
+	} else {
+		h = runLayers(layers[:last], x)
+		y = bn.forward(h, s, true)
+	}
+	for _, v := range []*autograd.Var{h, s} {
+		if v != x {
+			releaseConsumed(v, y)
+		}
+	}
+	return y
 }
 
 // Train sets the mode of every batch norm.

@@ -43,6 +43,7 @@ func testGoldenModels(t *testing.T) {
 			goldenmodel.ExpectStats(t, f, "stats.", m)
 			m.Train(false)
 			goldenmodel.Expect(t, f, "eval.fc_cb", m.Forward(autograd.Const(x)).Value)
+			goldenmodel.Expect(t, f, "eval.fc_cb", m.Infer(nil, x)) // batch norms fused into the convolutions
 		})
 	}
 }

@@ -81,8 +81,21 @@ func winogradOK(s convShape) bool {
 // winogradForward is convForward for shapes that pass winogradOK.
 //
 //	y (N, OC, OH, OW), x (N, C, H, W), w (OC, C, 3, 3), b (OC) or nil
-func winogradForward(s convShape, y, x, w, b []float32) {
+func winogradForward(s convShape, y, x, w, b []float32) { winogradForwardThen(s, y, x, w, b, nil) }
+
+// winogradForwardThen is convForwardThen for shapes that pass winogradOK:
+// the epilogue ep (nil for none) follows the output transform of each
+// block, on the runs of rows it wrote in each plane (see output), when
+// every run starts at a multiple of asm.VecBlock in its plane, so that
+// the epilogue's bits are those of one pass over the plane: when blocks
+// hold whole images, or a tile row's two rows are a multiple of it.
+// Otherwise the epilogue runs over all of y at the end.
+func winogradForwardThen(s convShape, y, x, w, b []float32, ep *epilogue) {
 	wg := newWino(s)
+	fused := ep
+	if wg.blockRows%wg.th != 0 && 2*s.ow%asm.VecBlock != 0 {
+		fused = nil
+	}
 	u := getScratch(16 * s.oc * s.c)
 	defer putScratch(u)
 	winoKernel(s, w, u.buf)
@@ -96,8 +109,11 @@ func winogradForward(s convShape, y, x, w, b []float32) {
 			asm.SgemmSerial(false, false, s.oc, cnt, s.c, 1, u.buf[xi*s.oc*s.c:], s.c,
 				v.buf[xi*wg.vs:], wg.block, 0, m.buf[xi*wg.ms:], wg.block)
 		}
-		wg.output(m.buf, r0, rows, y, b)
+		wg.output(m.buf, r0, rows, y, b, fused)
 	})
+	if ep != nil && fused == nil {
+		ep.planes(y, y)
+	}
 }
 
 // winogradWeightGrad overwrites dw with the weight gradient of s for the
@@ -221,15 +237,31 @@ func (wg wino) input(x []float32, r0, rows int, v []float32) {
 
 // output writes Y = Aᵀ M A (+ b) of the tiles of tile rows [r0, r0+rows)
 // from m (16, OC, block) into y (N, OC, OH, OW), clipped at the map's
-// edges.
-func (wg wino) output(m []float32, r0, rows int, y, b []float32) {
-	wg.outputRows(y, r0, rows, func(o, k int, y0, y1 []float32) {
+// edges, and applies the epilogue ep (nil for none) in place. Both run
+// once per channel and image on the block's tile rows of that plane, a
+// run of rows that follow each other in y (most of a plane, or several
+// planes' worth of tiles for small maps), in two calls rather than a
+// few per tile row.
+func (wg wino) output(m []float32, r0, rows int, y, b []float32, ep *epilogue) {
+	s := wg.s
+	p := s.pixels()
+	for o := range s.oc {
 		var bias float32
 		if b != nil {
 			bias = b[o]
 		}
-		asm.WinogradOutput(y0, y1, m[k:], wg.ms, wg.tw, bias)
-	})
+		for r := r0; r < r0+rows; {
+			n, ty := r/wg.th, r%wg.th
+			nt := min(wg.th-ty, r0+rows-r) // tile rows of image n in the block
+			plane := (n*s.oc + o) * p
+			lo, hi := plane+2*ty*s.ow, min(plane+2*(ty+nt)*s.ow, plane+p)
+			asm.WinogradOutputRows(y[lo:hi], s.ow, m[o*wg.block+(r-r0)*wg.tw:], wg.ms, wg.tw, nt, bias)
+			if ep != nil {
+				ep.apply(y, y, lo, hi)
+			}
+			r += nt
+		}
+	}
 }
 
 // outputGrad writes dM = A dY Aᵀ of the tiles of tile rows [r0, r0+rows)

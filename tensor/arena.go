@@ -112,6 +112,22 @@ func (a *Arena) New(shape ...int) *Tensor {
 	return &Tensor{Shape: slices.Clone(shape), Data: a.take(n, true), arena: a}
 }
 
+// Empty returns a tensor of the given shape with storage from the arena,
+// as New does, but not zeroed: its values are whatever the storage held
+// before (NaN under PoisonReleased, zero when the storage is new), like
+// torch.empty. It is for results whose every element the caller writes
+// before anything reads it, such as the output of a convolution or of a
+// batch norm; a result that is summed into, or only partly written (the
+// zero channels of a padded shortcut), needs New. On a nil arena it is the
+// function New.
+func (a *Arena) Empty(shape ...int) *Tensor {
+	n := checkShape(shape)
+	if a == nil || n == 0 {
+		return New(shape...)
+	}
+	return &Tensor{Shape: slices.Clone(shape), Data: a.take(n, false), arena: a}
+}
+
 // Uninit returns storage for n values from the arena as New does, but not
 // zeroed: the values are whatever it held before, for scratch space that
 // the caller overwrites before reading. Give it back with ReleaseData, and

@@ -73,6 +73,29 @@ func TestArenaUninitSkipsTheClear(t *testing.T) {
 	}
 }
 
+func TestArenaEmptySkipsTheClear(t *testing.T) {
+	a := NewArena()
+	x := a.New(2, 2)
+	dirty(x)
+	a.Release(x)
+	y := a.Empty(4, 1)
+	if !same(x, y) || !slices.Equal(y.Shape, []int{4, 1}) || !slices.Equal(y.Data, []float32{1, 2, 3, 4}) || !a.Owns(y) {
+		t.Errorf("Empty = shape %v, %v, want (4, 1) on the released storage as it was", y.Shape, y.Data)
+	}
+	if z := a.Empty(3); !slices.Equal(z.Data, []float32{0, 0, 0}) {
+		t.Errorf("Empty of new storage = %v, want zeros", z.Data)
+	}
+	a.PoisonReleased = true
+	a.Release(y)
+	if w := a.Empty(4); !same(w, y) || !math.IsNaN(float64(w.Data[3])) {
+		t.Errorf("Empty after a poisoned release = %v, want the NaNs", w.Data)
+	}
+	var none *Arena
+	if e := none.Empty(2, 3); !slices.Equal(e.Shape, []int{2, 3}) || !slices.Equal(e.Data, make([]float32, 6)) {
+		t.Errorf("nil arena's Empty = shape %v, %v, want a zero (2, 3)", e.Shape, e.Data)
+	}
+}
+
 func TestArenaReleaseIgnoresWhatItDidNotHandOut(t *testing.T) {
 	a, other := NewArena(), NewArena()
 	x := a.New(4)

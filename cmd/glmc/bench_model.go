@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/glmc/glmc/autograd"
 	"github.com/glmc/glmc/glmc"
 	"github.com/glmc/glmc/nn"
 	"github.com/glmc/glmc/optim"
@@ -86,15 +85,20 @@ func newTrainStep(width int) func() {
 // benchInfer times the evaluation forward pass (fc_cb logits, eval mode,
 // no gradients) of a random batch.
 func benchInfer(o benchOptions, emit func(map[string]any)) {
-	m := benchModel(o)
-	m.Train(false)
-	x := autograd.Const(tensor.RandN(tensor.NewRNG(2), benchInferBatch, 3, 32, 32))
-	var sec float64
-	autograd.NoGrad(m.Parameters(), func() {
-		sec = timePerCall(1, func() { m.Forward(x) })
-	})
+	sec := timePerCall(1, newInferPass(o.width))
 	emit(map[string]any{"kind": "infer", "model": "resnet32", "nf": o.width, "batch": benchInferBatch,
 		"img_per_s": sig4(benchInferBatch / sec)})
+}
+
+// newInferPass returns the evaluation forward pass of a fresh resnet32 of
+// the given width on a fixed random batch: what benchInfer and
+// BenchmarkInfer time.
+func newInferPass(width int) func() {
+	m := benchModel(benchOptions{width: width})
+	m.Train(false)
+	x := tensor.RandN(tensor.NewRNG(2), benchInferBatch, 3, 32, 32)
+	a := tensor.NewArena() // as glmc.Evaluate reuses one across batches
+	return func() { m.Infer(a, x) }
 }
 
 // timePerCall returns the mean seconds of call after warm-up calls,

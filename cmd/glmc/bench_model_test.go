@@ -96,16 +96,27 @@ func TestBenchConvJSON(t *testing.T) {
 // allocations: a step should take its buffers from the arena the first
 // step filled, not from the heap. Run it with -benchtime 3x; a step of
 // width 64 takes seconds.
-func BenchmarkGLMCStep(b *testing.B) {
+func BenchmarkGLMCStep(b *testing.B) { benchWidths(b, 2*benchTrainBatch, newTrainStep) }
+
+// BenchmarkInfer times the forward pass of `glmc bench --what infer`
+// (resnet32 in eval mode, fc_cb logits of a batch of 256, no gradients)
+// and reports its allocations, which should be almost none once the
+// first pass has filled the arena the passes reuse.
+func BenchmarkInfer(b *testing.B) { benchWidths(b, benchInferBatch, newInferPass) }
+
+// benchWidths times, at widths 16 and 64, the call that newCall makes for
+// the width, after one warm-up call, reporting allocations and images per
+// second for images images per call.
+func benchWidths(b *testing.B, images int, newCall func(width int) func()) {
 	for _, width := range []int{16, 64} {
 		b.Run(fmt.Sprintf("resnet32_w%d", width), func(b *testing.B) {
-			step := newTrainStep(width)
-			step()
+			call := newCall(width)
+			call()
 			b.ReportAllocs()
 			for b.Loop() {
-				step()
+				call()
 			}
-			b.ReportMetric(float64(2*benchTrainBatch*b.N)/b.Elapsed().Seconds(), "img/s")
+			b.ReportMetric(float64(images*b.N)/b.Elapsed().Seconds(), "img/s")
 		})
 	}
 }
