@@ -28,6 +28,12 @@ func sgemmKernel8x48AVX512(kc int, a *float32, b *float32, c *float32, ldc int, 
 //go:noescape
 func packB48AVX512(dst *float32, src *float32, rows int, panels int, ldb int, panelStride int)
 
+// sgemmDot4x3AVX2 sets the 4×3 tile at c (row stride ldc) to the dot products of rows i of A (lda apart)
+// and rows j of B (ldb apart), each of k values, or adds them when accumulate is set.
+//
+//go:noescape
+func sgemmDot4x3AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, accumulate bool)
+
 // transpose4x8AVX2 writes column j of each 4×8 block of src as row j of dst; blocks must be positive.
 //
 //go:noescape

@@ -31,6 +31,7 @@ func main() {
 		gemmKernel(s)
 		packB(s)
 	}
+	dotTile()
 	transpose(4)
 	transpose(8)
 	elementwise("axpyAVX2", "func(alpha float32, x, y []float32)", []string{"x", "y"}, axpy)
@@ -164,6 +165,146 @@ func gemmKernel(s gemmShape) {
 	storeTile(acc, c, ldc, s.lanes, false)
 	VZEROUPPER()
 	RET()
+}
+
+// dotTile emits sgemmDot4x3AVX2, the tile of a product whose operands
+// both run along k in memory (C = A·Bᵀ with A and B row-major): each of
+// the 4×3 dot products of 4 rows of A with 3 rows of B sums in eight
+// lanes of its own register as the rows are read, vector by vector, and
+// the lanes are added at the end. The rows need no packing, so there is
+// no transpose, which the outer-product tile would need on both operands.
+// A k step loads 4 + 3 vectors for 12 FMAs, as many loads per FMA as the
+// outer-product tile's 3 + 4 broadcasts. The last k mod 8 values are read
+// with masked loads, which touch nothing past the rows. Each sum is
+// ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)) of its lanes l.
+func dotTile() {
+	const mr, nr = 4, 3
+	name := "sgemmDot4x3AVX2"
+	TEXT(name, NOSPLIT, "func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, accumulate bool)")
+	Pragma("noescape")
+	Doc(name+" sets the 4×3 tile at c (row stride ldc) to the dot products of rows i of A (lda apart)",
+		"and rows j of B (ldb apart), each of k values, or adds them when accumulate is set.")
+	mask := GLOBL("dotTailMask", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		v := uint32(0)
+		if i < 8 {
+			v = 0xffffffff
+		}
+		DATA(4*i, U32(v))
+	}
+	k := Load(Param("k"), GP64())
+	rows := func(base, ld string, n int) []reg.GPVirtual {
+		p := make([]reg.GPVirtual, n)
+		p[0] = Load(Param(base), GP64()).(reg.GPVirtual)
+		stride := Load(Param(ld), GP64())
+		SHLQ(Imm(2), stride)
+		for i := 1; i < n; i++ {
+			p[i] = GP64()
+			LEAQ(Mem{Base: p[i-1], Index: stride, Scale: 1}, p[i])
+		}
+		return p
+	}
+	a, b := rows("a", "lda", mr), rows("b", "ldb", nr)
+	Comment("acc[i][j] holds the eight lane sums of row i of A times row j of B.")
+	acc := make([][]reg.VecVirtual, mr)
+	for i := range acc {
+		acc[i] = make([]reg.VecVirtual, nr)
+		for j := range acc[i] {
+			acc[i][j] = YMM()
+			VXORPS(acc[i][j], acc[i][j], acc[i][j])
+		}
+	}
+	off := GP64() // bytes read of every row so far
+	XORQ(off, off)
+	n := GP64()
+	MOVQ(k, n)
+	SHRQ(Imm(3), n)
+	JE(LabelRef("tail"))
+	Label("loop")
+	Comment("acc[i][j] += a[i][p:p+8] * b[j][p:p+8]")
+	bv := make([]reg.VecVirtual, nr)
+	for j := range bv {
+		bv[j] = YMM()
+		VMOVUPS(Mem{Base: b[j], Index: off, Scale: 1}, bv[j])
+	}
+	for i := 0; i < mr; i++ {
+		t := YMM()
+		VMOVUPS(Mem{Base: a[i], Index: off, Scale: 1}, t)
+		for j := range bv {
+			VFMADD231PS(bv[j], t, acc[i][j])
+		}
+	}
+	ADDQ(Imm(32), off)
+	DECQ(n)
+	JNE(LabelRef("loop"))
+
+	Label("tail")
+	ANDQ(Imm(7), k)
+	JE(LabelRef("reduce"))
+	Comment("The last k mod 8 values: lanes past them load as zero. m = dotTailMask[8-k%8:][:8]")
+	m, mp := YMM(), GP64()
+	LEAQ(mask.Offset(32), mp)
+	SHLQ(Imm(2), k)
+	SUBQ(k, mp)
+	VMOVUPS(Mem{Base: mp}, m)
+	for j := 0; j < nr; j++ {
+		t := YMM()
+		VMASKMOVPS(Mem{Base: b[j], Index: off, Scale: 1}, m, t)
+		for i := 0; i < mr; i++ {
+			u := YMM()
+			VMASKMOVPS(Mem{Base: a[i], Index: off, Scale: 1}, m, u)
+			VFMADD231PS(t, u, acc[i][j])
+		}
+	}
+
+	Label("reduce")
+	Comment("r[i][j] = ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)) of acc[i][j]: pairs, then quads, then the two halves.")
+	r := make([]reg.VecVirtual, mr)
+	for i := range r {
+		h1, h2, h := YMM(), YMM(), YMM()
+		VHADDPS(acc[i][1], acc[i][0], h1) // a01 a23 b01 b23 per half
+		VHADDPS(acc[i][2], acc[i][2], h2) // c01 c23 c01 c23
+		VHADDPS(h2, h1, h)                // a b c c per half
+		hi := XMM()
+		VEXTRACTF128(Imm(1), h, hi)
+		r[i] = XMM()
+		VADDPS(hi, h.AsX(), r[i])
+	}
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(Imm(2), ldc)
+	flag := Load(Param("accumulate"), GP8())
+	TESTB(flag, flag)
+	JE(LabelRef("overwrite"))
+	Comment("C[i][0:3] += r[i]")
+	dotStore(r, c, ldc, true)
+	VZEROUPPER()
+	RET()
+	Label("overwrite")
+	Comment("C[i][0:3] = r[i]")
+	dotStore(r, c, ldc, false)
+	VZEROUPPER()
+	RET()
+}
+
+// dotStore writes (or adds) elements 0-2 of each r[i] to the row of C at
+// c + i·ldcBytes.
+func dotStore(r []reg.VecVirtual, c, ldcBytes reg.Register, add bool) {
+	row := GP64()
+	MOVQ(c, row)
+	for i, v := range r {
+		if add {
+			t := XMM()
+			VMOVSD(Mem{Base: row}, t)
+			VINSERTPS(Imm(0x20), Mem{Base: row, Disp: 8}, t, t) // element 2 from memory
+			VADDPS(t, v, v)
+		}
+		VMOVSD(v, Mem{Base: row})
+		VEXTRACTPS(Imm(2), v, Mem{Base: row, Disp: 8})
+		if i+1 < len(r) {
+			ADDQ(ldcBytes, row)
+		}
+	}
 }
 
 // packB emits the copy of whole nr-wide panels of a row-major B into the
