@@ -145,22 +145,30 @@ func sgemm(threads int, transA, transB bool, m, n, k int, alpha float32, a []flo
 		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
 		overwrite: beta == 0,
 	}
-	run, mr, nr := g.run, g.kern.mr, g.kern.nr
+	mr, nr := g.kern.mr, g.kern.nr
 	if g.useDot(n) {
-		run, mr, nr = g.runDot, g.kern.dotMR, g.kern.dotNR
+		mr, nr = g.kern.dotMR, g.kern.dotNR
 		g.dotKC = dotKC(g.bs, n, k)
 	}
 	parts := splitOutput(m, n, mr, nr, threads, 2*m*n*k >= parallelFlops)
-	if len(parts) == 1 {
-		run(parts[0])
+	if parts == nil {
+		g.runPart(span{0, m, 0, n})
 		return
 	}
+	runParts(g, parts)
+}
+
+// runParts computes each block of parts on a goroutine of its own. It
+// takes g by value, so that only the products split across goroutines
+// move their gemm to the heap: the many small serial ones of a layer
+// allocate nothing.
+func runParts(g gemm, parts []span) {
 	var wg sync.WaitGroup
 	for _, p := range parts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			run(p)
+			g.runPart(p)
 		}()
 	}
 	wg.Wait()
@@ -209,13 +217,14 @@ func scaleRows(m, n int, beta float32, c []float32, ldc int) {
 // span is a block of C rows [i0, i1) × columns [j0, j1).
 type span struct{ i0, i1, j0, j1 int }
 
-// splitOutput divides the m×n output among up to t goroutines. It splits
-// the wider dimension in whole tiles, so every element is computed by the
-// same sequence of operations whatever t is.
+// splitOutput divides the m×n output among up to t goroutines, or returns
+// nil when one goroutine computes all of it. It splits the wider dimension
+// in whole tiles, so every element is computed by the same sequence of
+// operations whatever t is.
 func splitOutput(m, n, mr, nr, t int, big bool) []span {
 	tilesM, tilesN := (m+mr-1)/mr, (n+nr-1)/nr
 	if !big || t <= 1 || max(tilesM, tilesN) < 2 {
-		return []span{{0, m, 0, n}}
+		return nil
 	}
 	var parts []span
 	if tilesN >= tilesM || tilesN >= t {
@@ -244,7 +253,17 @@ type gemm struct {
 	a, b, c        []float32
 	lda, ldb, ldc  int
 	overwrite      bool // beta == 0: the first k block stores instead of adding
-	dotKC          int  // depth of runDot's k blocks
+	dotKC          int  // depth of runDot's k blocks; 0 for the packed panels
+}
+
+// runPart computes the output block s on the dot-product tiles or the
+// packed panels, whichever sgemm chose.
+func (g *gemm) runPart(s span) {
+	if g.dotKC > 0 {
+		g.runDot(s)
+		return
+	}
+	g.run(s)
 }
 
 // buffers are one goroutine's packing space.
