@@ -150,19 +150,27 @@ func gemmKernel(s gemmShape) {
 	JNE(LabelRef("loop1"))
 
 	Label("store")
+	storeOrAdd("C[i][:]", "acc[i]", func(c, ldc reg.Register, add bool) { storeTile(acc, c, ldc, s.lanes, add) })
+}
+
+// storeOrAdd emits the end of a tile kernel: store(c, ldcBytes, add) writes
+// the tile to C (at the parameters c and ldc) when accumulate is false and
+// adds it when true, then the function returns. The comments name the
+// destination and the value.
+func storeOrAdd(dst, val string, store func(c, ldcBytes reg.Register, add bool)) {
 	c := Load(Param("c"), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(Imm(2), ldc)
 	flag := Load(Param("accumulate"), GP8())
 	TESTB(flag, flag)
 	JE(LabelRef("overwrite"))
-	Comment("C[i][:] += acc[i]")
-	storeTile(acc, c, ldc, s.lanes, true)
+	Comment(dst + " += " + val)
+	store(c, ldc, true)
 	VZEROUPPER()
 	RET()
 	Label("overwrite")
-	Comment("C[i][:] = acc[i]")
-	storeTile(acc, c, ldc, s.lanes, false)
+	Comment(dst + " = " + val)
+	store(c, ldc, false)
 	VZEROUPPER()
 	RET()
 }
@@ -270,21 +278,7 @@ func dotTile() {
 		r[i] = XMM()
 		VADDPS(hi, h.AsX(), r[i])
 	}
-	c := Load(Param("c"), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(Imm(2), ldc)
-	flag := Load(Param("accumulate"), GP8())
-	TESTB(flag, flag)
-	JE(LabelRef("overwrite"))
-	Comment("C[i][0:3] += r[i]")
-	dotStore(r, c, ldc, true)
-	VZEROUPPER()
-	RET()
-	Label("overwrite")
-	Comment("C[i][0:3] = r[i]")
-	dotStore(r, c, ldc, false)
-	VZEROUPPER()
-	RET()
+	storeOrAdd("C[i][0:3]", "r[i]", func(c, ldc reg.Register, add bool) { dotStore(r, c, ldc, add) })
 }
 
 // dotStore writes (or adds) elements 0-2 of each r[i] to the row of C at
