@@ -17,7 +17,7 @@ var avx2Impl = impl{
 		dot: sgemmDot4x3AVX2, dotMR: 4, dotNR: 3},
 	vec: bulkOps,
 	conv: convKernels{width: 4, input: winoInputAVX2, output: winoOutputAVX2, outputGrad: winoOutputGradAVX2,
-		deinterleave: deinterleaveAVX2, interleave: interleaveAVX2},
+		deinterleave: deinterleaveAVX2, interleave: interleaveAVX2, copyRows: copyRowsAVX2},
 	usable: func() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA },
 }
 

@@ -616,6 +616,24 @@ panel:
 	VZEROUPPER
 	RET
 
+DATA tailMask<>+0(SB)/4, $0xffffffff
+DATA tailMask<>+4(SB)/4, $0xffffffff
+DATA tailMask<>+8(SB)/4, $0xffffffff
+DATA tailMask<>+12(SB)/4, $0xffffffff
+DATA tailMask<>+16(SB)/4, $0xffffffff
+DATA tailMask<>+20(SB)/4, $0xffffffff
+DATA tailMask<>+24(SB)/4, $0xffffffff
+DATA tailMask<>+28(SB)/4, $0xffffffff
+DATA tailMask<>+32(SB)/4, $0x00000000
+DATA tailMask<>+36(SB)/4, $0x00000000
+DATA tailMask<>+40(SB)/4, $0x00000000
+DATA tailMask<>+44(SB)/4, $0x00000000
+DATA tailMask<>+48(SB)/4, $0x00000000
+DATA tailMask<>+52(SB)/4, $0x00000000
+DATA tailMask<>+56(SB)/4, $0x00000000
+DATA tailMask<>+60(SB)/4, $0x00000000
+GLOBL tailMask<>(SB), RODATA|NOPTR, $64
+
 // func sgemmDot4x3AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, accumulate bool)
 // Requires: AVX, FMA3
 TEXT ·sgemmDot4x3AVX2(SB), NOSPLIT, $0-57
@@ -679,8 +697,9 @@ tail:
 	ANDQ $0x07, AX
 	JE   reduce
 
-	// The last k mod 8 values: lanes past them load as zero. m = dotTailMask[8-k%8:][:8]
-	LEAQ        dotTailMask<>+32(SB), R11
+	// The last k mod 8 values: lanes past them load as zero.
+	// mask = tailMask[8-rem:][:8]
+	LEAQ        tailMask<>+32(SB), R11
 	SHLQ        $0x02, AX
 	SUBQ        AX, R11
 	VMOVUPS     (R11), Y12
@@ -784,23 +803,58 @@ overwrite:
 	VZEROUPPER
 	RET
 
-DATA dotTailMask<>+0(SB)/4, $0xffffffff
-DATA dotTailMask<>+4(SB)/4, $0xffffffff
-DATA dotTailMask<>+8(SB)/4, $0xffffffff
-DATA dotTailMask<>+12(SB)/4, $0xffffffff
-DATA dotTailMask<>+16(SB)/4, $0xffffffff
-DATA dotTailMask<>+20(SB)/4, $0xffffffff
-DATA dotTailMask<>+24(SB)/4, $0xffffffff
-DATA dotTailMask<>+28(SB)/4, $0xffffffff
-DATA dotTailMask<>+32(SB)/4, $0x00000000
-DATA dotTailMask<>+36(SB)/4, $0x00000000
-DATA dotTailMask<>+40(SB)/4, $0x00000000
-DATA dotTailMask<>+44(SB)/4, $0x00000000
-DATA dotTailMask<>+48(SB)/4, $0x00000000
-DATA dotTailMask<>+52(SB)/4, $0x00000000
-DATA dotTailMask<>+56(SB)/4, $0x00000000
-DATA dotTailMask<>+60(SB)/4, $0x00000000
-GLOBL dotTailMask<>(SB), RODATA|NOPTR, $64
+// func copyRowsAVX2(dst *float32, ldd int, src *float32, lds int, cols int, rows int)
+// Requires: AVX
+TEXT ·copyRowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), AX
+	MOVQ ldd+8(FP), CX
+	MOVQ src+16(FP), DX
+	MOVQ lds+24(FP), BX
+	MOVQ cols+32(FP), SI
+	MOVQ rows+40(FP), DI
+	SHLQ $0x02, CX
+	SHLQ $0x02, BX
+	MOVQ SI, R8
+	SHRQ $0x03, R8
+	ANDQ $0x07, SI
+
+	// mask = tailMask[8-rem:][:8]
+	LEAQ    tailMask<>+32(SB), R9
+	SHLQ    $0x02, SI
+	SUBQ    SI, R9
+	VMOVUPS (R9), Y0
+
+row:
+	MOVQ  DX, R9
+	MOVQ  AX, R10
+	MOVQ  R8, R11
+	TESTQ R11, R11
+	JE    tail
+
+vec:
+	// d[0:8] = s[0:8]
+	VMOVUPS (R9), Y1
+	VMOVUPS Y1, (R10)
+	ADDQ    $0x20, R9
+	ADDQ    $0x20, R10
+	DECQ    R11
+	JNE     vec
+
+tail:
+	TESTQ SI, SI
+	JE    next
+
+	// the last cols mod 8 values
+	VMASKMOVPS (R9), Y0, Y1
+	VMASKMOVPS Y1, Y0, (R10)
+
+next:
+	ADDQ BX, DX
+	ADDQ CX, AX
+	DECQ DI
+	JNE  row
+	VZEROUPPER
+	RET
 
 // func transpose4x8AVX2(dst *float32, src *float32, blocks int, lds int, ldd int)
 // Requires: AVX

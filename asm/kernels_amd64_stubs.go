@@ -34,6 +34,11 @@ func packB48AVX512(dst *float32, src *float32, rows int, panels int, ldb int, pa
 //go:noescape
 func sgemmDot4x3AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, accumulate bool)
 
+// copyRowsAVX2 is CopyRows for rows rows of cols values, rows and cols positive.
+//
+//go:noescape
+func copyRowsAVX2(dst *float32, ldd int, src *float32, lds int, cols int, rows int)
+
 // transpose4x8AVX2 writes column j of each 4×8 block of src as row j of dst; blocks must be positive.
 //
 //go:noescape

@@ -31,7 +31,16 @@ func main() {
 		gemmKernel(s)
 		packB(s)
 	}
+	tailMask = GLOBL("tailMask", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		v := uint32(0)
+		if i < 8 {
+			v = 0xffffffff
+		}
+		DATA(4*i, U32(v))
+	}
 	dotTile()
+	copyRows()
 	transpose(4)
 	transpose(8)
 	elementwise("axpyAVX2", "func(alpha float32, x, y []float32)", []string{"x", "y"}, axpy)
@@ -192,14 +201,6 @@ func dotTile() {
 	Pragma("noescape")
 	Doc(name+" sets the 4×3 tile at c (row stride ldc) to the dot products of rows i of A (lda apart)",
 		"and rows j of B (ldb apart), each of k values, or adds them when accumulate is set.")
-	mask := GLOBL("dotTailMask", RODATA|NOPTR)
-	for i := 0; i < 16; i++ {
-		v := uint32(0)
-		if i < 8 {
-			v = 0xffffffff
-		}
-		DATA(4*i, U32(v))
-	}
 	k := Load(Param("k"), GP64())
 	rows := func(base, ld string, n int) []reg.GPVirtual {
 		p := make([]reg.GPVirtual, n)
@@ -249,12 +250,8 @@ func dotTile() {
 	Label("tail")
 	ANDQ(Imm(7), k)
 	JE(LabelRef("reduce"))
-	Comment("The last k mod 8 values: lanes past them load as zero. m = dotTailMask[8-k%8:][:8]")
-	m, mp := YMM(), GP64()
-	LEAQ(mask.Offset(32), mp)
-	SHLQ(Imm(2), k)
-	SUBQ(k, mp)
-	VMOVUPS(Mem{Base: mp}, m)
+	Comment("The last k mod 8 values: lanes past them load as zero.")
+	m := loadTailMask(k)
 	for j := 0; j < nr; j++ {
 		t := YMM()
 		VMASKMOVPS(Mem{Base: b[j], Index: off, Scale: 1}, m, t)
@@ -279,6 +276,77 @@ func dotTile() {
 		VADDPS(hi, h.AsX(), r[i])
 	}
 	storeOrAdd("C[i][0:3]", "r[i]", func(c, ldc reg.Register, add bool) { dotStore(r, c, ldc, add) })
+}
+
+// tailMask is 8 int32 −1 then 8 zeros: tailMask[8−r:][:8] selects the
+// first r lanes of a vector, for the masked loads and stores of a last
+// partial vector.
+var tailMask Mem
+
+// loadTailMask returns the mask of the first rem lanes, rem in [0, 8), in
+// a new register; it overwrites rem with 4·rem.
+func loadTailMask(rem reg.Register) reg.VecVirtual {
+	Comment("mask = tailMask[8-rem:][:8]")
+	m, p := YMM(), GP64()
+	LEAQ(tailMask.Offset(32), p)
+	SHLQ(Imm(2), rem)
+	SUBQ(rem, p)
+	VMOVUPS(Mem{Base: p}, m)
+	return m
+}
+
+// copyRows emits copyRowsAVX2, the body of CopyRows: whole vectors of each
+// row, then its last cols mod 8 values with masked loads and stores (which
+// touch nothing past the row), skipped when there are none.
+func copyRows() {
+	name := "copyRowsAVX2"
+	TEXT(name, NOSPLIT, "func(dst *float32, ldd int, src *float32, lds, cols, rows int)")
+	Pragma("noescape")
+	Doc(name + " is CopyRows for rows rows of cols values, rows and cols positive.")
+	dst := Load(Param("dst"), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	src := Load(Param("src"), GP64())
+	lds := Load(Param("lds"), GP64())
+	cols := Load(Param("cols"), GP64())
+	rows := Load(Param("rows"), GP64())
+	SHLQ(Imm(2), ldd)
+	SHLQ(Imm(2), lds)
+	vecs, rem := GP64(), GP64()
+	MOVQ(cols, vecs)
+	SHRQ(Imm(3), vecs)
+	MOVQ(cols, rem)
+	ANDQ(Imm(7), rem)
+	m := loadTailMask(rem)
+	Label("row")
+	s, d, n := GP64(), GP64(), GP64()
+	MOVQ(src, s)
+	MOVQ(dst, d)
+	MOVQ(vecs, n)
+	TESTQ(n, n)
+	JE(LabelRef("tail"))
+	Label("vec")
+	Comment("d[0:8] = s[0:8]")
+	v := YMM()
+	VMOVUPS(Mem{Base: s}, v)
+	VMOVUPS(v, Mem{Base: d})
+	ADDQ(Imm(32), s)
+	ADDQ(Imm(32), d)
+	DECQ(n)
+	JNE(LabelRef("vec"))
+	Label("tail")
+	TESTQ(rem, rem)
+	JE(LabelRef("next"))
+	Comment("the last cols mod 8 values")
+	t := YMM()
+	VMASKMOVPS(Mem{Base: s}, m, t)
+	VMASKMOVPS(t, m, Mem{Base: d})
+	Label("next")
+	ADDQ(lds, src)
+	ADDQ(ldd, dst)
+	DECQ(rows)
+	JNE(LabelRef("row"))
+	VZEROUPPER()
+	RET()
 }
 
 // dotStore writes (or adds) elements 0-2 of each r[i] to the row of C at
