@@ -346,14 +346,17 @@ func (g *gemm) macro(a, b, tile []float32, ic, mcur, jc, ncur, kcur int, accumul
 }
 
 // useDot reports whether the product, n columns wide, runs on the
-// dot-product tiles: where the kernel has them, for C = A·Bᵀ with alpha 1,
-// unless the outer-product tiles cover n with less than 1/16 more padding
-// (measured on convolutions' weight gradients: the dot-product tiles gain
-// 3.3 against 5.0 ms on 32 columns, where 24-wide panels pad a third, and
-// 3.3 against 3.6 on 64, and lose 6.8 against 6.2 on 144, a multiple of 24
-// whose transposes cost less than the dot products' reading of B from L2).
+// dot-product tiles: where the kernel has them, for C = A·Bᵀ with alpha 1
+// and at least dotMinK deep, unless the outer-product tiles cover n with
+// less than 1/16 more padding (measured on convolutions' weight gradients:
+// the dot-product tiles gain 3.3 against 5.0 ms on 32 columns, where
+// 24-wide panels pad a third, and 3.3 against 3.6 on 64, and lose 6.8
+// against 6.2 on 144, a multiple of 24 whose transposes cost less than the
+// dot products' reading of B from L2). A tile's set-up and final sums need
+// long rows; shorter products, as the linear layers' (k of 16 to 128
+// features), keep the packed panels and their rounding.
 func (g *gemm) useDot(n int) bool {
-	if g.kern.dot == nil || !g.transB || g.transA || g.alpha != 1 {
+	if g.kern.dot == nil || !g.transB || g.transA || g.alpha != 1 || g.k < g.bs.dotMinK {
 		return false
 	}
 	roundUp := func(v, m int) int { return (v + m - 1) / m * m }
