@@ -13,10 +13,11 @@ var archImpls = []*impl{&avx2Impl, &avx512Impl}
 var avx2Impl = impl{
 	name: "avx2",
 	gemm: gemmKernel{name: "sgemmKernel4x24AVX2", mr: 4, nr: 24, micro: sgemmKernel4x24AVX2,
-		packB: packB24AVX2, transpose4: transpose4x8AVX2, transpose8: transpose8x8AVX2},
+		packB: packB24AVX2, transpose4: transpose4x8AVX2, transpose8: transpose8x8AVX2,
+		dot: sgemmDot4x3AVX2, dotMR: 4, dotNR: 3},
 	vec: bulkOps,
 	conv: convKernels{width: 4, input: winoInputAVX2, output: winoOutputAVX2, outputGrad: winoOutputGradAVX2,
-		deinterleave: deinterleaveAVX2, interleave: interleaveAVX2,
+		deinterleave: deinterleaveAVX2, interleave: interleaveAVX2, copyRows: copyRowsAVX2,
 		shifted: shiftedKernels{mr: 4, nr: 24, micro: sgemmShifted4x24AVX2, gmr: 4, gnk: 3, lanes: 8, grad: sgemmShiftedGrad4x3AVX2}},
 	usable: func() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA },
 }
@@ -27,7 +28,8 @@ var avx512Impl = func() impl {
 	im := avx2Impl
 	im.name = "avx512"
 	im.gemm = gemmKernel{name: "sgemmKernel8x48AVX512", mr: 8, nr: 48, micro: sgemmKernel8x48AVX512,
-		packB: packB48AVX512, transpose4: transpose4x8AVX2, transpose8: transpose8x8AVX2}
+		packB: packB48AVX512, transpose4: transpose4x8AVX2, transpose8: transpose8x8AVX2,
+		dot: sgemmDot4x3AVX2, dotMR: 4, dotNR: 3}
 	im.usable = func() bool { return avx2Impl.usable() && cpu.X86.HasAVX512F }
 	return im
 }()

@@ -882,6 +882,246 @@ loop:
 	VZEROUPPER
 	RET
 
+DATA tailMask<>+0(SB)/4, $0xffffffff
+DATA tailMask<>+4(SB)/4, $0xffffffff
+DATA tailMask<>+8(SB)/4, $0xffffffff
+DATA tailMask<>+12(SB)/4, $0xffffffff
+DATA tailMask<>+16(SB)/4, $0xffffffff
+DATA tailMask<>+20(SB)/4, $0xffffffff
+DATA tailMask<>+24(SB)/4, $0xffffffff
+DATA tailMask<>+28(SB)/4, $0xffffffff
+DATA tailMask<>+32(SB)/4, $0x00000000
+DATA tailMask<>+36(SB)/4, $0x00000000
+DATA tailMask<>+40(SB)/4, $0x00000000
+DATA tailMask<>+44(SB)/4, $0x00000000
+DATA tailMask<>+48(SB)/4, $0x00000000
+DATA tailMask<>+52(SB)/4, $0x00000000
+DATA tailMask<>+56(SB)/4, $0x00000000
+DATA tailMask<>+60(SB)/4, $0x00000000
+GLOBL tailMask<>(SB), RODATA|NOPTR, $64
+
+// func sgemmDot4x3AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, accumulate bool)
+// Requires: AVX, FMA3
+TEXT ·sgemmDot4x3AVX2(SB), NOSPLIT, $0-57
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x02, DX
+	LEAQ (CX)(DX*1), BX
+	LEAQ (BX)(DX*1), SI
+	LEAQ (SI)(DX*1), DX
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	SHLQ $0x02, R8
+	LEAQ (DI)(R8*1), R9
+	LEAQ (R9)(R8*1), R8
+
+	// acc[i][j] holds the eight lane sums of row i of A times row j of B.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	XORQ   R10, R10
+	MOVQ   AX, R11
+	SHRQ   $0x03, R11
+	JE     tail
+
+loop:
+	// acc[i][j] += a[i][p:p+8] * b[j][p:p+8]
+	VMOVUPS     (DI)(R10*1), Y12
+	VMOVUPS     (R9)(R10*1), Y13
+	VMOVUPS     (R8)(R10*1), Y14
+	VMOVUPS     (CX)(R10*1), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
+	VMOVUPS     (BX)(R10*1), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y14, Y15, Y5
+	VMOVUPS     (SI)(R10*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y14, Y15, Y8
+	VMOVUPS     (DX)(R10*1), Y15
+	VFMADD231PS Y12, Y15, Y9
+	VFMADD231PS Y13, Y15, Y10
+	VFMADD231PS Y14, Y15, Y11
+	ADDQ        $0x20, R10
+	DECQ        R11
+	JNE         loop
+
+tail:
+	ANDQ $0x07, AX
+	JE   reduce
+
+	// The last k mod 8 values: lanes past them load as zero.
+	// mask = tailMask[8-rem:][:8]
+	LEAQ        tailMask<>+32(SB), R11
+	SHLQ        $0x02, AX
+	SUBQ        AX, R11
+	VMOVUPS     (R11), Y12
+	VMASKMOVPS  (DI)(R10*1), Y12, Y13
+	VMASKMOVPS  (CX)(R10*1), Y12, Y14
+	VFMADD231PS Y13, Y14, Y0
+	VMASKMOVPS  (BX)(R10*1), Y12, Y14
+	VFMADD231PS Y13, Y14, Y3
+	VMASKMOVPS  (SI)(R10*1), Y12, Y14
+	VFMADD231PS Y13, Y14, Y6
+	VMASKMOVPS  (DX)(R10*1), Y12, Y14
+	VFMADD231PS Y13, Y14, Y9
+	VMASKMOVPS  (R9)(R10*1), Y12, Y13
+	VMASKMOVPS  (CX)(R10*1), Y12, Y14
+	VFMADD231PS Y13, Y14, Y1
+	VMASKMOVPS  (BX)(R10*1), Y12, Y14
+	VFMADD231PS Y13, Y14, Y4
+	VMASKMOVPS  (SI)(R10*1), Y12, Y14
+	VFMADD231PS Y13, Y14, Y7
+	VMASKMOVPS  (DX)(R10*1), Y12, Y14
+	VFMADD231PS Y13, Y14, Y10
+	VMASKMOVPS  (R8)(R10*1), Y12, Y13
+	VMASKMOVPS  (CX)(R10*1), Y12, Y14
+	VFMADD231PS Y13, Y14, Y2
+	VMASKMOVPS  (BX)(R10*1), Y12, Y14
+	VFMADD231PS Y13, Y14, Y5
+	VMASKMOVPS  (SI)(R10*1), Y12, Y14
+	VFMADD231PS Y13, Y14, Y8
+	VMASKMOVPS  (DX)(R10*1), Y12, Y12
+	VFMADD231PS Y13, Y12, Y11
+
+reduce:
+	// r[i][j] = ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)) of acc[i][j]: pairs, then quads, then the two halves.
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y2, Y2, Y1
+	VHADDPS      Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VHADDPS      Y4, Y3, Y1
+	VHADDPS      Y5, Y5, Y2
+	VHADDPS      Y2, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VADDPS       X2, X1, X1
+	VHADDPS      Y7, Y6, Y2
+	VHADDPS      Y8, Y8, Y3
+	VHADDPS      Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VADDPS       X3, X2, X2
+	VHADDPS      Y10, Y9, Y3
+	VHADDPS      Y11, Y11, Y4
+	VHADDPS      Y4, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X4
+	VADDPS       X4, X3, X3
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	MOVB         accumulate+56(FP), DL
+	TESTB        DL, DL
+	JE           overwrite
+
+	// C[i][0:3] += r[i]
+	VMOVSD     (AX), X4
+	VINSERTPS  $0x20, 8(AX), X4, X4
+	VADDPS     X4, X0, X0
+	VMOVSD     X0, (AX)
+	VEXTRACTPS $0x02, X0, 8(AX)
+	ADDQ       CX, AX
+	VMOVSD     (AX), X0
+	VINSERTPS  $0x20, 8(AX), X0, X0
+	VADDPS     X0, X1, X1
+	VMOVSD     X1, (AX)
+	VEXTRACTPS $0x02, X1, 8(AX)
+	ADDQ       CX, AX
+	VMOVSD     (AX), X0
+	VINSERTPS  $0x20, 8(AX), X0, X0
+	VADDPS     X0, X2, X2
+	VMOVSD     X2, (AX)
+	VEXTRACTPS $0x02, X2, 8(AX)
+	ADDQ       CX, AX
+	VMOVSD     (AX), X0
+	VINSERTPS  $0x20, 8(AX), X0, X0
+	VADDPS     X0, X3, X3
+	VMOVSD     X3, (AX)
+	VEXTRACTPS $0x02, X3, 8(AX)
+	VZEROUPPER
+	RET
+
+overwrite:
+	// C[i][0:3] = r[i]
+	VMOVSD     X0, (AX)
+	VEXTRACTPS $0x02, X0, 8(AX)
+	ADDQ       CX, AX
+	VMOVSD     X1, (AX)
+	VEXTRACTPS $0x02, X1, 8(AX)
+	ADDQ       CX, AX
+	VMOVSD     X2, (AX)
+	VEXTRACTPS $0x02, X2, 8(AX)
+	ADDQ       CX, AX
+	VMOVSD     X3, (AX)
+	VEXTRACTPS $0x02, X3, 8(AX)
+	VZEROUPPER
+	RET
+
+// func copyRowsAVX2(dst *float32, ldd int, src *float32, lds int, cols int, rows int)
+// Requires: AVX
+TEXT ·copyRowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), AX
+	MOVQ ldd+8(FP), CX
+	MOVQ src+16(FP), DX
+	MOVQ lds+24(FP), BX
+	MOVQ cols+32(FP), SI
+	MOVQ rows+40(FP), DI
+	SHLQ $0x02, CX
+	SHLQ $0x02, BX
+	MOVQ SI, R8
+	SHRQ $0x03, R8
+	ANDQ $0x07, SI
+
+	// mask = tailMask[8-rem:][:8]
+	LEAQ    tailMask<>+32(SB), R9
+	SHLQ    $0x02, SI
+	SUBQ    SI, R9
+	VMOVUPS (R9), Y0
+
+row:
+	MOVQ  DX, R9
+	MOVQ  AX, R10
+	MOVQ  R8, R11
+	TESTQ R11, R11
+	JE    tail
+
+vec:
+	// d[0:8] = s[0:8]
+	VMOVUPS (R9), Y1
+	VMOVUPS Y1, (R10)
+	ADDQ    $0x20, R9
+	ADDQ    $0x20, R10
+	DECQ    R11
+	JNE     vec
+
+tail:
+	TESTQ SI, SI
+	JE    next
+
+	// the last cols mod 8 values
+	VMASKMOVPS (R9), Y0, Y1
+	VMASKMOVPS Y1, Y0, (R10)
+
+next:
+	ADDQ BX, DX
+	ADDQ CX, AX
+	DECQ DI
+	JNE  row
+	VZEROUPPER
+	RET
+
 // func transpose4x8AVX2(dst *float32, src *float32, blocks int, lds int, ldd int)
 // Requires: AVX
 TEXT ·transpose4x8AVX2(SB), NOSPLIT, $0-40

@@ -40,6 +40,17 @@ func sgemmShifted4x24AVX2(kc int, a *float32, b *float32, off *int, c *float32, 
 //go:noescape
 func sgemmShiftedGrad4x3AVX2(octets int, gy *float32, ldg int, b *float32, off *int, c *float32, ldc int)
 
+// sgemmDot4x3AVX2 sets the 4×3 tile at c (row stride ldc) to the dot products of rows i of A (lda apart)
+// and rows j of B (ldb apart), each of k values, or adds them when accumulate is set.
+//
+//go:noescape
+func sgemmDot4x3AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, accumulate bool)
+
+// copyRowsAVX2 is CopyRows for rows rows of cols values, rows and cols positive.
+//
+//go:noescape
+func copyRowsAVX2(dst *float32, ldd int, src *float32, lds int, cols int, rows int)
+
 // transpose4x8AVX2 writes column j of each 4×8 block of src as row j of dst; blocks must be positive.
 //
 //go:noescape

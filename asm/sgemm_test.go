@@ -117,8 +117,10 @@ func checkGemmCase(t *testing.T, r *rand.Rand, c gemmCase) {
 func edgeSizes() []int {
 	g, bs := active.gemm, blocks
 	s := []int{1, 2, 3, 7, 15, 16, 17, 31, 33, 127}
-	for _, v := range []int{g.mr, g.nr, 2 * g.mr, 2 * g.nr} {
-		s = append(s, v-1, v, v+1)
+	for _, v := range []int{g.mr, g.nr, 2 * g.mr, 2 * g.nr, g.dotMR, g.dotNR, 8, 2 * g.dotMR, 2 * g.dotNR} {
+		if v > 0 {
+			s = append(s, v-1, v, v+1)
+		}
 	}
 	return append(s, bs.kc-1, bs.kc, bs.kc+1, bs.mc-1, bs.mc+1)
 }
@@ -160,7 +162,8 @@ func TestSgemmSmallBlocks(t *testing.T) {
 		saved := blocks
 		defer func() { blocks = saved }()
 		g := active.gemm
-		blocks = blockSizes{kc: 8, mc: 2 * g.mr, nc: 3 * g.nr, ncShort: 2 * g.nr}
+		// dotFloats and dotMinK make runDot's k blocks 8 or 16 deep.
+		blocks = blockSizes{kc: 8, mc: 2 * g.mr, nc: 3 * g.nr, ncShort: 2 * g.nr, dotFloats: 8 * 16, dotMinK: 8}
 		r := rand.New(rand.NewPCG(3, 4))
 		for _, d := range [][3]int{{4*g.mr + 1, 4*g.nr + 3, 17}, {2 * g.mr, 2 * g.nr, 16}, {2*g.mr - 1, 2*g.nr + 1, 9}, {1, 5*g.nr + 1, 33}} {
 			for tr := 0; tr < 4; tr++ {
@@ -180,11 +183,24 @@ func TestSgemmLarge(t *testing.T) {
 	}
 	forEachImpl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, 6))
-		for _, d := range [][3]int{{512, 1031, 700}, {64, 4096, 576}, {1000, 17, 1500}} {
-			m, n, k := d[0], d[1], d[2]
+		// {64, 100, 4099} B transposed: the dot-product tiles (where the
+		// implementation has them) over many k blocks, as a convolution's
+		// weight gradient; b is then read as (n, k).
+		for _, d := range [][4]int{{512, 1031, 700, 0}, {64, 4096, 576, 0}, {1000, 17, 1500, 0}, {64, 100, 4099, 1}} {
+			m, n, k, transB := d[0], d[1], d[2], d[3] == 1
 			a, b := randSlice(r, m*k), randSlice(r, k*n)
 			c := make([]float32, m*n)
-			Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+			if transB { // store Bᵀ, so that b[p*n+j] below is still B[p][j]
+				bt := make([]float32, n*k)
+				for p := 0; p < k; p++ {
+					for j := 0; j < n; j++ {
+						bt[j*k+p] = b[p*n+j]
+					}
+				}
+				Sgemm(false, true, m, n, k, 1, a, k, bt, k, 0, c, n)
+			} else {
+				Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+			}
 			v := make([]float64, n)
 			for j := range v {
 				v[j] = r.Float64()*2 - 1
@@ -217,7 +233,8 @@ func TestSgemmThreadsBitIdentical(t *testing.T) {
 	defer SetThreads(SetThreads(1))
 	forEachImpl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(7, 8))
-		for _, d := range [][3]int{{97, 301, 411}, {300, 40, 200}, {64, 1000, 577}} {
+		// {16, 146, 3000}: the dot-product tiles' k blocks and edge rows.
+		for _, d := range [][3]int{{97, 301, 411}, {300, 40, 200}, {64, 1000, 577}, {17, 146, 3001}} {
 			m, n, k := d[0], d[1], d[2]
 			a, b := randSlice(r, m*k), randSlice(r, k*n)
 			var first []float32

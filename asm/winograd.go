@@ -30,6 +30,9 @@ type convKernels struct {
 	interleave   func(dst, even, odd *float32, octets int)
 	// shifted are the kernels of SgemmShifted and SgemmShiftedGrad.
 	shifted shiftedKernels
+	// copyRows is CopyRows for positive rows and cols; nil in the generic
+	// implementation.
+	copyRows func(dst *float32, ldd int, src *float32, lds, cols, rows int)
 }
 
 var genericConv = convKernels{width: 1, input: winoInputGeneric, output: winoOutputGeneric, outputGrad: winoOutputGradGeneric,
@@ -68,6 +71,31 @@ func Interleave(dst, even, odd []float32) {
 func checkHalves(op string, n, even, odd int) {
 	if even != (n+1)/2 || odd != n/2 {
 		panic(fmt.Sprintf("asm: %s: %d values and halves of %d (even) and %d (odd), want %d and %d", op, n, even, odd, (n+1)/2, n/2))
+	}
+}
+
+// CopyRows copies rows rows of cols values, lds floats apart in src, to
+// rows ldd floats apart in dst, and leaves the rest of dst as it is:
+// Winograd's input transform copies the image rows it reads between
+// padding columns this way, many short rows per call. CopyRows is:
+//
+//	for r := range rows {
+//		copy(dst[r*ldd:r*ldd+cols], src[r*lds:r*lds+cols])
+//	}
+func CopyRows(dst []float32, ldd int, src []float32, lds, cols, rows int) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	if ldd < cols || lds < cols || len(dst) < (rows-1)*ldd+cols || len(src) < (rows-1)*lds+cols {
+		panic(fmt.Sprintf("asm: CopyRows: %d rows of %d values from %d (stride %d) to %d (stride %d): strides below the rows or too few values",
+			rows, cols, len(src), lds, len(dst), ldd))
+	}
+	if k := active.conv.copyRows; k != nil {
+		k(&dst[0], ldd, &src[0], lds, cols, rows)
+		return
+	}
+	for r := range rows {
+		copy(dst[r*ldd:r*ldd+cols], src[r*lds:r*lds+cols])
 	}
 }
 

@@ -222,6 +222,38 @@ func TestDeinterleave(t *testing.T) {
 	})
 }
 
+// TestCopyRows checks every implementation against the definition on rows
+// around the vector width, strides with gaps (which must keep their NaN)
+// and start offsets 0..3.
+func TestCopyRows(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(9, 10))
+		for _, cols := range []int{1, 2, 7, 8, 9, 15, 16, 17, 32, 33} {
+			for _, rows := range []int{1, 2, 5} {
+				for off := range 4 {
+					lds, ldd := cols+off, cols+3-off
+					src := randSlice(r, (rows-1)*lds+cols)
+					want := make([]float32, (rows-1)*ldd+cols)
+					for i := range want {
+						want[i] = float32(math.NaN())
+					}
+					dst, checkGuards := guarded(t, want, off)
+					for i := range rows {
+						copy(want[i*ldd:i*ldd+cols], src[i*lds:])
+					}
+					CopyRows(dst, ldd, src, lds, cols, rows)
+					checkGuards()
+					for i := range want {
+						if math.Float32bits(dst[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("cols=%d rows=%d off=%d: dst[%d] = %v, want %v", cols, rows, off, i, dst[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 // forEachOutputCase runs f as a subtest for every implementation and every
 // tile count around the kernels' groups, with rows of 2·tiles values or
 // one fewer (an odd map width) and with or without a second row.

@@ -252,11 +252,12 @@ var convAlgo = func() string {
 // measurements of both paths (CPU time per pass on one thread, AVX2,
 // ResNet-32's layers at widths 16 and 64, batch 64). Winograd saves GEMM
 // work in proportion to C·OC per tile and spends transform work in
-// proportion to C + OC, so it needs enough channels on both sides: 16 for
-// the forward pass and the input gradient (1.3× at 16 channels, 1.45× at
-// 32, 1.5× at 64 on 8×8 maps, 1.8–1.9× from 64 channels on larger maps),
-// 32 for the weight gradient, whose products are thinner (0.9× at 16
-// channels, 1.05× at 32, 1.5× at 64). On maps narrower than 8 (fewer than
+// proportion to C + OC, so it needs enough channels on both sides: 16
+// (1.3× at 16 channels, 1.45× at 32, 1.5× at 64 on 8×8 maps, 1.8–1.9× from
+// 64 channels on larger maps for the forward pass and the input gradient;
+// 1.5× at 16 channels on 32×32 maps for the weight gradient, whose thin
+// products dU = dM·Vᵀ run on asm's dot-product tiles, 1.4× at 32 and 64
+// channels on 16×16 and 8×8 maps). On maps narrower than 8 (fewer than
 // four tiles per row, the narrowest SIMD transform) the transforms run
 // scalar code, so there it needs 128.
 func planConv(s convShape) convPlan {
@@ -272,7 +273,7 @@ func planConv(s convShape) convPlan {
 	return convPlan{
 		forward:    winogradOK(s) && enough(16),
 		inputGrad:  ok && winogradOK(t) && enough(16),
-		weightGrad: winogradOK(s) && enough(32),
+		weightGrad: winogradOK(s) && enough(16),
 	}
 }
 

@@ -206,29 +206,31 @@ func winoKernelGrad(s convShape, du, dw []float32) {
 // input writes V = Bᵀ d B of the tiles of tile rows [r0, r0+rows) of x
 // (N, C, H, W) for every channel into v (16, C, block), from a copy of the
 // image rows that the block's tile rows of one image cover, with their
-// padding (zeros).
+// padding (zeros). The padding columns are cleared once: the image's rows
+// are then copied over their middle, all in one asm.CopyRows.
 func (wg wino) input(x []float32, r0, rows int, v []float32) {
 	s := wg.s
 	hw, wp := s.h*s.w, 2*wg.tw+2 // wp: a padded row, wide enough for every tile
+	lo := min(s.pad, wp)         // the image's columns are [lo, lo+cols) of a row
+	cols := min(s.w, wp-lo)
 	buf := getScratch((2*wg.blockRows + 2) * wp)
 	defer putScratch(buf)
+	clear(buf.buf)
 	for c := range s.c {
 		for r := r0; r < r0+rows; {
 			n, ty := r/wg.th, r%wg.th
 			nt := min(wg.th-ty, r0+rows-r) // tile rows of image n in the block
 			plane := x[(n*s.c+c)*hw : (n*s.c+c+1)*hw]
 			d := buf.buf[:(2*nt+2)*wp]
+			// Row i of d is image row y0 + i; those in [ylo, yhi) exist.
+			y0 := 2*ty - s.pad
+			ylo, yhi := max(y0, 0), min(y0+2*nt+2, s.h)
 			for i := range 2*nt + 2 {
-				row := d[i*wp : (i+1)*wp]
-				y := 2*ty - s.pad + i
-				if y < 0 || y >= s.h {
-					clear(row)
-					continue
+				if y := y0 + i; y < ylo || y >= yhi {
+					clear(d[i*wp+lo : i*wp+lo+cols])
 				}
-				lo := min(s.pad, wp)
-				clear(row[:lo])
-				clear(row[lo+copy(row[lo:], plane[y*s.w:(y+1)*s.w]):])
 			}
+			asm.CopyRows(d[(ylo-y0)*wp+lo:], wp, plane[ylo*s.w:], s.w, cols, yhi-ylo)
 			asm.WinogradInput(v[c*wg.block+(r-r0)*wg.tw:], wg.vs, d, wp, wg.tw, nt)
 			r += nt
 		}

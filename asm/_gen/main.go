@@ -33,6 +33,16 @@ func main() {
 	}
 	shiftedKernel(gemmShape{mr: 4, nrVec: 3, lanes: 8, isa: "AVX2", vec: YMM})
 	shiftedGradKernel()
+	tailMask = GLOBL("tailMask", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		v := uint32(0)
+		if i < 8 {
+			v = 0xffffffff
+		}
+		DATA(4*i, U32(v))
+	}
+	dotTile()
+	copyRows()
 	transpose(4)
 	transpose(8)
 	elementwise("axpyAVX2", "func(alpha float32, x, y []float32)", []string{"x", "y"}, axpy)
@@ -130,21 +140,7 @@ func gemmKernel(s gemmShape) {
 	JNE(LabelRef("loop1"))
 
 	Label("store")
-	c := Load(Param("c"), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(Imm(2), ldc)
-	flag := Load(Param("accumulate"), GP8())
-	TESTB(flag, flag)
-	JE(LabelRef("overwrite"))
-	Comment("C[i][:] += acc[i]")
-	storeTile(acc, c, ldc, s.lanes, true)
-	VZEROUPPER()
-	RET()
-	Label("overwrite")
-	Comment("C[i][:] = acc[i]")
-	storeTile(acc, c, ldc, s.lanes, false)
-	VZEROUPPER()
-	RET()
+	storeOrAdd("C[i][:]", "acc[i]", func(c, ldc reg.Register, add bool) { storeTile(acc, c, ldc, s.lanes, add) })
 }
 
 // tile allocates the registers of an s.mr × (s.nrVec·s.lanes) tile: the
@@ -177,6 +173,219 @@ func fmaStep(s gemmShape, acc [][]reg.VecVirtual, bv []reg.VecVirtual, t reg.Vec
 		VBROADCASTSS(aAt(i), t)
 		for j := range bv {
 			VFMADD231PS(bv[j], t, acc[i][j])
+		}
+	}
+}
+
+// packB emits the copy of whole nr-wide panels of a row-major B into the
+// packed layout: row p of panel q goes to dst[q*panelStride + p*nr:][:nr].
+// Packing reads every element of B once per call, so on short, wide
+// products it costs as much as a large share of the multiply; whole-vector
+// moves here replace a memmove call per panel row.
+
+// storeOrAdd emits the end of a tile kernel: store(c, ldcBytes, add) writes
+// the tile to C (at the parameters c and ldc) when accumulate is false and
+// adds it when true, then the function returns. The comments name the
+// destination and the value.
+func storeOrAdd(dst, val string, store func(c, ldcBytes reg.Register, add bool)) {
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(Imm(2), ldc)
+	flag := Load(Param("accumulate"), GP8())
+	TESTB(flag, flag)
+	JE(LabelRef("overwrite"))
+	Comment(dst + " += " + val)
+	store(c, ldc, true)
+	VZEROUPPER()
+	RET()
+	Label("overwrite")
+	Comment(dst + " = " + val)
+	store(c, ldc, false)
+	VZEROUPPER()
+	RET()
+}
+
+// dotTile emits sgemmDot4x3AVX2, the tile of a product whose operands
+// both run along k in memory (C = A·Bᵀ with A and B row-major): each of
+// the 4×3 dot products of 4 rows of A with 3 rows of B sums in eight
+// lanes of its own register as the rows are read, vector by vector, and
+// the lanes are added at the end. The rows need no packing, so there is
+// no transpose, which the outer-product tile would need on both operands.
+// A k step loads 4 + 3 vectors for 12 FMAs, as many loads per FMA as the
+// outer-product tile's 3 + 4 broadcasts. The last k mod 8 values are read
+// with masked loads, which touch nothing past the rows. Each sum is
+// ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)) of its lanes l.
+func dotTile() {
+	const mr, nr = 4, 3
+	name := "sgemmDot4x3AVX2"
+	TEXT(name, NOSPLIT, "func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, accumulate bool)")
+	Pragma("noescape")
+	Doc(name+" sets the 4×3 tile at c (row stride ldc) to the dot products of rows i of A (lda apart)",
+		"and rows j of B (ldb apart), each of k values, or adds them when accumulate is set.")
+	k := Load(Param("k"), GP64())
+	rows := func(base, ld string, n int) []reg.GPVirtual {
+		p := make([]reg.GPVirtual, n)
+		p[0] = Load(Param(base), GP64()).(reg.GPVirtual)
+		stride := Load(Param(ld), GP64())
+		SHLQ(Imm(2), stride)
+		for i := 1; i < n; i++ {
+			p[i] = GP64()
+			LEAQ(Mem{Base: p[i-1], Index: stride, Scale: 1}, p[i])
+		}
+		return p
+	}
+	a, b := rows("a", "lda", mr), rows("b", "ldb", nr)
+	Comment("acc[i][j] holds the eight lane sums of row i of A times row j of B.")
+	acc := make([][]reg.VecVirtual, mr)
+	for i := range acc {
+		acc[i] = make([]reg.VecVirtual, nr)
+		for j := range acc[i] {
+			acc[i][j] = YMM()
+			VXORPS(acc[i][j], acc[i][j], acc[i][j])
+		}
+	}
+	off := GP64() // bytes read of every row so far
+	XORQ(off, off)
+	n := GP64()
+	MOVQ(k, n)
+	SHRQ(Imm(3), n)
+	JE(LabelRef("tail"))
+	Label("loop")
+	Comment("acc[i][j] += a[i][p:p+8] * b[j][p:p+8]")
+	bv := make([]reg.VecVirtual, nr)
+	for j := range bv {
+		bv[j] = YMM()
+		VMOVUPS(Mem{Base: b[j], Index: off, Scale: 1}, bv[j])
+	}
+	for i := 0; i < mr; i++ {
+		t := YMM()
+		VMOVUPS(Mem{Base: a[i], Index: off, Scale: 1}, t)
+		for j := range bv {
+			VFMADD231PS(bv[j], t, acc[i][j])
+		}
+	}
+	ADDQ(Imm(32), off)
+	DECQ(n)
+	JNE(LabelRef("loop"))
+
+	Label("tail")
+	ANDQ(Imm(7), k)
+	JE(LabelRef("reduce"))
+	Comment("The last k mod 8 values: lanes past them load as zero.")
+	m := loadTailMask(k)
+	for j := 0; j < nr; j++ {
+		t := YMM()
+		VMASKMOVPS(Mem{Base: b[j], Index: off, Scale: 1}, m, t)
+		for i := 0; i < mr; i++ {
+			u := YMM()
+			VMASKMOVPS(Mem{Base: a[i], Index: off, Scale: 1}, m, u)
+			VFMADD231PS(t, u, acc[i][j])
+		}
+	}
+
+	Label("reduce")
+	Comment("r[i][j] = ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)) of acc[i][j]: pairs, then quads, then the two halves.")
+	r := make([]reg.VecVirtual, mr)
+	for i := range r {
+		h1, h2, h := YMM(), YMM(), YMM()
+		VHADDPS(acc[i][1], acc[i][0], h1) // a01 a23 b01 b23 per half
+		VHADDPS(acc[i][2], acc[i][2], h2) // c01 c23 c01 c23
+		VHADDPS(h2, h1, h)                // a b c c per half
+		hi := XMM()
+		VEXTRACTF128(Imm(1), h, hi)
+		r[i] = XMM()
+		VADDPS(hi, h.AsX(), r[i])
+	}
+	storeOrAdd("C[i][0:3]", "r[i]", func(c, ldc reg.Register, add bool) { dotStore(r, c, ldc, add) })
+}
+
+// tailMask is 8 int32 −1 then 8 zeros: tailMask[8−r:][:8] selects the
+// first r lanes of a vector, for the masked loads and stores of a last
+// partial vector.
+var tailMask Mem
+
+// loadTailMask returns the mask of the first rem lanes, rem in [0, 8), in
+// a new register; it overwrites rem with 4·rem.
+func loadTailMask(rem reg.Register) reg.VecVirtual {
+	Comment("mask = tailMask[8-rem:][:8]")
+	m, p := YMM(), GP64()
+	LEAQ(tailMask.Offset(32), p)
+	SHLQ(Imm(2), rem)
+	SUBQ(rem, p)
+	VMOVUPS(Mem{Base: p}, m)
+	return m
+}
+
+// copyRows emits copyRowsAVX2, the body of CopyRows: whole vectors of each
+// row, then its last cols mod 8 values with masked loads and stores (which
+// touch nothing past the row), skipped when there are none.
+func copyRows() {
+	name := "copyRowsAVX2"
+	TEXT(name, NOSPLIT, "func(dst *float32, ldd int, src *float32, lds, cols, rows int)")
+	Pragma("noescape")
+	Doc(name + " is CopyRows for rows rows of cols values, rows and cols positive.")
+	dst := Load(Param("dst"), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	src := Load(Param("src"), GP64())
+	lds := Load(Param("lds"), GP64())
+	cols := Load(Param("cols"), GP64())
+	rows := Load(Param("rows"), GP64())
+	SHLQ(Imm(2), ldd)
+	SHLQ(Imm(2), lds)
+	vecs, rem := GP64(), GP64()
+	MOVQ(cols, vecs)
+	SHRQ(Imm(3), vecs)
+	MOVQ(cols, rem)
+	ANDQ(Imm(7), rem)
+	m := loadTailMask(rem)
+	Label("row")
+	s, d, n := GP64(), GP64(), GP64()
+	MOVQ(src, s)
+	MOVQ(dst, d)
+	MOVQ(vecs, n)
+	TESTQ(n, n)
+	JE(LabelRef("tail"))
+	Label("vec")
+	Comment("d[0:8] = s[0:8]")
+	v := YMM()
+	VMOVUPS(Mem{Base: s}, v)
+	VMOVUPS(v, Mem{Base: d})
+	ADDQ(Imm(32), s)
+	ADDQ(Imm(32), d)
+	DECQ(n)
+	JNE(LabelRef("vec"))
+	Label("tail")
+	TESTQ(rem, rem)
+	JE(LabelRef("next"))
+	Comment("the last cols mod 8 values")
+	t := YMM()
+	VMASKMOVPS(Mem{Base: s}, m, t)
+	VMASKMOVPS(t, m, Mem{Base: d})
+	Label("next")
+	ADDQ(lds, src)
+	ADDQ(ldd, dst)
+	DECQ(rows)
+	JNE(LabelRef("row"))
+	VZEROUPPER()
+	RET()
+}
+
+// dotStore writes (or adds) elements 0-2 of each r[i] to the row of C at
+// c + i·ldcBytes.
+func dotStore(r []reg.VecVirtual, c, ldcBytes reg.Register, add bool) {
+	row := GP64()
+	MOVQ(c, row)
+	for i, v := range r {
+		if add {
+			t := XMM()
+			VMOVSD(Mem{Base: row}, t)
+			VINSERTPS(Imm(0x20), Mem{Base: row, Disp: 8}, t, t) // element 2 from memory
+			VADDPS(t, v, v)
+		}
+		VMOVSD(v, Mem{Base: row})
+		VEXTRACTPS(Imm(2), v, Mem{Base: row, Disp: 8})
+		if i+1 < len(r) {
+			ADDQ(ldcBytes, row)
 		}
 	}
 }
