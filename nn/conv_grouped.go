@@ -54,7 +54,7 @@ func FunctionalGroupedConv2d(x, w, b *autograd.Var, stride, padding, groups int)
 		bias = b.Value.Data
 		inputs = append(inputs, b)
 	}
-	y := x.Arena().New(s.n, ws[0], s.oh, s.ow)
+	y := x.Arena().Empty(s.n, ws[0], s.oh, s.ow) // every element written
 	groupedConvForward(s, groups, y.Data, x.Value.Data, w.Value.Data, bias)
 	return autograd.Custom("GroupedConv2d", y, inputs, func(gy *tensor.Tensor) []*tensor.Tensor {
 		var dx, dw, db *tensor.Tensor
