@@ -69,7 +69,11 @@ func TestBenchModelJSON(t *testing.T) {
 func TestBenchLTInferJSON(t *testing.T) {
 	defer func(d time.Duration, side int) { benchBudget, benchLTSide = d, side }(benchBudget, benchLTSide)
 	benchBudget, benchLTSide = time.Millisecond, 32
-	for _, arch := range ltArchs {
+	archs := ltArchs
+	if testing.Short() {
+		archs = []string{"resnext50_32x4d"} // building a 25M-weight model takes seconds under -race
+	}
+	for _, arch := range archs {
 		code, stdout, stderr := runCapture("bench", "--what", "infer", "--arch", arch, "--threads", "1", "--json")
 		if code != 0 {
 			t.Fatalf("%s: exit %d: %s", arch, code, stderr)
