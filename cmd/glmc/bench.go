@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,7 +26,8 @@ var gemmShapes = [][3]int{
 // benchOptions are the settings a measurement may use.
 type benchOptions struct {
 	threads int        // goroutines for the kernels
-	width   int        // nf of the models measured
+	arch    string     // model of the infer measurement: resnet32 or one of ltArchs
+	width   int        // nf of the resnet32s measured
 	launch  dist.Flags // the ranks of the collective measurements
 }
 
@@ -49,6 +51,8 @@ func runBench(args []string, stdout io.Writer) error {
 	what := fs.String("what", "gemm", "comma-separated measurements: "+strings.Join(benchNames(), ","))
 	threads := fs.Int("threads", asm.Threads(), "goroutines for the kernels")
 	width := fs.Int("width", 16, "width nf of the resnet32 of the conv, train and infer measurements")
+	arch := fs.String("arch", "resnet32", "model of the infer measurement: resnet32 (10 classes, 32×32, batches of 256) or an ImageNet-LT one, "+
+		strings.Join(ltArchs, " or ")+" (1000 classes, 224×224, batches of 8, as tools/bench/torch_lt.py)")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
 	var launch dist.Flags
 	fs.IntVar(&launch.Rank, "rank", 0, "allreduce: rank of this process, with --world-size (default: the launcher's)")
@@ -63,6 +67,11 @@ func runBench(args []string, stdout io.Writer) error {
 	}
 	if *width < 2 || *width%2 != 0 {
 		return usageError{fmt.Errorf("--width %d: want an even width ≥ 2 (resnet32's shortcuts pad width/2 channels)", *width)}
+	}
+	if *arch != "resnet32" {
+		if err := checkLTBench(fs, *arch, *what); err != nil {
+			return usageError{err}
+		}
 	}
 	var kinds []func(benchOptions, func(map[string]any)) error
 	for _, w := range strings.Split(*what, ",") {
@@ -86,11 +95,30 @@ func runBench(args []string, stdout io.Writer) error {
 		fmt.Fprintln(stdout, formatRecord(rec))
 	}
 	for _, k := range kinds {
-		if err := k(benchOptions{threads: *threads, width: *width, launch: launch}, emit); err != nil {
+		if err := k(benchOptions{threads: *threads, arch: *arch, width: *width, launch: launch}, emit); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// checkLTBench reports why --arch arch cannot go with the other flags:
+// the ImageNet-LT architectures have their fixed width and are timed by
+// the infer measurement alone, as torch_lt.py times them.
+func checkLTBench(fs *flag.FlagSet, arch, what string) error {
+	if !slices.Contains(ltArchs, arch) {
+		return fmt.Errorf("--arch %q: want resnet32 or one of %s", arch, strings.Join(ltArchs, ", "))
+	}
+	if strings.TrimSpace(what) != "infer" {
+		return fmt.Errorf("--arch %s with --what %s: the ImageNet-LT architectures are timed by --what infer alone", arch, what)
+	}
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "width" {
+			err = fmt.Errorf("--width with --arch %s: the width is resnet32's; the ImageNet-LT architectures have their official one", arch)
+		}
+	})
+	return err
 }
 
 func benchNames() []string {

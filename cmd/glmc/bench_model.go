@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/glmc/glmc/glmc"
@@ -19,12 +20,31 @@ const (
 	benchInferBatch = 256
 )
 
-// benchModel returns the resnet32 of width o.width that the model
-// measurements time.
+// The ImageNet-LT inference measurement uses tools/bench/torch_lt.py's
+// settings (those of nn's BenchmarkLTInfer): the real-size model with
+// 1000 classes on batches of 8 random 224×224 images.
+const (
+	ltClasses    = 1000
+	ltInferBatch = 8
+)
+
+// ltArchs are the architectures torch_lt.py times.
+var ltArchs = []string{"resnet50_lt", "resnext50_32x4d"}
+
+// benchLTSide is the image side of the ImageNet-LT measurement, a
+// variable so that tests can time a smaller image.
+var benchLTSide = 224
+
+// benchModel returns the model that the model measurements time: the
+// resnet32 of width o.width, or o.arch if it is one of ltArchs.
 func benchModel(o benchOptions) *nn.Model {
-	m, err := nn.NewModel(nn.Config{Arch: "resnet32", NumClasses: benchClasses, Width: o.width}, tensor.NewRNG(1))
+	cfg := nn.Config{Arch: "resnet32", NumClasses: benchClasses, Width: o.width}
+	if slices.Contains(ltArchs, o.arch) {
+		cfg = nn.Config{Arch: o.arch, NumClasses: ltClasses}
+	}
+	m, err := nn.NewModel(cfg, tensor.NewRNG(1))
 	if err != nil {
-		panic(err) // runBench checked the width
+		panic(err) // runBench checked the width and the architecture
 	}
 	nn.MoveParametersOffHeap(m) // as glmc.NewModel does for training
 	return m
@@ -83,20 +103,34 @@ func newTrainStep(width int) func() {
 }
 
 // benchInfer times the evaluation forward pass (fc_cb logits, eval mode,
-// no gradients) of a random batch.
+// no gradients) of a random batch: torch_bench.py's "infer" record for
+// resnet32, torch_lt.py's "lt_infer" for the ImageNet-LT architectures.
+// The record names the architecture of the model built.
 func benchInfer(o benchOptions, emit func(map[string]any)) {
-	sec := timePerCall(1, newInferPass(o.width))
-	emit(map[string]any{"kind": "infer", "model": "resnet32", "nf": o.width, "batch": benchInferBatch,
-		"img_per_s": sig4(benchInferBatch / sec)})
+	m := benchModel(o)
+	rec := map[string]any{"kind": "infer", "model": m.Config.Arch, "nf": m.Config.Width}
+	batch, side := benchInferBatch, 32
+	if m.Config.Arch != "resnet32" {
+		rec = map[string]any{"kind": "lt_infer", "model": m.Config.Arch}
+		batch, side = ltInferBatch, benchLTSide
+	}
+	sec := timePerCall(1, inferPass(m, batch, side))
+	rec["batch"] = batch
+	rec["img_per_s"] = sig4(float64(batch) / sec)
+	emit(rec)
 }
 
 // newInferPass returns the evaluation forward pass of a fresh resnet32 of
-// the given width on a fixed random batch: what benchInfer and
-// BenchmarkInfer time.
+// the given width on a fixed random batch: what BenchmarkInfer times.
 func newInferPass(width int) func() {
-	m := benchModel(benchOptions{width: width})
+	return inferPass(benchModel(benchOptions{width: width}), benchInferBatch, 32)
+}
+
+// inferPass returns m's evaluation forward pass on a fixed random batch
+// of batch side×side images, as benchInfer times it.
+func inferPass(m *nn.Model, batch, side int) func() {
 	m.Train(false)
-	x := tensor.RandN(tensor.NewRNG(2), benchInferBatch, 3, 32, 32)
+	x := tensor.RandN(tensor.NewRNG(2), batch, 3, side, side)
 	a := tensor.NewArena() // as glmc.Evaluate reuses one across batches
 	return func() { m.Infer(a, x) }
 }

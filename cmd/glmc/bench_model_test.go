@@ -62,6 +62,54 @@ func TestBenchModelJSON(t *testing.T) {
 	}
 }
 
+// TestBenchLTInferJSON runs the infer measurement of each ImageNet-LT
+// architecture on 32×32 images and checks its record against the fields
+// of tools/bench/torch_lt.py's lt_infer kind, and that --arch goes with
+// nothing that would time something else.
+func TestBenchLTInferJSON(t *testing.T) {
+	defer func(d time.Duration, side int) { benchBudget, benchLTSide = d, side }(benchBudget, benchLTSide)
+	benchBudget, benchLTSide = time.Millisecond, 32
+	archs := ltArchs
+	if testing.Short() {
+		archs = []string{"resnext50_32x4d"} // building a 25M-weight model takes seconds under -race
+	}
+	for _, arch := range archs {
+		code, stdout, stderr := runCapture("bench", "--what", "infer", "--arch", arch, "--threads", "1", "--json")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", arch, code, stderr)
+		}
+		var r map[string]any
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+			t.Fatalf("%s: %q: %v", arch, stdout, err)
+		}
+		want := map[string]any{"kind": "lt_infer", "model": arch, "batch": float64(8), "threads": float64(1), "kernel": asm.Kernel()}
+		for k, v := range want {
+			if r[k] != v {
+				t.Errorf("%s = %v, want %v (%s)", k, r[k], v, stdout)
+			}
+		}
+		if g, ok := r["img_per_s"].(float64); !ok || g <= 0 {
+			t.Errorf("img_per_s %v (%s)", r["img_per_s"], stdout)
+		}
+		if len(r) != len(want)+1 {
+			t.Errorf("fields %v, want those of torch_lt.py: %v and img_per_s", r, want)
+		}
+	}
+	for _, tc := range []struct {
+		args     []string
+		inStderr string
+	}{
+		{[]string{"--what", "infer", "--arch", "resnet50"}, `--arch "resnet50"`},
+		{[]string{"--what", "train,infer", "--arch", "resnext50_32x4d"}, "--what train,infer"},
+		{[]string{"--what", "conv", "--arch", "resnet50_lt"}, "--what conv"},
+		{[]string{"--what", "infer", "--arch", "resnext50_32x4d", "--width", "16"}, "--width"},
+	} {
+		if code, _, stderr := runCapture(append([]string{"bench"}, tc.args...)...); code != 2 || !strings.Contains(stderr, tc.inStderr) {
+			t.Errorf("%q: exit %d, stderr %q, want 2 and %q", tc.args, code, stderr, tc.inStderr)
+		}
+	}
+}
+
 // TestBenchConvJSON runs the conv measurement at the narrowest width and
 // checks its records against the fields of torch_bench.py's conv kind:
 // every shape of resnet32 in each of the three passes.

@@ -12,7 +12,9 @@ images). Pass the torchvision-free official model file with --official to
 time Resnet_LT.py itself; by default gen_ltmodels.py's ResNetLT, which
 gen_ltmodels.py --official checks to be the same network. Prints one JSON
 line per figure and round; run it alternately with the Go benchmarks on an
-otherwise idle machine and quote medians.
+otherwise idle machine and quote medians. --what infer --arch A prints the
+lt_infer records of A alone, the figures of `glmc bench --what infer --arch
+A`, which tools/bench/compare.py --arch A runs beside this script.
 """
 import argparse
 import importlib.util
@@ -25,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 GROUPS, CONV_BATCH, INFER_BATCH = 32, 16, 8
+ARCHS = ("resnet50_lt", "resnext50_32x4d")
 # name, channels, input size, stride: as nn's resnextConvs.
 CONVS = [("128_56", 128, 56, 1), ("256_56to28", 256, 56, 2), ("256_28", 256, 28, 1), ("512_14", 512, 14, 1),
          ("1024_7", 1024, 7, 1)]
@@ -56,7 +59,7 @@ def conv_figures(reps):
         yield dict(kind="grouped_conv", shape=name, pass_="bwd", gflops=round(2 * flops / bwd / 1e9, 2))
 
 
-def infer_figures(reps, official):
+def infer_figures(reps, official, archs):
     if official:
         spec = importlib.util.spec_from_file_location("Resnet_LT", official)
         module = importlib.util.module_from_spec(spec)
@@ -71,8 +74,8 @@ def infer_figures(reps, official):
                   "resnext50_32x4d": lambda: ResNetLT((3, 4, 6, 3), 1000, groups=32, width_per_group=4)}
         forward = lambda m, x: m(x)  # noqa: E731
     x = torch.randn(INFER_BATCH, 3, 224, 224)
-    for arch, make in models.items():
-        m = make().eval()
+    for arch in archs:
+        m = models[arch]().eval()
         with torch.no_grad():
             sec = seconds(lambda: forward(m, x), reps)
         yield dict(kind="lt_infer", model=arch, batch=INFER_BATCH, img_per_s=round(INFER_BATCH / sec, 2))
@@ -84,10 +87,18 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--reps", type=int, default=3, help="timed calls per figure and round")
     ap.add_argument("--official", metavar="FILE", help="GLMC-2023/model/Resnet_LT.py to time instead of ResNetLT")
+    ap.add_argument("--what", default="conv,infer", help="comma-separated figures: conv (grouped_conv), infer (lt_infer)")
+    ap.add_argument("--arch", default=",".join(ARCHS), help="comma-separated models of the infer figures: " + ", ".join(ARCHS))
     args = ap.parse_args()
+    what, archs = args.what.split(","), args.arch.split(",")
+    for name, got, allowed in (("--what", what, ("conv", "infer")), ("--arch", archs, ARCHS)):
+        if not got or any(g not in allowed for g in got):
+            ap.error(f"{name} {','.join(got)}: want a comma-separated list of {', '.join(allowed)}")
     torch.set_num_threads(args.threads)
     for _ in range(args.rounds):
-        for rec in list(conv_figures(args.reps)) + list(infer_figures(args.reps, args.official)):
+        recs = list(conv_figures(args.reps)) if "conv" in what else []
+        recs += list(infer_figures(args.reps, args.official, archs)) if "infer" in what else []
+        for rec in recs:
             rec = {k.rstrip("_"): v for k, v in rec.items()}
             print(json.dumps(dict(rec, threads=args.threads, torch=torch.__version__)), flush=True)
     return 0
