@@ -598,12 +598,7 @@ func splitPhases(s convShape, plane []float32, ph int, phase func(a, b int) []fl
 			}
 			for b := range st {
 				out := phase(a, b)[r*s.ow : (r+1)*s.ow]
-				n := 0
-				for xx := b; xx < s.w; xx += st {
-					out[n] = src[xx]
-					n++
-				}
-				clear(out[n:])
+				clear(out[copyStrided(out, src[min(b, len(src)):], st):])
 			}
 		}
 	}
