@@ -206,3 +206,81 @@ func TestVerify(t *testing.T) {
 	assert.Equal(t, []int{4, 2, 1}, good.ClassCounts())
 	assert.Empty(t, Verify(good, 2, nil))
 }
+
+// TestNativeRecipe checks that image files trained by an in-memory
+// dataset's recipe give, to the bit, the batches of the same pixels held
+// in memory, for training (crop and flip) and evaluation, and that an
+// image of another size is one error naming it.
+func TestNativeRecipe(t *testing.T) {
+	const side, n = 8, 6
+	dir := t.TempDir()
+	files := &Dataset{Name: "folder/train", Channels: 3, Height: side, Width: side, Classes: []string{"a", "b"}}
+	mem := &Dataset{Name: "memory", Channels: 3, Height: side, Width: side, Classes: files.Classes}
+	for i := range n {
+		img := testImage(side, side, i)
+		path := filepath.Join(dir, fmt.Sprintf("%d.png", i)) // lossless: the pixels read back as written
+		writeImage(t, path, img, false)
+		files.Files = append(files.Files, ImageFile{Path: path})
+		files.Labels = append(files.Labels, i%2)
+		mem.Labels = append(mem.Labels, i%2)
+		chw := make([]uint8, 3*side*side)
+		for c := range 3 {
+			for p := range side * side {
+				chw[c*side*side+p] = img.Pix[4*p+c]
+			}
+		}
+		mem.Images = append(mem.Images, chw...)
+	}
+	folder, err := Lookup("folder")
+	require.NoError(t, err)
+	folder.Height, folder.Width = side, side
+	cifar, err := Lookup("cifar10")
+	require.NoError(t, err)
+	train, eval, err := Recipe(folder, "cifar10")
+	require.NoError(t, err)
+	assert.True(t, train.Native && eval.Native)
+	assert.Equal(t, cifar.Mean, train.Mean)
+
+	batches := func(d *Dataset, tf Transform) [][]float32 {
+		l, err := NewLoader(LoaderConfig{Dataset: d, Sampler: ShuffleSampler{N: n, Seed: 2}, BatchSize: 4, Transform: tf, Views: 2, Seed: 7})
+		require.NoError(t, err)
+		var out [][]float32
+		for b := range l.Batches(1, 0) {
+			require.NoError(t, b.Err)
+			out = append(out, b.Views[0].Data, b.Views[1].Data)
+		}
+		return out
+	}
+	got, want := batches(files, train), batches(mem, TrainTransform(cifar))
+	assert.Equal(t, want, got, "training views")
+	assert.NotEqual(t, got[0], got[1], "the two views draw their own crops")
+	assert.Equal(t, batches(mem, EvalTransform(cifar)), batches(files, eval), "evaluation views")
+
+	writeImage(t, files.Files[3].Path, testImage(side, side+1, 3), false)
+	l, err := NewLoader(LoaderConfig{Dataset: files, Sampler: SequentialSampler{N: n}, BatchSize: n, Transform: train})
+	require.NoError(t, err)
+	assert.EqualError(t, l.Batch(0, 0).Err, "data: "+files.Files[3].Path+": a 8x9 image, want 8x8: the recipe takes images at the dataset's size (--image-size)")
+
+	for _, tc := range []struct {
+		in     Info
+		recipe string
+		msg    string
+	}{
+		{folder, "nope", `transform recipe "nope"`},
+		{folder, "fashion-mnist", "in-memory dataset of colour images"},
+		{folder, "imagenet-lt", "in-memory dataset of colour images"},
+		{cifar, "cifar100", "cifar10 holds no image files"},
+	} {
+		_, _, err := Recipe(tc.in, tc.recipe)
+		assert.ErrorContains(t, err, tc.msg, "%s by %q", tc.in.Name, tc.recipe)
+	}
+	for _, own := range []string{"", "folder"} {
+		tr, ev, err := Recipe(folder, own)
+		require.NoError(t, err)
+		assert.Equal(t, TrainTransform(folder), tr)
+		assert.Equal(t, EvalTransform(folder), ev)
+	}
+	_, err = NewLoader(LoaderConfig{Dataset: files, Sampler: SequentialSampler{N: 1}, BatchSize: 1,
+		Transform: Transform{Native: true, Augment: true, Mean: cifar.Mean, Std: cifar.Std}})
+	assert.ErrorContains(t, err, "Native takes the images as they decode")
+}

@@ -24,6 +24,11 @@ type Transform struct {
 	// meaning the official ratio, 256 for 224.
 	Augment bool
 	Resize  int
+	// Native takes image files as they decode, which must be the
+	// dataset's Height×Width already, through the in-memory steps above
+	// (Pad, Flip, normalisation) instead of the ImageNet-LT ones: CIFAR's
+	// recipe for CIFAR images stored as files (see Recipe).
+	Native bool
 }
 
 // TrainTransform is the official training augmentation for a dataset:
@@ -40,6 +45,30 @@ func TrainTransform(in Info) Transform {
 // official Resize(256) then CenterCrop(224), scaled to the dataset's size.
 func EvalTransform(in Info) Transform {
 	return Transform{Mean: in.Mean, Std: in.Std}
+}
+
+// Recipe returns the training and evaluation transforms for dataset in by
+// the recipe of the dataset named recipe: "" (or in's own name) for in's
+// own, TrainTransform and EvalTransform; or, for a dataset of image files,
+// an in-memory dataset of colour images, whose augmentation and
+// normalisation then apply to the files as they decode (Native). So a
+// folder of CIFAR-10 images trains as CIFAR-10 does with "cifar10".
+func Recipe(in Info, recipe string) (train, eval Transform, err error) {
+	if recipe == "" || recipe == in.Name {
+		return TrainTransform(in), EvalTransform(in), nil
+	}
+	r, err := Lookup(recipe)
+	switch {
+	case err != nil:
+		return Transform{}, Transform{}, fmt.Errorf("data: transform recipe %q: want %s's own or an in-memory dataset's: %w", recipe, in.Name, err)
+	case !in.Files:
+		return Transform{}, Transform{}, fmt.Errorf("data: transform recipe %q: %s holds no image files; only image-file datasets take another dataset's recipe", recipe, in.Name)
+	case r.Files || r.Channels != 3:
+		return Transform{}, Transform{}, fmt.Errorf("data: transform recipe %q: want an in-memory dataset of colour images (cifar10, cifar100, synthetic)", recipe)
+	}
+	train, eval = TrainTransform(r), EvalTransform(r)
+	train.Native, eval.Native = true, true
+	return train, eval, nil
 }
 
 // compiledTransform is a Transform bound to an image shape, with the

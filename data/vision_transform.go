@@ -147,6 +147,14 @@ func (t Transform) compileFor(d *Dataset) (sampleTransform, error) {
 	switch {
 	case d.Channels != 3 || d.Height != d.Width:
 		return nil, fmt.Errorf("data: transform: %s: images of %dx%dx%d, want 3 channels and a square size", d.Name, d.Channels, d.Height, d.Width)
+	case t.Native && (t.Augment || t.Resize != 0):
+		return nil, fmt.Errorf("data: transform: %s: Native takes the images as they decode, without Augment or Resize", d.Name)
+	case t.Native:
+		ct, err := t.compile(3, d.Height, d.Width)
+		if err != nil {
+			return nil, err
+		}
+		return nativeTransform{ct}, nil
 	case t.Pad != 0:
 		return nil, fmt.Errorf("data: transform: %s: padded crops are for in-memory datasets, want Augment or Resize", d.Name)
 	case t.Augment && t.Resize != 0:
@@ -182,6 +190,30 @@ func (t imageTransform) fill(dsts [][]float32, d *Dataset, i int, rng func(v int
 	}
 	for v, dst := range dsts {
 		t.view(dst, img, rng(v))
+	}
+	return nil
+}
+
+// nativeTransform decodes an image file once, checks that it has the
+// dataset's size, and makes each view of it as of an in-memory image.
+type nativeTransform struct{ *compiledTransform }
+
+func (t nativeTransform) fill(dsts [][]float32, d *Dataset, i int, rng func(v int) *tensor.RNG) error {
+	img, err := DecodeFile(d.Files[i])
+	if err != nil {
+		return err
+	}
+	if img.W != t.w || img.H != t.h {
+		return fmt.Errorf("data: %s: a %dx%d image, want %dx%d: the recipe takes images at the dataset's size (--image-size)",
+			d.Files[i].Path, img.W, img.H, t.w, t.h)
+	}
+	n := img.W * img.H
+	chw := make([]uint8, 3*n) // (H, W, 3) to the (C, H, W) of in-memory images
+	for p := range n {
+		chw[p], chw[n+p], chw[2*n+p] = img.Pix[3*p], img.Pix[3*p+1], img.Pix[3*p+2]
+	}
+	for v, dst := range dsts {
+		t.apply(dst, chw, rng(v))
 	}
 	return nil
 }

@@ -102,6 +102,10 @@ type Config struct {
 	// ImageSize is the side of the images of an image-file dataset
 	// (data.FileOptions.Size); 0 for the official 224.
 	ImageSize int `json:"image_size,omitempty"`
+	// Transform names the dataset whose augmentation and normalisation
+	// the images get (data.Recipe): empty for the dataset's own, or e.g.
+	// cifar10 for a folder of CIFAR-10 images.
+	Transform string `json:"transform,omitempty"`
 }
 
 // DefaultConfig is the paper's CIFAR-10-LT recipe at imbalance factor 100,
@@ -122,8 +126,12 @@ func DefaultConfig() Config {
 // Validate reports the first setting that no run can use, naming it by its
 // --flag.
 func (c Config) Validate() error {
-	if _, err := data.Lookup(c.Dataset); err != nil {
+	info, err := data.Lookup(c.Dataset)
+	if err != nil {
 		return err
+	}
+	if _, _, err := data.Recipe(info, c.Transform); err != nil {
+		return fmt.Errorf("glmc: --transform: %w", err)
 	}
 	if !slices.Contains(nn.Archs(), c.Arch) {
 		return fmt.Errorf("glmc: --arch %q: want one of %s", c.Arch, strings.Join(nn.Archs(), ", "))
@@ -423,7 +431,10 @@ func NewModel(cfg Config, train *data.Dataset) (*nn.Model, error) {
 func (t *Trainer) newLoaders(info data.Info, test *data.Dataset) error {
 	cfg := t.cfg
 	views := 1
-	var err error
+	trainTF, evalTF, err := data.Recipe(info, cfg.Transform)
+	if err != nil {
+		return err
+	}
 	if cfg.Method == MethodGLMC {
 		views = 2
 		if t.learn.Weights, err = LabelWeights(t.state.TrainCounts, cfg.LabelWeighting); err != nil {
@@ -436,18 +447,18 @@ func (t *Trainer) newLoaders(info data.Info, test *data.Dataset) error {
 		// Stream 1: the weighted loader's augmentations must not repeat
 		// the uniform loader's (stream 0) for the same sample position.
 		if t.weighted, err = data.NewLoader(data.LoaderConfig{Dataset: t.train, Sampler: sampler, BatchSize: cfg.BatchSize,
-			Transform: data.TrainTransform(info), Views: 2, Workers: t.opts.Workers, Seed: cfg.Seed, Stream: 1,
+			Transform: trainTF, Views: 2, Workers: t.opts.Workers, Seed: cfg.Seed, Stream: 1,
 			Rank: t.rank(), World: t.cluster().WorldSize}); err != nil {
 			return err
 		}
 	}
 	if t.uniform, err = data.NewLoader(data.LoaderConfig{Dataset: t.train, Sampler: data.ShuffleSampler{N: t.train.Len(), Seed: cfg.Seed},
-		BatchSize: cfg.BatchSize, Transform: data.TrainTransform(info), Views: views, Workers: t.opts.Workers, Seed: cfg.Seed,
+		BatchSize: cfg.BatchSize, Transform: trainTF, Views: views, Workers: t.opts.Workers, Seed: cfg.Seed,
 		Rank: t.rank(), World: t.cluster().WorldSize}); err != nil {
 		return err
 	}
 	t.eval, err = data.NewLoader(data.LoaderConfig{Dataset: test, Sampler: data.SequentialSampler{N: test.Len()},
-		BatchSize: evalBatch, Transform: data.EvalTransform(info), Workers: t.opts.Workers})
+		BatchSize: evalBatch, Transform: evalTF, Workers: t.opts.Workers})
 	return err
 }
 

@@ -31,6 +31,7 @@ type evalRequest struct {
 	dataset    string // a data.Names() entry
 	dataDir    string // "" for the default folder
 	files      data.FileOptions
+	transform  string  // data.Recipe's recipe
 	factor     float64 // imbalance factor of the training split: it decides the many/medium/few classes
 	seed       uint64  // seed of the training split
 	workers    int
@@ -94,8 +95,12 @@ func evaluate(req evalRequest) (glmc.Result, *nn.Model, *data.Dataset, error) {
 	if got, want := m.Config.NumClasses, len(train.Classes); got != want {
 		return glmc.Result{}, nil, nil, fmt.Errorf("eval: %s has %d classes (fc_cb.weight), %s has %d", req.checkpoint, got, req.dataset, want)
 	}
+	_, tf, err := data.Recipe(info, req.transform)
+	if err != nil {
+		return glmc.Result{}, nil, nil, err
+	}
 	loader, err := data.NewLoader(data.LoaderConfig{Dataset: test, Sampler: data.SequentialSampler{N: test.Len()},
-		BatchSize: 256, Transform: data.EvalTransform(info), Workers: req.workers})
+		BatchSize: 256, Transform: tf, Workers: req.workers})
 	if err != nil {
 		return glmc.Result{}, nil, nil, err
 	}
@@ -116,6 +121,7 @@ func parseEval(args []string) (evalRequest, error) {
 	fs.StringVar(&req.dataDir, "root", "", "official spelling of --data-dir")
 	listFlags(fs, &req.files)
 	fs.IntVar(&req.files.Size, "image-size", 0, "image-file datasets: side of the square images the evaluation transform makes (default: the run's, else 224)")
+	fs.StringVar(&req.transform, "transform", "", "image-file datasets: evaluate the images as they decode, normalised as this in-memory dataset is (default: the run's, else the official ImageNet-LT transform)")
 	fs.Float64Var(&req.factor, "imbalance-factor", req.factor, "imbalance factor of the training split, which decides the many/medium/few classes (default: the run's, else 100)")
 	fs.Var(rateValue{&req.factor}, "imbanlance_rate", "official spelling (sic): the `ratio` 1/imbalance-factor")
 	fs.Uint64Var(&req.seed, "seed", req.seed, "seed of the training split (default: the run's)")
@@ -152,12 +158,19 @@ func parseEval(args []string) (evalRequest, error) {
 		if !set["image-size"] {
 			req.files.Size = st.Config.ImageSize
 		}
+		if !set["transform"] {
+			req.transform = st.Config.Transform
+		}
 	}
 	if req.dataset == "" {
 		return req, usageError{fmt.Errorf("--dataset is required for a checkpoint not written by glmc train: want one of %s", strings.Join(data.Names(), ", "))}
 	}
-	if _, err := data.Lookup(req.dataset); err != nil {
+	info, err := data.Lookup(req.dataset)
+	if err != nil {
 		return req, usageError{err}
+	}
+	if _, _, err := data.Recipe(info, req.transform); err != nil {
+		return req, usageError{fmt.Errorf("--transform: %w", err)}
 	}
 	if !(req.factor >= 1) || math.IsInf(req.factor, 0) {
 		return req, usageError{fmt.Errorf("--imbalance-factor %v: want a finite value ≥ 1", req.factor)}

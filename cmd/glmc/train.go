@@ -178,6 +178,7 @@ func parseTrain(args []string) (trainRequest, error) {
 	fs.StringVar(&req.dataDir, "data-dir", "", `data folder (default: Debian's Fashion-MNIST folder for fashion-mnist when installed, else "data")`)
 	listFlags(fs, &req.files)
 	fs.IntVar(&cfg.ImageSize, "image-size", 0, "image-file datasets: side of the square images the official transforms make (default 224; e.g. 32 for CIFAR-10 as JPEGs)")
+	fs.StringVar(&cfg.Transform, "transform", "", "image-file datasets: train and evaluate the images as they decode with the augmentation and normalisation of this in-memory dataset, e.g. cifar10 for CIFAR-10 as JPEGs with --image-size 32 (default: the official ImageNet-LT transforms)")
 	fs.BoolVar(&req.skipBad, "skip-bad-images", false, "image-file datasets: decode every image first and leave out, listing them, those that fail (default: a bad image stops the run)")
 	fs.Float64Var(&cfg.ImbalanceFactor, "imbalance-factor", def.ImbalanceFactor, "n_max/n_min of the long-tailed training split")
 	fs.Var(rateValue{&cfg.ImbalanceFactor}, "imbanlance_rate", "official spelling (sic): the `ratio` 1/imbalance-factor, e.g. 0.01 for 100")
