@@ -3,9 +3,11 @@ package glmc
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -296,4 +298,33 @@ func writeJSON(path string, v any) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
 	})
+}
+
+// lastState is what LastStateFile holds: the State, and what a checkpoint
+// does not depend on: how the run was launched, and where its data are.
+type lastState struct {
+	*State
+	Cluster
+	DataDir string `json:"data_dir,omitempty"`
+}
+
+// ReadDataDir returns the data folder (Options.DataDir) that the
+// LastStateFile of run folder dir records, "" when it records none or
+// the folder has no LastStateFile, so that glmc eval and a resumed run
+// find the data without being told again.
+func ReadDataDir(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, LastStateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("glmc: %w", err)
+	}
+	var st struct {
+		DataDir string `json:"data_dir"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return "", fmt.Errorf("glmc: %s: %w", filepath.Join(dir, LastStateFile), err)
+	}
+	return st.DataDir, nil
 }

@@ -72,3 +72,31 @@ func TestCompareNumbered(t *testing.T) {
 		t.Errorf("sorted %v, want %v", keys, want)
 	}
 }
+
+// TestReadDataDir reads the data folder of run folders' last.json: the
+// recorded path, nothing for a run without one or a folder without a
+// run, and an error naming the file for a damaged one.
+func TestReadDataDir(t *testing.T) {
+	for _, tc := range []struct {
+		name, last, want, err string
+	}{
+		{"recorded", `{"format": 1, "world_size": 1, "data_dir": "/data/cifar"}`, "/data/cifar", ""},
+		{"not recorded", `{"format": 1, "world_size": 1}`, "", ""},
+		{"no last.json", "", "", ""},
+		{"damaged", `{"format": 1, "data_dir": "/da`, "", LastStateFile + ": unexpected end of JSON input"},
+		{"not a path", `{"data_dir": 3}`, "", "cannot unmarshal number"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.last != "" {
+				if err := os.WriteFile(filepath.Join(dir, LastStateFile), []byte(tc.last), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := ReadDataDir(dir)
+			if got != tc.want || (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("ReadDataDir = %q, %v; want %q and an error containing %q", got, err, tc.want, tc.err)
+			}
+		})
+	}
+}

@@ -194,6 +194,9 @@ type Options struct {
 	Dir     string // run folder, created if missing
 	Resume  bool   // continue the run in Dir instead of starting one
 	Workers int    // goroutines making batches; 0 means 1
+	// DataDir is where the data were read from, absolute, recorded in
+	// LastStateFile (ReadDataDir); empty for the dataset's default folder.
+	DataDir string
 	// Progress receives a progress bar per epoch (loss, images per second,
 	// time left), Log a line per finished epoch; nil for none.
 	Progress io.Writer
@@ -742,10 +745,7 @@ func (t *Trainer) save(rec EpochRecord) error {
 		return err
 	}
 	t.state, t.metrics = st, metrics
-	if err := writeJSON(filepath.Join(dir, LastStateFile), struct {
-		*State
-		Cluster
-	}{&st, t.cluster()}); err != nil {
+	if err := writeJSON(filepath.Join(dir, LastStateFile), lastState{&st, t.cluster(), t.opts.DataDir}); err != nil {
 		return err
 	}
 	// Older optimiser files: the previous checkpoint's, and any left by a

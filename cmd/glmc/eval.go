@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -117,7 +118,7 @@ func parseEval(args []string) (evalRequest, error) {
 	req := evalRequest{factor: def.ImbalanceFactor, seed: def.Seed}
 	fs.StringVar(&req.checkpoint, "checkpoint", "", "model to evaluate: a glmc safetensors file or an official PyTorch .pth/.pth.tar")
 	fs.StringVar(&req.dataset, "dataset", "", "dataset: "+strings.Join(data.Names(), ", ")+" (default: the run's, for glmc checkpoints)")
-	fs.StringVar(&req.dataDir, "data-dir", "", `data folder (default: Debian's Fashion-MNIST folder for fashion-mnist when installed, else "data")`)
+	fs.StringVar(&req.dataDir, "data-dir", "", `data folder (default: the run's, else Debian's Fashion-MNIST folder for fashion-mnist when installed, else "data")`)
 	fs.StringVar(&req.dataDir, "root", "", "official spelling of --data-dir")
 	listFlags(fs, &req.files)
 	fs.IntVar(&req.files.Size, "image-size", 0, "image-file datasets: side of the square images the evaluation transform makes (default: the run's, else 224)")
@@ -160,6 +161,11 @@ func parseEval(args []string) (evalRequest, error) {
 		}
 		if !set["transform"] {
 			req.transform = st.Config.Transform
+		}
+		if !set["data-dir"] {
+			if req.dataDir, err = glmc.ReadDataDir(filepath.Dir(req.checkpoint)); err != nil {
+				return req, err
+			}
 		}
 	}
 	if req.dataset == "" {

@@ -121,11 +121,20 @@ func runPlot(args []string, stdout io.Writer) error {
 }
 
 // evaluateBest evaluates the run's best checkpoint on the test split of
-// its dataset, with its split's groups.
+// its dataset, with its split's groups, its image size and transforms,
+// and its data folder unless --data-dir names another.
 func (req plotRequest) evaluateBest(run report.Run) (glmc.Result, error) {
 	cfg := run.State.Config
+	dir := req.dataDir
+	if dir == "" {
+		var err error
+		if dir, err = glmc.ReadDataDir(run.Dir); err != nil {
+			return glmc.Result{}, err
+		}
+	}
 	res, _, _, err := evaluate(evalRequest{checkpoint: filepath.Join(run.Dir, glmc.BestFile), dataset: cfg.Dataset,
-		dataDir: req.dataDir, factor: cfg.ImbalanceFactor, seed: cfg.Seed, workers: req.workers})
+		dataDir: dir, files: data.FileOptions{Size: cfg.ImageSize}, transform: cfg.Transform,
+		factor: cfg.ImbalanceFactor, seed: cfg.Seed, workers: req.workers})
 	return res, err
 }
 

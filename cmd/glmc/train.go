@@ -241,7 +241,19 @@ func parseTrain(args []string) (trainRequest, error) {
 			return req, err
 		default:
 			req.cfg = saved
+			if !set["data-dir"] {
+				if req.dataDir, err = glmc.ReadDataDir(req.opts.Dir); err != nil {
+					return req, err
+				}
+			}
 		}
+	}
+	if req.dataDir != "" {
+		abs, err := filepath.Abs(req.dataDir)
+		if err != nil {
+			return req, fmt.Errorf("glmc: --data-dir %s: %w", req.dataDir, err)
+		}
+		req.dataDir, req.opts.DataDir = abs, abs
 	}
 	if req.timeout <= 0 {
 		return req, usageError{fmt.Errorf("--dist-timeout %v: want a positive duration", req.timeout)}

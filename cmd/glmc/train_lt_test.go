@@ -51,9 +51,9 @@ func TestTrainResNeXt(t *testing.T) {
 
 // TestTrainFolderCIFARRecipe trains a small resnet32 on a folder of 8×8
 // PNG files with --transform cifar10, checks that the run records the
-// recipe, and that eval of its checkpoint, taking the recipe from the
-// run, scores the best epoch as training did; a recipe that cannot apply
-// is a usage error naming it.
+// recipe and the data folder, and that eval of its checkpoint, taking
+// both from the run, scores the best epoch as training did; a recipe
+// that cannot apply is a usage error naming it.
 func TestTrainFolderCIFARRecipe(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: trains an epoch")
@@ -90,10 +90,14 @@ func TestTrainFolderCIFARRecipe(t *testing.T) {
 		t.Errorf("last.json config transform %q, want cifar10", last.Config.Transform)
 	}
 	req, err := parseEval([]string{"--checkpoint", filepath.Join(out, glmc.BestFile)})
-	if err != nil || req.transform != "cifar10" || req.files.Size != 8 {
-		t.Errorf("eval of the checkpoint: transform %q, image size %d (%v), want the run's cifar10 and 8", req.transform, req.files.Size, err)
+	if err != nil || req.transform != "cifar10" || req.files.Size != 8 || req.dataDir != root {
+		t.Errorf("eval of the checkpoint: transform %q, image size %d, data in %q (%v), want the run's cifar10, 8 and %s",
+			req.transform, req.files.Size, req.dataDir, err, root)
 	}
-	code, stdout, stderr := runCapture("eval", "--checkpoint", filepath.Join(out, glmc.BestFile), "--data-dir", root, "--json")
+	if treq, err := parseTrain([]string{"--resume", "--out", out}); err != nil || treq.dataDir != root || treq.cfg.Transform != "cifar10" {
+		t.Errorf("train --resume: data in %q, transform %q (%v), want the run's %s and cifar10", treq.dataDir, treq.cfg.Transform, err, root)
+	}
+	code, stdout, stderr := runCapture("eval", "--checkpoint", filepath.Join(out, glmc.BestFile), "--json")
 	if code != 0 {
 		t.Fatalf("eval: exit %d: %s", code, stderr)
 	}
@@ -105,7 +109,7 @@ func TestTrainFolderCIFARRecipe(t *testing.T) {
 		t.Errorf("eval --json %s: want top-1 %v on 6 images, as training's best epoch", stdout, summary.Best.Top1)
 	}
 	// The official ImageNet transform at 8 pixels is another evaluation.
-	code, _, stderr = runCapture("eval", "--checkpoint", filepath.Join(out, glmc.BestFile), "--data-dir", root, "--transform", "folder")
+	code, _, stderr = runCapture("eval", "--checkpoint", filepath.Join(out, glmc.BestFile), "--transform", "folder")
 	if code != 0 {
 		t.Errorf("eval --transform folder: exit %d: %s", code, stderr)
 	}
