@@ -36,16 +36,9 @@ func TestTrainResNeXt(t *testing.T) {
 	if err := json.Unmarshal(b, &summary); err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr := runCapture("eval", "--checkpoint", filepath.Join(out, glmc.BestFile), "--json")
-	if code != 0 {
-		t.Fatalf("eval: exit %d: %s", code, stderr)
-	}
-	var got evalReport
-	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
-		t.Fatal(err)
-	}
+	got := evalJSON(t, filepath.Join(out, glmc.BestFile))
 	if got.Arch != "resnext50_32x4d" || got.Width != 16 || got.Top1 != summary.Best.Top1 {
-		t.Errorf("eval --json %s: want arch resnext50_32x4d, width 16, top-1 %v as training's best epoch", stdout, summary.Best.Top1)
+		t.Errorf("eval --json %+v: want arch resnext50_32x4d, width 16, top-1 %v as training's best epoch", got, summary.Best.Top1)
 	}
 }
 
@@ -97,16 +90,8 @@ func TestTrainFolderCIFARRecipe(t *testing.T) {
 	if treq, err := parseTrain([]string{"--resume", "--out", out}); err != nil || treq.dataDir != root || treq.cfg.Transform != "cifar10" {
 		t.Errorf("train --resume: data in %q, transform %q (%v), want the run's %s and cifar10", treq.dataDir, treq.cfg.Transform, err, root)
 	}
-	code, stdout, stderr := runCapture("eval", "--checkpoint", filepath.Join(out, glmc.BestFile), "--json")
-	if code != 0 {
-		t.Fatalf("eval: exit %d: %s", code, stderr)
-	}
-	var got evalReport
-	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
-		t.Fatal(err)
-	}
-	if got.Top1 != summary.Best.Top1 || got.Samples != 6 {
-		t.Errorf("eval --json %s: want top-1 %v on 6 images, as training's best epoch", stdout, summary.Best.Top1)
+	if got := evalJSON(t, filepath.Join(out, glmc.BestFile)); got.Top1 != summary.Best.Top1 || got.Samples != 6 {
+		t.Errorf("eval --json %+v: want top-1 %v on 6 images, as training's best epoch", got, summary.Best.Top1)
 	}
 	// The official ImageNet transform at 8 pixels is another evaluation.
 	code, _, stderr = runCapture("eval", "--checkpoint", filepath.Join(out, glmc.BestFile), "--transform", "folder")
@@ -152,4 +137,19 @@ func writePNG(t *testing.T, path string, side int, tint uint8) {
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// evalJSON runs `glmc eval --checkpoint checkpoint --json` and returns its
+// report.
+func evalJSON(t *testing.T, checkpoint string) evalReport {
+	t.Helper()
+	code, stdout, stderr := runCapture("eval", "--checkpoint", checkpoint, "--json")
+	if code != 0 {
+		t.Fatalf("eval: exit %d: %s", code, stderr)
+	}
+	var got evalReport
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
