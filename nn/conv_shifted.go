@@ -53,6 +53,14 @@ func (l shiftedSrc) cols() int {
 	return (l.n*l.rows*l.pitch + shiftedAlign - 1) / shiftedAlign * shiftedAlign
 }
 
+// images returns l for its first n ≤ l.n images: fewer columns on the
+// same planes and offsets, so that the last, shorter block of a batch
+// runs on the layout of the others.
+func (l shiftedSrc) images(n int) shiftedSrc {
+	l.n = n
+	return l
+}
+
 // groupPlanes is the number of planes of c channels: c·st².
 func (l shiftedSrc) groupPlanes(c int) int { return c * l.st * l.st }
 
