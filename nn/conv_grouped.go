@@ -81,19 +81,22 @@ func FunctionalGroupedConv2d(x, w, b *autograd.Var, stride, padding, groups int)
 var groupedBudget = 1 << 15
 
 // minUnits is the least number of (image block, group) pairs of a batch
-// of at least as many images: they are what the goroutines share, and 8
-// of them keep 2, 4 or 8 goroutines evenly busy, also with one group (a
-// dense convolution).
+// of at least as many images: they are what the goroutines share, and
+// a multiple of 8 of them keeps 2, 4 or 8 goroutines evenly busy, also
+// with one group (a dense convolution).
 const minUnits = 8
 
 // blockImages returns the number of images of a block of a batch of n
-// images of perImage floats each, for groups groups: ⌊groupedBudget /
-// perImage⌋, but few enough for minUnits pairs of block and group, and at
-// least one. It depends on the shape only, never on the number of
-// threads, so neither do the sums that follow the blocks.
+// images of perImage floats each, for groups groups: about ⌊groupedBudget
+// / perImage⌋ (at least one), fewer where that makes the number of
+// blocks a multiple of ⌈minUnits/groups⌉. It depends on the shape only,
+// never on the number of threads, so neither do the sums that follow the
+// blocks.
 func blockImages(n, groups, perImage int) int {
-	blocks := (minUnits + groups - 1) / groups
-	return max(1, min(groupedBudget/max(1, perImage), (n+blocks-1)/blocks))
+	nb := max(1, groupedBudget/max(1, perImage))
+	per := (minUnits + groups - 1) / groups
+	blocks := max(per, ((n+nb-1)/nb+per-1)/per*per)
+	return max(1, (n+blocks-1)/blocks)
 }
 
 // forBlocks calls fn(n0, nb, g) for every block of the n images, nb

@@ -351,6 +351,28 @@ func TestPlanDirect(t *testing.T) {
 	}
 }
 
+// TestBlockImages checks the split of a batch into blocks of images:
+// within the budget, into a multiple of 8 blocks for one group (of
+// 8/groups for a few), balanced, and one image per block at the least.
+func TestBlockImages(t *testing.T) {
+	defer func(prev int) { groupedBudget = prev }(groupedBudget)
+	groupedBudget = 1 << 15
+	for _, c := range []struct{ n, groups, perImage, want int }{
+		{64, 1, 5184, 4},   // 6 fit: 11 blocks, made 16
+		{64, 1, 9248, 3},   // 3 fit: 22 blocks of 3 (24 asked)
+		{64, 1, 18496, 1},  // 1 fits
+		{64, 1, 100000, 1}, // none fits
+		{7, 1, 100, 1},     // fewer images than blocks
+		{16, 32, 2592, 8},  // 12 fit: two blocks, balanced
+		{16, 2, 100, 4},    // 4 blocks for 2 groups
+		{0, 1, 100, 1},     // an empty batch
+	} {
+		if got := blockImages(c.n, c.groups, c.perImage); got != c.want {
+			t.Errorf("blockImages(%d images, %d groups, %d floats each) = %d, want %d", c.n, c.groups, c.perImage, got, c.want)
+		}
+	}
+}
+
 func TestGroupedConvShapes(t *testing.T) {
 	x := autograd.Const(tensor.New(2, 6, 5, 5))
 	assert.Panics(t, func() { FunctionalGroupedConv2d(x, autograd.Const(tensor.New(4, 2, 3, 3)), nil, 1, 1, 2) }, "IC/groups mismatch")
