@@ -242,8 +242,8 @@ type convPlan struct {
 // GEMM throughout), "winograd" (wherever F(2×2, 3×3) applies, im2col +
 // GEMM elsewhere), "direct" (the direct convolution of conv_shifted.go
 // throughout) or "" (the measured plan). It comes from the environment
-// variable GLMC_CONV, read once at start-up, so that whole programs and the parity tests can run
-// each algorithm; tests also set it directly.
+// variable GLMC_CONV, read once at start-up, so that whole programs and
+// the parity tests can run each algorithm; tests also set it directly.
 var convAlgo = func() string {
 	v := os.Getenv("GLMC_CONV")
 	if v != "" && v != "gemm" && v != "winograd" && v != "direct" {

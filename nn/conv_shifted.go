@@ -2,9 +2,10 @@ package nn
 
 import "github.com/glmc/glmc/asm"
 
-// The direct convolution behind grouped convolution: products of
-// asm.SgemmShifted, whose B rows are windows of a buffer that holds the
-// input with its padding, so that no im2col matrix is built or packed.
+// The direct convolution behind grouped convolution (and the dense passes
+// that planConv gives it): products of asm.SgemmShifted, whose B rows are
+// windows of a buffer that holds the input with its padding, so that no
+// im2col matrix is built or packed.
 //
 // A tensor (N, C, H, W) is laid out for it as st² phase planes per channel
 // (st is the stride: phase (a, b) holds x[st·r + a][st·c + b] at (r, c);
