@@ -286,14 +286,15 @@ func planConv(s convShape) convPlan {
 // planDirect returns p with the direct convolution chosen for the passes
 // of s that are not Winograd's where it beats im2col + GEMM: the input
 // gradient of the 3×3 stride-2 convolutions with up to 32 input channels
-// (ResNet-32's at width 16: 1.1× on 16→32 channels, 32×32 maps, 1.03× on
-// 32→64, 16×16; processor time on one thread, Zen 3 AVX2, batches 64 and
-// 128, BenchmarkConvAlgos), where it saves the scatter of col2im. It lost
-// everywhere else: its products run 13–30% more columns than there are
-// pixels (a zero row and column per phase plane and image), which on
-// wider layers outweighs the im2col it saves; 0.9× for the forward pass
-// and the weight gradient at width 16, 0.5–0.9× from 64 channels on, and
-// 0.4–0.8× on ResNet-50's 1×1 stride-2 convolutions, whose phase planes
+// (ResNet-32's at width 16: 1.1–1.2× on 16→32 channels, 32×32 maps,
+// 1.03–1.07× on 32→64, 16×16; processor time on one thread, Zen 3 AVX2,
+// batches 64 and 128, BenchmarkConvAlgos), where it saves the scatter of
+// col2im. It lost everywhere else: its products run 13–30% more columns
+// than there are pixels (a zero row and column per phase plane and
+// image), and its weight gradient sums on dot-product tiles; 0.9–1.0× for
+// the forward pass and 0.7–0.9× for the weight gradient at width 16,
+// 0.45–0.8× from 64 channels on, 0.3–1.0× on ResNet-50's strided 3×3
+// convolutions and 0.2–0.9× on its 1×1 stride-2 ones, whose phase planes
 // copy four times the data they use.
 func planDirect(s convShape, p convPlan) convPlan {
 	strided3 := s.stride == 2 && s.kh == 3 && s.kw == 3 && s.pad == 1
