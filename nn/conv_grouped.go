@@ -168,15 +168,13 @@ func groupedConvForward(s convShape, groups int, y, x, w, b []float32, ep *epilo
 		buf := getScratch(l.groupPlanes(s.c) * l.plane)
 		defer putScratch(buf)
 		l.fill(buf.buf, x[n0*in:(n0+nb)*in], g*s.c, s.c)
+		var bias []float32
+		if b != nil {
+			bias = b[g*s.oc : (g+1)*s.oc]
+		}
+		ps := [1]shiftedProduct{{a: w[g*s.oc*k:], lda: k, off: off}}
 		out := shiftedOut{l: l, c: groups * s.oc, h: s.oh, w: s.ow, st: 1}
-		ps := []shiftedProduct{{a: w[g*s.oc*k:], lda: k, off: off}}
-		shiftedProducts(s.oc, ps, buf.buf, l.cols(), func(r, q0 int, c [][]float32) {
-			var bias float32
-			if b != nil {
-				bias = b[g*s.oc+r]
-			}
-			out.store(y, n0, g*s.oc+r, q0, c, bias)
-		})
+		shiftedProducts(s.oc, ps[:], buf.buf, out, y, n0, g*s.oc, bias)
 		if ep == nil {
 			return
 		}
@@ -269,19 +267,20 @@ func groupedWeightGrad(s convShape, groups int, dw, gy, x []float32) {
 //	dx (N, G·C, H, W), gy (N, G·OC, OH, OW), w (G·OC, C, KH, KW)
 func groupedInputGrad(s convShape, groups int, dx, gy, w []float32) {
 	st := s.stride
-	phases := make([][]tap, st*st)
-	var all []tap
+	phases := make([][]tap, st*st) // slices of all
+	all := make([]tap, 0, s.kh*s.kw)
 	for a := range st {
 		for b := range st {
+			first := len(all)
 			for i := range s.kh {
 				dy, ra := floorDivMod(a+s.pad-i, st)
 				for j := range s.kw {
 					if dx, rb := floorDivMod(b+s.pad-j, st); ra == 0 && rb == 0 {
-						phases[a*st+b] = append(phases[a*st+b], tap{i, j, a, b, dy, dx})
+						all = append(all, tap{i, j, a, b, dy, dx})
 					}
 				}
 			}
-			all = append(all, phases[a*st+b]...)
+			phases[a*st+b] = all[first:len(all):len(all)]
 		}
 	}
 	if len(all) == 0 { // every tap reads padding only: no gradient reaches x
@@ -312,12 +311,24 @@ func groupedInputGrad(s convShape, groups int, dx, gy, w []float32) {
 			}
 		}
 	}
-	off := make([][]int, len(phases))
+	off := make([][]int, len(phases)) // slices of offs
+	offs := make([]int, 0, s.oc*len(all))
 	for ph, taps := range phases {
+		first := len(offs)
 		for oc := range s.oc {
 			for _, t := range taps {
-				off[ph] = append(off[ph], full.offset(oc, 0, 0, t.dy, t.dx))
+				offs = append(offs, full.offset(oc, 0, 0, t.dy, t.dx))
 			}
+		}
+		off[ph] = offs[first:len(offs):len(offs)]
+	}
+	// ps: the products of each group, phase after phase.
+	ps := make([]shiftedProduct, 0, groups*len(phases))
+	for g := range groups {
+		first := g * s.c * s.oc * kk // of the phase's taps in wt's rows
+		for ph := range phases {
+			ps = append(ps, shiftedProduct{a: wt.buf[first:], lda: s.oc * kk, off: off[ph]})
+			first += len(off[ph])
 		}
 	}
 	out := groups * s.oc * s.pixels()
@@ -326,15 +337,7 @@ func groupedInputGrad(s convShape, groups int, dx, gy, w []float32) {
 		buf := getScratch(s.oc * l.plane)
 		defer putScratch(buf)
 		l.fill(buf.buf, gy[n0*out:(n0+nb)*out], g*s.oc, s.oc)
-		ps := make([]shiftedProduct, len(phases))
-		first := g * s.c * s.oc * kk // of the phase's taps in wt's rows
-		for ph := range phases {
-			ps[ph] = shiftedProduct{a: wt.buf[first:], lda: s.oc * kk, off: off[ph]}
-			first += len(off[ph])
-		}
 		o := shiftedOut{l: l, c: groups * s.c, h: s.h, w: s.w, st: st}
-		shiftedProducts(s.c, ps, buf.buf, l.cols(), func(r, q0 int, c [][]float32) {
-			o.store(dx, n0, g*s.c+r, q0, c, 0)
-		})
+		shiftedProducts(s.c, ps[g*len(phases):(g+1)*len(phases)], buf.buf, o, dx, n0, g*s.c, nil)
 	})
 }
