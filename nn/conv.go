@@ -284,7 +284,8 @@ func planConv(s convShape) convPlan {
 }
 
 // planDirect returns p with the direct convolution chosen for the passes
-// of s that are not Winograd's where it beats im2col + GEMM: the input
+// of s where it beats im2col + GEMM (none of them Winograd's, which needs
+// stride 1; convForwardThen and convBackward try Winograd first): the input
 // gradient of the 3×3 stride-2 convolutions with up to 32 input channels
 // (ResNet-32's at width 16: 1.1–1.2× on 16→32 channels, 32×32 maps,
 // 1.03–1.07× on 32→64, 16×16; processor time on one thread, Zen 3 AVX2,
@@ -298,7 +299,7 @@ func planConv(s convShape) convPlan {
 // copy four times the data they use.
 func planDirect(s convShape, p convPlan) convPlan {
 	strided3 := s.stride == 2 && s.kh == 3 && s.kw == 3 && s.pad == 1
-	p.directInputGrad = !p.inputGrad && strided3 && s.c <= 32
+	p.directInputGrad = strided3 && s.c <= 32
 	return p
 }
 
