@@ -233,17 +233,21 @@ type convPlan struct {
 	forward    bool // y from x and w
 	inputGrad  bool // dx: the forward pass of the transposed convolution
 	weightGrad bool // dw
+	// The passes that run neither Winograd nor im2col + GEMM but the
+	// direct convolution of conv_shifted.go (planDirect).
+	directForward, directInputGrad, directWeightGrad bool
 }
 
 // convAlgo overrides planConv for every convolution: "gemm" (im2col +
-// GEMM throughout), "winograd" (wherever F(2×2, 3×3) applies) or "" (the
-// measured plan). It comes from the environment variable GLMC_CONV, read
-// once at start-up, so that whole programs and the parity tests can run
-// each algorithm; tests also set it directly.
+// GEMM throughout), "winograd" (wherever F(2×2, 3×3) applies, im2col +
+// GEMM elsewhere), "direct" (the direct convolution of conv_shifted.go
+// throughout) or "" (the measured plan). It comes from the environment
+// variable GLMC_CONV, read once at start-up, so that whole programs and
+// the parity tests can run each algorithm; tests also set it directly.
 var convAlgo = func() string {
 	v := os.Getenv("GLMC_CONV")
-	if v != "" && v != "gemm" && v != "winograd" {
-		panic(fmt.Sprintf("nn: GLMC_CONV=%s: want gemm, winograd or nothing (the per-shape plan)", v))
+	if v != "" && v != "gemm" && v != "winograd" && v != "direct" {
+		panic(fmt.Sprintf("nn: GLMC_CONV=%s: want gemm, winograd, direct or nothing (the per-shape plan)", v))
 	}
 	return v
 }()
@@ -267,14 +271,36 @@ func planConv(s convShape) convPlan {
 		return convPlan{}
 	case "winograd":
 		return convPlan{forward: winogradOK(s), inputGrad: ok && winogradOK(t), weightGrad: winogradOK(s)}
+	case "direct":
+		return convPlan{directForward: true, directInputGrad: true, directWeightGrad: true}
 	}
 	ch := min(s.c, s.oc)
 	enough := func(least int) bool { return ch >= least && (s.ow >= 8 || ch >= 128) }
-	return convPlan{
+	return planDirect(s, convPlan{
 		forward:    winogradOK(s) && enough(16),
 		inputGrad:  ok && winogradOK(t) && enough(16),
 		weightGrad: winogradOK(s) && enough(16),
-	}
+	})
+}
+
+// planDirect returns p with the direct convolution chosen for the passes
+// of s where it beats im2col + GEMM (none of them Winograd's, which needs
+// stride 1; convForwardThen and convBackward try Winograd first): the input
+// gradient of the 3×3 stride-2 convolutions with up to 32 input channels
+// (ResNet-32's at width 16: 1.1–1.2× on 16→32 channels, 32×32 maps,
+// 1.03–1.07× on 32→64, 16×16; processor time on one thread, Zen 3 AVX2,
+// batches 64 and 128, BenchmarkConvAlgos), where it saves the scatter of
+// col2im. It lost everywhere else: its products run 13–30% more columns
+// than there are pixels (a zero row and column per phase plane and
+// image), and its weight gradient sums on dot-product tiles; 0.9–1.0× for
+// the forward pass and 0.7–0.9× for the weight gradient at width 16,
+// 0.45–0.8× from 64 channels on, 0.3–1.0× on ResNet-50's strided 3×3
+// convolutions and 0.2–0.9× on its 1×1 stride-2 ones, whose phase planes
+// copy four times the data they use.
+func planDirect(s convShape, p convPlan) convPlan {
+	strided3 := s.stride == 2 && s.kh == 3 && s.kw == 3 && s.pad == 1
+	p.directInputGrad = strided3 && s.c <= 32
+	return p
 }
 
 // columns returns the (depth, g·OH·OW) columns of the g images at x, built
@@ -302,11 +328,14 @@ func convForward(s convShape, y, x, w, b []float32) { convForwardThen(s, y, x, w
 // norm over y (nil for none), which each path applies to a piece of y as
 // soon as the piece is written, while it is in cache.
 func convForwardThen(s convShape, y, x, w, b []float32, ep *epilogue) {
-	if planConv(s).forward {
+	switch plan := planConv(s); {
+	case plan.forward:
 		winogradForwardThen(s, y, x, w, b, ep)
-		return
+	case plan.directForward:
+		groupedConvForward(s, 1, y, x, w, b, ep)
+	default:
+		convForwardGEMM(s, y, x, w, b, ep)
 	}
-	convForwardGEMM(s, y, x, w, b, ep)
 }
 
 // convForwardGEMM is convForwardThen's im2col + GEMM path; the epilogue
@@ -390,6 +419,14 @@ func convBackward(s convShape, dx, dw, db, gy, x, w []float32) {
 		wt := flipKernel(s, w)
 		winogradForward(t, dx, gy, wt.buf, nil)
 		putScratch(wt)
+		dx = nil
+	}
+	if dw != nil && plan.directWeightGrad {
+		groupedWeightGrad(s, 1, dw, gy, x)
+		dw = nil
+	}
+	if dx != nil && plan.directInputGrad {
+		groupedInputGrad(s, 1, dx, gy, w)
 		dx = nil
 	}
 	if dx != nil || dw != nil {

@@ -136,10 +136,14 @@ func sweepCases() []groupedCase {
 			}
 		}
 	}
-	// Column spaces wider than one block of shiftedCols columns.
+	// Column spaces wider than one block of shiftedCols columns; dense
+	// strided convolutions like ResNet-32's, whose batches end in a
+	// shorter block of images (17 = 5·3 + 2 and 9 = 4·2 + 1).
 	return append(cases,
 		groupedCase{convCase{3, 6, 23, 21, 6, 3, 3, 1, 1, true}, 2},
-		groupedCase{convCase{2, 8, 45, 47, 8, 3, 3, 2, 1, false}, 2})
+		groupedCase{convCase{2, 8, 45, 47, 8, 3, 3, 2, 1, false}, 2},
+		groupedCase{convCase{17, 16, 10, 10, 32, 3, 3, 2, 1, true}, 1},
+		groupedCase{convCase{9, 32, 8, 7, 64, 3, 3, 2, 1, false}, 1})
 }
 
 // TestGroupedConvSweep checks the forward pass and both gradients of the
@@ -161,7 +165,7 @@ func TestGroupedConvSweep(t *testing.T) {
 				}
 				s := newConvShape([]int{c.n, c.c / c.groups, c.h, c.w}, []int{c.oc / c.groups, c.c / c.groups, c.kh, c.kw}, c.stride, c.pad)
 				y := make([]float32, c.n*c.oc*s.oh*s.ow)
-				groupedConvForward(s, c.groups, y, x, w, b)
+				groupedConvForward(s, c.groups, y, x, w, b, nil)
 				assertClose(t, "y", y, groupedConvReference(c, x, w, b), c.c/c.groups*c.kh*c.kw)
 				gy := tensor.RandN(tensor.NewRNG(22), len(y)).Data
 				dx, dw := make([]float32, len(x)), make([]float32, len(w))
@@ -275,24 +279,31 @@ func TestGroupedConvOneGroup(t *testing.T) {
 }
 
 // TestGroupedConvThreadsBitIdentical: outputs and all gradients are the same
-// bits on 1, 2 and 3 threads, stride 1 and 2, in one block of images and
-// in blocks of one.
+// bits on 1, 2 and 3 threads, stride 1 and 2, in the blocks of images of
+// the shape and in blocks of one; for dense convolutions (one group) with
+// the per-shape plan and with the direct convolution forced.
 func TestGroupedConvThreadsBitIdentical(t *testing.T) {
-	for _, c := range []groupedCase{
-		{convCase{9, 16, 12, 12, 32, 3, 3, 1, 1, true}, 8},
-		{convCase{5, 64, 13, 11, 64, 3, 3, 2, 1, true}, 32},
+	for _, c := range []struct {
+		groupedCase
+		algo string
+	}{
+		{groupedCase{convCase{9, 16, 12, 12, 32, 3, 3, 1, 1, true}, 8}, ""},
+		{groupedCase{convCase{5, 64, 13, 11, 64, 3, 3, 2, 1, true}, 32}, ""},
+		{groupedCase{convCase{19, 16, 12, 12, 32, 3, 3, 2, 1, true}, 1}, ""},
+		{groupedCase{convCase{19, 16, 12, 12, 32, 3, 3, 2, 1, true}, 1}, "direct"},
+		{groupedCase{convCase{10, 8, 9, 9, 8, 3, 3, 1, 1, true}, 1}, "direct"},
 	} {
 		for _, budget := range []int{groupedBudget, 1} {
 			var want [][]float32
 			for _, threads := range []int{1, 2, 3} {
-				prev, prevBudget := asm.SetThreads(threads), groupedBudget
-				groupedBudget = budget
-				in := groupedInputs(c, 11)
+				prev, prevBudget, prevAlgo := asm.SetThreads(threads), groupedBudget, convAlgo
+				groupedBudget, convAlgo = budget, c.algo
+				in := groupedInputs(c.groupedCase, 11)
 				vars := []*autograd.Var{autograd.Param(in[0]), autograd.Param(in[1]), autograd.Param(in[2])}
-				y := groupedForward(c)(vars)
+				y := groupedForward(c.groupedCase)(vars)
 				y.BackwardWith(tensor.RandN(tensor.NewRNG(12), y.Shape()...))
 				asm.SetThreads(prev)
-				groupedBudget = prevBudget
+				groupedBudget, convAlgo = prevBudget, prevAlgo
 				got := [][]float32{y.Value.Data, vars[0].Grad.Data, vars[1].Grad.Data, vars[2].Grad.Data}
 				if want == nil {
 					want = got
@@ -300,10 +311,64 @@ func TestGroupedConvThreadsBitIdentical(t *testing.T) {
 				}
 				for i := range want {
 					if !slices.Equal(want[i], got[i]) {
-						t.Errorf("%v, budget %d, %d threads: tensor %d differs from 1 thread", c, budget, threads, i)
+						t.Errorf("%v, GLMC_CONV=%q, budget %d, %d threads: tensor %d differs from 1 thread", c.groupedCase, c.algo, budget, threads, i)
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestPlanDirect checks which passes planConv gives the direct
+// convolution: under the plan, the input gradient of ResNet-32's strided
+// convolutions at width 16 and nothing else; every pass when GLMC_CONV
+// forces it; none when GLMC_CONV forces another algorithm.
+func TestPlanDirect(t *testing.T) {
+	defer func(prev string) { convAlgo = prev }(convAlgo)
+	for _, c := range []struct {
+		algo             string
+		c, oc, hw, k, st int
+		want             [3]bool // forward, input gradient, weight gradient
+	}{
+		{"", 16, 32, 32, 3, 2, [3]bool{false, true, false}},
+		{"", 32, 64, 16, 3, 2, [3]bool{false, true, false}},
+		{"", 64, 128, 32, 3, 2, [3]bool{}},
+		{"", 16, 16, 32, 3, 1, [3]bool{}}, // Winograd
+		{"", 3, 16, 32, 3, 1, [3]bool{}},  // the stem: im2col + GEMM
+		{"", 16, 32, 32, 1, 2, [3]bool{}}, // 1×1 stride 2
+		{"direct", 16, 16, 32, 3, 1, [3]bool{true, true, true}},
+		{"direct", 64, 128, 32, 1, 2, [3]bool{true, true, true}},
+		{"gemm", 16, 32, 32, 3, 2, [3]bool{}},
+		{"winograd", 16, 32, 32, 3, 2, [3]bool{}},
+	} {
+		convAlgo = c.algo
+		s := newConvShape([]int{64, c.c, c.hw, c.hw}, []int{c.oc, c.c, c.k, c.k}, c.st, c.k/2)
+		p := planConv(s)
+		if got := [3]bool{p.directForward, p.directInputGrad, p.directWeightGrad}; got != c.want {
+			t.Errorf("GLMC_CONV=%q, %d→%d channels, %d², %d×%d stride %d: direct passes %v, want %v",
+				c.algo, c.c, c.oc, c.hw, c.k, c.k, c.st, got, c.want)
+		}
+	}
+}
+
+// TestBlockImages checks the split of a batch into blocks of images:
+// within the budget, into a multiple of 8 blocks for one group (of
+// 8/groups for a few), balanced, and one image per block at the least.
+func TestBlockImages(t *testing.T) {
+	defer func(prev int) { groupedBudget = prev }(groupedBudget)
+	groupedBudget = 1 << 15
+	for _, c := range []struct{ n, groups, perImage, want int }{
+		{64, 1, 5184, 4},   // 6 fit: 11 blocks, made 16
+		{64, 1, 9248, 3},   // 3 fit: 22 blocks of 3 (24 asked)
+		{64, 1, 18496, 1},  // 1 fits
+		{64, 1, 100000, 1}, // none fits
+		{7, 1, 100, 1},     // fewer images than blocks
+		{16, 32, 2592, 8},  // 12 fit: two blocks, balanced
+		{16, 2, 100, 4},    // 4 blocks for 2 groups
+		{0, 1, 100, 1},     // an empty batch
+	} {
+		if got := blockImages(c.n, c.groups, c.perImage); got != c.want {
+			t.Errorf("blockImages(%d images, %d groups, %d floats each) = %d, want %d", c.n, c.groups, c.perImage, got, c.want)
 		}
 	}
 }

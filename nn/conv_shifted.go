@@ -2,9 +2,10 @@ package nn
 
 import "github.com/glmc/glmc/asm"
 
-// The direct convolution behind grouped convolution: products of
-// asm.SgemmShifted, whose B rows are windows of a buffer that holds the
-// input with its padding, so that no im2col matrix is built or packed.
+// The direct convolution behind grouped convolution (and the dense passes
+// that planConv gives it): products of asm.SgemmShifted, whose B rows are
+// windows of a buffer that holds the input with its padding, so that no
+// im2col matrix is built or packed.
 //
 // A tensor (N, C, H, W) is laid out for it as st² phase planes per channel
 // (st is the stride: phase (a, b) holds x[st·r + a][st·c + b] at (r, c);
@@ -51,6 +52,14 @@ const shiftedAlign = 48
 // shiftedAlign; those past N·R·P are dropped.
 func (l shiftedSrc) cols() int {
 	return (l.n*l.rows*l.pitch + shiftedAlign - 1) / shiftedAlign * shiftedAlign
+}
+
+// images returns l for its first n ≤ l.n images: fewer columns on the
+// same planes and offsets, so that the last, shorter block of a batch
+// runs on the layout of the others.
+func (l shiftedSrc) images(n int) shiftedSrc {
+	l.n = n
+	return l
 }
 
 // groupPlanes is the number of planes of c channels: c·st².
@@ -192,14 +201,20 @@ type shiftedProduct struct {
 }
 
 // shiftedProducts computes the products C_i (m × cols) = A_i · the windows
-// of buf at the offsets of ps[i], a column block at a time, and hands each
-// row r of each block of every C_i to store (c[i] from C_i).
-func shiftedProducts(m int, ps []shiftedProduct, buf []float32, cols int, store func(r, q0 int, c [][]float32)) {
+// of buf at the offsets of ps[i], cols = o.l.cols(), a column block at a
+// time, and stores row r of each block of every C_i into channel ch0 + r
+// of out (image block n0) through o, plus bias[r] (bias nil for none).
+func shiftedProducts(m int, ps []shiftedProduct, buf []float32, o shiftedOut, out []float32, n0, ch0 int, bias []float32) {
 	c := getScratch(len(ps) * m * shiftedCols)
 	defer putScratch(c)
-	rows := make([][]float32, len(ps))
-	for q0 := 0; q0 < cols; q0 += shiftedCols {
-		width := min(shiftedCols, cols-q0)
+	var rowsOf [4][]float32 // the phases of stride 2 without a heap allocation
+	rows := rowsOf[:0]
+	if len(ps) > len(rowsOf) {
+		rows = make([][]float32, 0, len(ps))
+	}
+	rows = rows[:len(ps)]
+	for q0 := 0; q0 < o.l.cols(); q0 += shiftedCols {
+		width := min(shiftedCols, o.l.cols()-q0)
 		for i, p := range ps {
 			asm.SgemmShifted(m, width, p.a, p.lda, buf[q0:], p.off, c.buf[i*m*width:], width)
 		}
@@ -207,7 +222,11 @@ func shiftedProducts(m int, ps []shiftedProduct, buf []float32, cols int, store 
 			for i := range ps {
 				rows[i] = c.buf[(i*m+r)*width : (i*m+r+1)*width]
 			}
-			store(r, q0, rows)
+			var b float32
+			if bias != nil {
+				b = bias[r]
+			}
+			o.store(out, n0, ch0+r, q0, rows, b)
 		}
 	}
 }

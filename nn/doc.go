@@ -32,9 +32,11 @@
 // products over tiles of the whole batch in place of 36 multiply-adds per
 // output tile, for the forward pass, the input gradient and the weight
 // gradient; a per-shape plan (planConv) picks the algorithm of each pass
-// from measurements, and GLMC_CONV=gemm|winograd forces one. A grouped
-// convolution runs as one dense convolution per group, on the group's
-// channels copied to contiguous buffers (its weights already are). Batch norm, ReLU and
+// from measurements, and GLMC_CONV=gemm|winograd|direct forces one. A
+// grouped convolution, and the input gradient of the narrow strided 3×3
+// convolutions, run as direct convolutions (conv_shifted.go) whose kernel
+// taps read the padded input planes in place, shifted, split over image
+// blocks and groups. Batch norm, ReLU and
 // the residual addition run as loops over contiguous channel planes, and a
 // BatchNorm2d followed by ReLU (or by the residual addition and ReLU, at
 // the end of a block) runs as one op.

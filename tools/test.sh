@@ -71,7 +71,7 @@ done
 step "parity tests with each convolution algorithm forced"
 # nn's parity tests force each one themselves; the step and model tests of
 # optim and glmc see Winograd only where the per-shape plan picks it.
-for algo in gemm winograd; do
+for algo in gemm winograd direct; do
 	echo "-- GLMC_CONV=$algo"
 	GLMC_CONV=$algo go test -count=1 -short -run '^TestGolden' ./optim ./glmc
 done
