@@ -24,6 +24,11 @@ type convKernels struct {
 	// outputGrad is WinogradOutputGrad for groups·width tiles, both rows
 	// whole.
 	outputGrad func(m *float32, ms int, y0, y1 *float32, groups int)
+	// input4 is WinogradInput4 for one row of groups·width tiles, and
+	// output4 WinogradOutputRows4 for one tile row of groups·width tiles,
+	// its four rows whole (winograd4.go).
+	input4  func(v *float32, vs int, d *float32, ld, groups int)
+	output4 func(y *float32, width int, m *float32, ms, groups int, bias float32)
 	// deinterleave is Deinterleave and interleave Interleave, for
 	// octets·8 pairs; nil in the generic implementation.
 	deinterleave func(even, odd, src *float32, octets int)
@@ -36,7 +41,7 @@ type convKernels struct {
 }
 
 var genericConv = convKernels{width: 1, input: winoInputGeneric, output: winoOutputGeneric, outputGrad: winoOutputGradGeneric,
-	shifted: genericShifted}
+	input4: winoInput4Generic, output4: winoOutput4Generic, shifted: genericShifted}
 
 // Interleave is the inverse of Deinterleave: it sets the even elements of
 // dst from even and the odd ones from odd, as col2im of a stride-2
@@ -158,9 +163,7 @@ func WinogradInput(v []float32, vs int, d []float32, ld, tiles, rows int) {
 		panic(fmt.Sprintf("asm: WinogradInput: %d values in rows of stride %d for %d×%d tiles, need stride ≥ %d and %d values",
 			len(d), ld, rows, tiles, 2*tiles+2, (2*rows+1)*ld+2*tiles+2))
 	}
-	if n := rows * tiles; vs < n || len(v) < 15*vs+n {
-		panic(fmt.Sprintf("asm: WinogradInput: %d values with stride %d for %d tiles, need stride ≥ tiles and %d values", len(v), vs, n, 15*vs+n))
-	}
+	checkTransform("WinogradInput", v, vs, rows*tiles, 16)
 	k := active.conv
 	g := tiles / k.width
 	for q := range rows {
@@ -219,7 +222,7 @@ func WinogradOutputRows(y []float32, width int, m []float32, ms, tiles, rows int
 		panic(fmt.Sprintf("asm: WinogradOutputRows: %d values for %d tile rows of %d tiles in rows of %d, need rows of %d or %d values, %d or %d of them",
 			len(y), rows, tiles, width, 2*tiles-1, 2*tiles, 2*rows, 2*rows-1))
 	}
-	checkTransform("WinogradOutputRows", m, ms, rows*tiles)
+	checkTransform("WinogradOutputRows", m, ms, rows*tiles, 16)
 	for i := range rows {
 		y0, y1 := y[2*i*width:(2*i+1)*width], []float32(nil)
 		g := 0
@@ -304,18 +307,19 @@ func checkOutputRows(op string, y0, y1, m []float32, ms, tiles int) (groups int)
 		panic(fmt.Sprintf("asm: %s: rows of %d and %d values for %d tiles, need two equal rows of at least %d (or a nil second)",
 			op, len(y0), len(y1), tiles, 2*tiles-1))
 	}
-	checkTransform(op, m, ms, tiles)
+	checkTransform(op, m, ms, tiles, 16)
 	if y1 == nil {
 		return 0
 	}
 	return min(tiles, len(y0)/2) / active.conv.width
 }
 
-// checkTransform panics unless m holds tiles tiles of the 16 rows ms
-// floats apart of the transform domain, as op states them.
-func checkTransform(op string, m []float32, ms, tiles int) {
-	if ms < tiles || len(m) < 15*ms+tiles {
-		panic(fmt.Sprintf("asm: %s: %d values with stride %d for %d tiles, need stride ≥ tiles and %d values", op, len(m), ms, tiles, 15*ms+tiles))
+// checkTransform panics unless m holds tiles tiles of the xis rows ms
+// floats apart of the transform domain (16 for F(2×2, 3×3), 36 for
+// F(4×4, 3×3)), as op states them.
+func checkTransform(op string, m []float32, ms, tiles, xis int) {
+	if ms < tiles || len(m) < (xis-1)*ms+tiles {
+		panic(fmt.Sprintf("asm: %s: %d values with stride %d for %d tiles, need stride ≥ tiles and %d values", op, len(m), ms, tiles, (xis-1)*ms+tiles))
 	}
 }
 

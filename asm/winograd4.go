@@ -1,0 +1,198 @@
+package asm
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// The transforms of Winograd F(4×4, 3×3) over rows of tiles, for package
+// nn, with the interpolation points 0, ±1, ±2 and ∞ (Lavin & Gray, 2016).
+// Tile t of a row covers columns 4t to 4t+5 of six input rows and writes
+// columns 4t to 4t+3 of four output rows. The 36 transform-domain values
+// ξ = 6r + j of a tile are stored ξ·stride floats apart, the tiles of a
+// row side by side, as for F(2×2, 3×3).
+//
+// Every coefficient of Bᵀ and Aᵀ is written as a sum of signed powers of
+// two times shared differences (4·(c0 − c2) + (c4 − c2) for 4c0 − 5c2 +
+// c4), so that a product is exact and a fused multiply-add rounds as the
+// separate multiply and add do: the SIMD kernels use FMA and still match
+// this code bit for bit, whatever the compiler fuses. Points with less
+// rounding error exist ({0, −1, 1, ½, −2} has 3.7 times less in float32
+// sums over 16 to 256 channels, Barabasz et al. 2020), but their Bᵀ needs
+// non-power-of-two products and twice the operations.
+
+// winoB4 returns Bᵀ c for one column or row c of six values, with
+//
+//	Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0;
+//	      0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
+func winoB4(c0, c1, c2, c3, c4, c5 float32) [6]float32 {
+	e, f := c4-c2, c3-c1
+	return [6]float32{
+		(c0-c2)*4 + e,
+		(c4 + c3) - (c1+c2)*4,
+		(c4 - c3) + (c1-c2)*4,
+		e + f*2,
+		e - f*2,
+		(c1-c3)*4 + (c5 - c3),
+	}
+}
+
+// winoA4 returns Aᵀ c for one column or row c of six values, with
+//
+//	Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
+func winoA4(c0, c1, c2, c3, c4, c5 float32) [4]float32 {
+	s, t := c1+c2, c3+c4
+	d, e := c1-c2, c3-c4
+	return [4]float32{c0 + s + t, d + e*2, s + t*4, d + e*8 + c5}
+}
+
+// WinogradInput4 writes V = Bᵀ d B (see winoB4) of F(4×4, 3×3) for
+// rows×tiles tiles of the image rows d (row stride ld, padding included),
+// as the rows of each tile first and then its columns: tile t of tile row
+// q covers columns 4t to 4t+5 of rows 4q to 4q+5 and goes to column
+// q·tiles + t of V. WinogradInput4 is:
+//
+//	for q := range rows {
+//		for t := range tiles {
+//			var f [6][6]float32 // f[i] = row i of d B
+//			for i := range 6 {
+//				c := d[(4*q+i)*ld+4*t:][:6]
+//				f[i] = winoB4(c[0], c[1], c[2], c[3], c[4], c[5])
+//			}
+//			for j := range 6 {
+//				col := winoB4(f[0][j], f[1][j], f[2][j], f[3][j], f[4][j], f[5][j])
+//				for i := range 6 {
+//					v[(6*i+j)*vs+q*tiles+t] = col[i]
+//				}
+//			}
+//		}
+//	}
+//
+// ld must be at least 4·tiles+2 and vs at least rows·tiles.
+func WinogradInput4(v []float32, vs int, d []float32, ld, tiles, rows int) {
+	if tiles <= 0 || rows <= 0 {
+		return
+	}
+	if need := (4*rows+1)*ld + 4*tiles + 2; ld < 4*tiles+2 || len(d) < need {
+		panic(fmt.Sprintf("asm: WinogradInput4: %d values in rows of stride %d for %d×%d tiles, need stride ≥ %d and %d values",
+			len(d), ld, rows, tiles, 4*tiles+2, need))
+	}
+	checkTransform("WinogradInput4", v, vs, rows*tiles, 36)
+	k := active.conv
+	g := tiles / k.width
+	for q := range rows {
+		v, d := v[q*tiles:], d[4*q*ld:]
+		if g > 0 {
+			k.input4(&v[0], vs, &d[0], ld, g)
+		}
+		if t := g * k.width; t < tiles {
+			winoInput4Generic(&v[t], vs, &d[4*t], ld, tiles-t)
+		}
+	}
+}
+
+// WinogradOutputRows4 writes Y = Aᵀ M A + bias (see winoA4) of F(4×4,
+// 3×3) for rows tile rows of tiles tiles of m (36 rows ms floats apart)
+// into one output plane y, as the columns of each tile first and then its
+// rows: tile row i takes the tiles m[i·tiles:] and writes rows 4i to 4i+3
+// of y, rows of width values (4·tiles−3 ≤ width ≤ 4·tiles) one after the
+// other, clipped to width and to the end of y, which holds 4·rows rows or
+// up to three fewer. WinogradOutputRows4 is:
+//
+//	for i := range rows {
+//		for t := range tiles {
+//			var r [4][6]float32 // Aᵀ M
+//			for j := range 6 {
+//				c := func(a int) float32 { return m[(6*a+j)*ms+i*tiles+t] }
+//				col := winoA4(c(0), c(1), c(2), c(3), c(4), c(5))
+//				for a := range 4 {
+//					r[a][j] = col[a]
+//				}
+//			}
+//			for a := range 4 {
+//				row := winoA4(r[a][0], r[a][1], r[a][2], r[a][3], r[a][4], r[a][5])
+//				for b := range 4 {
+//					y[(4*i+a)*width+4*t+b] = row[b] + bias // where 4t+b < width and it is inside y
+//				}
+//			}
+//		}
+//	}
+func WinogradOutputRows4(y []float32, width int, m []float32, ms, tiles, rows int, bias float32) {
+	if tiles <= 0 || rows <= 0 {
+		return
+	}
+	if width < 4*tiles-3 || width > 4*tiles || len(y)%width != 0 || len(y) > 4*rows*width || len(y) <= (4*rows-4)*width {
+		panic(fmt.Sprintf("asm: WinogradOutputRows4: %d values for %d tile rows of %d tiles in rows of %d, need rows of %d to %d values, %d to %d of them",
+			len(y), rows, tiles, width, 4*tiles-3, 4*tiles, 4*rows-3, 4*rows))
+	}
+	checkTransform("WinogradOutputRows4", m, ms, rows*tiles, 36)
+	k := active.conv
+	for i := range rows {
+		y, m := y[4*i*width:], m[i*tiles:]
+		g, whole := 0, min(tiles, width/4)
+		if len(y) >= 4*width {
+			g = whole / k.width
+			if g > 0 {
+				k.output4(&y[0], width, &m[0], ms, g, bias)
+			}
+		}
+		for t := g * k.width; t < tiles; t++ {
+			tile := winoOutput4Tile(m[t:], ms, bias)
+			for a := range min(4, len(y)/width) {
+				copy(y[a*width+4*t:min((a+1)*width, a*width+4*t+4)], tile[a][:])
+			}
+		}
+	}
+}
+
+// winoInput4Generic is the WinogradInput4 contract in plain Go for one
+// row of tiles.
+func winoInput4Generic(v *float32, vs int, d *float32, ld, tiles int) {
+	vv := unsafe.Slice(v, 35*vs+tiles)
+	dd := unsafe.Slice(d, 5*ld+4*tiles+2)
+	for t := range tiles {
+		var f [6][6]float32
+		for i := range 6 {
+			c := dd[i*ld+4*t : i*ld+4*t+6 : i*ld+4*t+6]
+			f[i] = winoB4(c[0], c[1], c[2], c[3], c[4], c[5])
+		}
+		for j := range 6 {
+			col := winoB4(f[0][j], f[1][j], f[2][j], f[3][j], f[4][j], f[5][j])
+			for i, x := range col {
+				vv[(6*i+j)*vs+t] = x
+			}
+		}
+	}
+}
+
+// winoOutput4Tile returns the 4×4 output tile of the values m[ξ·ms], plus
+// bias.
+func winoOutput4Tile(m []float32, ms int, bias float32) (y [4][4]float32) {
+	var r [4][6]float32
+	for j := range 6 {
+		col := winoA4(m[j*ms], m[(6+j)*ms], m[(12+j)*ms], m[(18+j)*ms], m[(24+j)*ms], m[(30+j)*ms])
+		for a, x := range col {
+			r[a][j] = x
+		}
+	}
+	for a := range 4 {
+		row := winoA4(r[a][0], r[a][1], r[a][2], r[a][3], r[a][4], r[a][5])
+		for b, x := range row {
+			y[a][b] = x + bias
+		}
+	}
+	return y
+}
+
+// winoOutput4Generic is the WinogradOutputRows4 contract in plain Go for
+// one tile row of four whole output rows of at least 4·tiles values.
+func winoOutput4Generic(y *float32, width int, m *float32, ms, tiles int, bias float32) {
+	yy := unsafe.Slice(y, 3*width+4*tiles)
+	mm := unsafe.Slice(m, 35*ms+tiles)
+	for t := range tiles {
+		tile := winoOutput4Tile(mm[t:], ms, bias)
+		for a := range 4 {
+			copy(yy[a*width+4*t:a*width+4*t+4], tile[a][:])
+		}
+	}
+}
