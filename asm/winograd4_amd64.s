@@ -6,16 +6,16 @@
 // a number of quads (groups of four tiles) and does them eight tiles per
 // iteration in Y registers (one register holds one value of eight tiles),
 // then a last odd quad in X registers. They compute the expressions of
-// winoB4 and winoA4 in the same order; their products are by 2, 4 or 8,
-// exact, so FMA rounds as the generic code's multiply and add do and the
-// results are bit-identical.
+// winoB4 and winoA4 in the same order; their products are by powers of
+// two, exact (short of subnormal values), so FMA rounds as the generic
+// code's multiply and add do and the results are bit-identical.
 
-DATA winoK2<>+0(SB)/4, $0x40000000 // 2.0
-GLOBL winoK2<>(SB), RODATA|NOPTR, $4
+DATA winoKh<>+0(SB)/4, $0x3f000000 // 0.5
+GLOBL winoKh<>(SB), RODATA|NOPTR, $4
+DATA winoKq<>+0(SB)/4, $0x3e800000 // 0.25
+GLOBL winoKq<>(SB), RODATA|NOPTR, $4
 DATA winoK4<>+0(SB)/4, $0x40800000 // 4.0
 GLOBL winoK4<>(SB), RODATA|NOPTR, $4
-DATA winoK8<>+0(SB)/4, $0x41000000 // 8.0
-GLOBL winoK8<>(SB), RODATA|NOPTR, $4
 
 // TRANS4 transposes the 4×4 blocks of a0..a3 within each 128-bit lane:
 // element k of o_j is element j of a_k. u0..u3 are clobbered.
@@ -29,31 +29,36 @@ GLOBL winoK8<>(SB), RODATA|NOPTR, $4
 	VSHUFPS   $0x44, u3, u2, o2; \
 	VSHUFPS   $0xEE, u3, u2, o3
 
-// HT is winoB4: it stores Bᵀ (c0..c5) at o0..o5; t0..t2 are clobbered,
-// k4 holds 4 and k2 2 in every lane.
-#define HT(c0, c1, c2, c3, c4, c5, t0, t1, t2, k4, k2, o0, o1, o2, o3, o4, o5) \
-	VSUBPS       c2, c4, t0; \
-	VSUBPS       c2, c0, t1; \
-	VFMADD213PS  t0, k4, t1; \
-	VMOVUPS      t1, o0; \
-	VADDPS       c2, c1, t1; \
-	VADDPS       c3, c4, t2; \
-	VFNMADD231PS k4, t1, t2; \
+// HT is winoB4: it stores Bᵀ (c0..c5) at o0..o5; t0..t3 are clobbered,
+// Y13 holds ½, Y14 4 and Y15 ¼ in every lane (X13..X15 for X registers:
+// the macro takes them as kh, k4, kq).
+#define HT(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, kh, k4, kq, o0, o1, o2, o3, o4, o5) \
+	VMOVAPS      c4, t0; \
+	VFNMADD231PS k4, c2, t0; \
+	VMOVAPS      c4, t1; \
+	VFNMADD231PS kq, c2, t1; \
+	VMOVAPS      c0, t2; \
+	VFNMADD231PS k4, c2, t2; \
+	VADDPS       t1, t2, t2; \
+	VMOVUPS      t2, o0; \
+	VADDPS       c1, c1, t3; \
+	VFMSUB231PS  kh, c3, t3; \
+	VADDPS       t3, t0, t2; \
 	VMOVUPS      t2, o1; \
-	VSUBPS       c2, c1, t1; \
-	VSUBPS       c3, c4, t2; \
-	VFMADD231PS  k4, t1, t2; \
+	VSUBPS       t3, t0, t2; \
 	VMOVUPS      t2, o2; \
-	VSUBPS       c1, c3, t1; \
-	VMOVAPS      t0, t2; \
-	VFMADD231PS  k2, t1, t2; \
+	VADDPS       c3, c3, t3; \
+	VFNMADD231PS kh, c1, t3; \
+	VADDPS       t3, t1, t2; \
 	VMOVUPS      t2, o3; \
-	VFNMADD231PS k2, t1, t0; \
-	VMOVUPS      t0, o4; \
-	VSUBPS       c3, c1, t1; \
-	VSUBPS       c3, c5, t2; \
-	VFMADD231PS  k4, t1, t2; \
-	VMOVUPS      t2, o5
+	VSUBPS       t3, t1, t2; \
+	VMOVUPS      t2, o4; \
+	VMOVAPS      c1, t0; \
+	VFNMADD231PS k4, c3, t0; \
+	VMOVAPS      c5, t1; \
+	VFNMADD231PS kq, c3, t1; \
+	VADDPS       t1, t0, t0; \
+	VMOVUPS      t0, o5
 
 // ROW8 transforms the image row at AX for eight tiles: it loads columns
 // 4t..4t+3 of tiles 0..3 and 4..7 into the two lanes of Y0..Y3, columns
@@ -77,7 +82,7 @@ GLOBL winoK8<>(SB), RODATA|NOPTR, $4
 	VUNPCKLPS   Y4, Y3, Y6; \
 	VSHUFPS     $0x44, Y6, Y5, Y7; \
 	VSHUFPS     $0xEE, Y6, Y5, Y8; \
-	HT(Y9, Y10, Y11, Y12, Y7, Y8, Y0, Y1, Y2, Y14, Y15, (DX), (DX)(BX*1), (DX)(BX*2), (DX)(R12*1), (DX)(BX*4), (DX)(R13*1))
+	HT(Y9, Y10, Y11, Y12, Y7, Y8, Y0, Y1, Y2, Y3, Y13, Y14, Y15, (DX), (DX)(BX*1), (DX)(BX*2), (DX)(R12*1), (DX)(BX*4), (DX)(R13*1))
 
 // ROW4 is ROW8 for four tiles in X registers.
 #define ROW4 \
@@ -91,7 +96,7 @@ GLOBL winoK8<>(SB), RODATA|NOPTR, $4
 	VUNPCKLPS X4, X3, X6; \
 	VSHUFPS   $0x44, X6, X5, X7; \
 	VSHUFPS   $0xEE, X6, X5, X8; \
-	HT(X9, X10, X11, X12, X7, X8, X0, X1, X2, X14, X15, (DX), (DX)(BX*1), (DX)(BX*2), (DX)(R12*1), (DX)(BX*4), (DX)(R13*1))
+	HT(X9, X10, X11, X12, X7, X8, X0, X1, X2, X3, X13, X14, X15, (DX), (DX)(BX*1), (DX)(BX*2), (DX)(R12*1), (DX)(BX*4), (DX)(R13*1))
 
 // ROWS runs row (ROW8 or ROW4) on the six image rows from SI (R9 = ld,
 // R10 = 3·ld, R11 = 5·ld bytes), row i into V's rows ξ = 6i..6i+5 from
@@ -119,28 +124,28 @@ GLOBL winoK8<>(SB), RODATA|NOPTR, $4
 // COL transforms column j of the tiles in place: V's rows ξ = j, 6+j, ...,
 // 30+j at DX, DX + 6·vs, DX + 12·vs, AX = DX + 18·vs, ... (R8 = 6·vs), then
 // moves DX and AX on to column j+1.
-#define COL(c0, c1, c2, c3, c4, c5, t0, t1, t2, k4, k2) \
+#define COL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, kh, k4, kq) \
 	VMOVUPS (DX), c0; \
 	VMOVUPS (DX)(R8*1), c1; \
 	VMOVUPS (DX)(R8*2), c2; \
 	VMOVUPS (AX), c3; \
 	VMOVUPS (AX)(R8*1), c4; \
 	VMOVUPS (AX)(R8*2), c5; \
-	HT(c0, c1, c2, c3, c4, c5, t0, t1, t2, k4, k2, (DX), (DX)(R8*1), (DX)(R8*2), (AX), (AX)(R8*1), (AX)(R8*2)); \
+	HT(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, kh, k4, kq, (DX), (DX)(R8*1), (DX)(R8*2), (AX), (AX)(R8*1), (AX)(R8*2)); \
 	ADDQ    BX, DX; \
 	ADDQ    BX, AX
 
 // COLS runs COL on the six columns, in registers of one width (Y or X).
-#define COLS(c0, c1, c2, c3, c4, c5, t0, t1, t2, k4, k2) \
+#define COLS(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, kh, k4, kq) \
 	MOVQ DI, DX; \
 	LEAQ (DI)(R8*2), AX; \
 	ADDQ R8, AX; \
-	COL(c0, c1, c2, c3, c4, c5, t0, t1, t2, k4, k2); \
-	COL(c0, c1, c2, c3, c4, c5, t0, t1, t2, k4, k2); \
-	COL(c0, c1, c2, c3, c4, c5, t0, t1, t2, k4, k2); \
-	COL(c0, c1, c2, c3, c4, c5, t0, t1, t2, k4, k2); \
-	COL(c0, c1, c2, c3, c4, c5, t0, t1, t2, k4, k2); \
-	COL(c0, c1, c2, c3, c4, c5, t0, t1, t2, k4, k2)
+	COL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, kh, k4, kq); \
+	COL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, kh, k4, kq); \
+	COL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, kh, k4, kq); \
+	COL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, kh, k4, kq); \
+	COL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, kh, k4, kq); \
+	COL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, kh, k4, kq)
 
 // func winoInput4AVX2(v *float32, vs int, d *float32, ld, quads int)
 TEXT ·winoInput4AVX2(SB), NOSPLIT, $0-40
@@ -151,8 +156,9 @@ TEXT ·winoInput4AVX2(SB), NOSPLIT, $0-40
 	MOVQ ld+24(FP), R9
 	SHLQ $2, R9                   // R9 = ld in bytes
 	MOVQ quads+32(FP), CX
+	VBROADCASTSS winoKh<>(SB), Y13
 	VBROADCASTSS winoK4<>(SB), Y14
-	VBROADCASTSS winoK2<>(SB), Y15
+	VBROADCASTSS winoKq<>(SB), Y15
 	LEAQ (BX)(BX*2), R12          // 3·vs
 	LEAQ (BX)(BX*4), R13          // 5·vs
 	LEAQ (R12)(R12*1), R8         // 6·vs
@@ -163,7 +169,7 @@ in8:
 	CMPQ CX, $2
 	JLT  in4
 	ROWS(ROW8)
-	COLS(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y14, Y15)
+	COLS(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y13, Y14, Y15)
 	ADDQ $128, SI                 // next eight tiles: 32 columns on
 	ADDQ $32, DI
 	SUBQ $2, CX
@@ -173,39 +179,42 @@ in4:
 	CMPQ CX, $1
 	JLT  indone
 	ROWS(ROW4)
-	COLS(X0, X1, X2, X3, X4, X5, X6, X7, X8, X14, X15)
+	COLS(X0, X1, X2, X3, X4, X5, X6, X7, X8, X9, X13, X14, X15)
 
 indone:
 	VZEROUPPER
 	RET
 
 // AT is winoA4 of c0..c5 into y0 = t2, y1 = t4, y2 = t1, y3 = t0 (t3 is
-// clobbered); k4 holds 4, k2 2 and k8 8 in every lane.
-#define AT(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, k2, k8) \
-	VADDPS       c2, c1, t0; \
-	VADDPS       c4, c3, t1; \
-	VADDPS       t0, c0, t2; \
-	VADDPS       t1, t2, t2; \
-	VFMADD213PS  t0, k4, t1; \
-	VSUBPS       c2, c1, t0; \
-	VSUBPS       c4, c3, t3; \
-	VMOVAPS      t0, t4; \
-	VFMADD231PS  k2, t3, t4; \
-	VFMADD231PS  k8, t3, t0; \
-	VADDPS       c5, t0, t0
+// clobbered); k4 holds 4, kh ½ and kq ¼ in every lane.
+#define AT(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, kh, kq) \
+	VADDPS      c2, c1, t0; \
+	VADDPS      c4, c3, t1; \
+	VADDPS      t0, c0, t2; \
+	VADDPS      t1, t2, t2; \
+	VMULPS      kq, t0, t0; \
+	VFMADD213PS t0, k4, t1; \
+	VSUBPS      c2, c1, t0; \
+	VSUBPS      c4, c3, t3; \
+	VADDPS      t3, t3, t3; \
+	VMULPS      kh, t0, t0; \
+	VADDPS      t0, t3, t4; \
+	VMULPS      kq, t0, t0; \
+	VFMADD231PS k4, t3, t0; \
+	VADDPS      c5, t0, t0
 
 // OCOL runs AT on column j of the tiles' M (rows ξ = j, 6+j, ..., 30+j
 // at DX, DX + 6·ms, DX + 12·ms, AX = DX + 18·ms, ...; R9 = 6·ms), stores
 // row a of the result at off + 192·a(SP), then moves DX and AX on to
-// column j+1. The constants k4, k2, k8 are those of AT.
-#define OCOL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, k2, k8, off) \
+// column j+1. The constants k4, kh, kq are those of AT.
+#define OCOL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, kh, kq, off) \
 	VMOVUPS (DX), c0; \
 	VMOVUPS (DX)(R9*1), c1; \
 	VMOVUPS (DX)(R9*2), c2; \
 	VMOVUPS (AX), c3; \
 	VMOVUPS (AX)(R9*1), c4; \
 	VMOVUPS (AX)(R9*2), c5; \
-	AT(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, k2, k8); \
+	AT(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, kh, kq); \
 	VMOVUPS t2, off(SP); \
 	VMOVUPS t4, off+192(SP); \
 	VMOVUPS t1, off+384(SP); \
@@ -214,28 +223,28 @@ indone:
 	ADDQ    BX, AX
 
 // OCOLS runs OCOL on the six columns of the tiles from R8.
-#define OCOLS(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, k2, k8) \
+#define OCOLS(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, kh, kq) \
 	MOVQ R8, DX; \
 	LEAQ (R8)(R9*2), AX; \
 	ADDQ R9, AX; \
-	OCOL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, k2, k8, 0); \
-	OCOL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, k2, k8, 32); \
-	OCOL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, k2, k8, 64); \
-	OCOL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, k2, k8, 96); \
-	OCOL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, k2, k8, 128); \
-	OCOL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, k2, k8, 160)
+	OCOL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, kh, kq, 0); \
+	OCOL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, kh, kq, 32); \
+	OCOL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, kh, kq, 64); \
+	OCOL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, kh, kq, 96); \
+	OCOL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, kh, kq, 128); \
+	OCOL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, kh, kq, 160)
 
 // OROW finishes output row a from row a of Aᵀ M at off(SP): AT along it,
 // plus the bias b, then the four values of each tile transposed together
 // into o0..o3 (tiles 0..3, and 4..7 in the high lanes of Y registers).
-#define OROW(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, k2, k8, b, off, o0, o1, o2, o3) \
+#define OROW(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, kh, kq, b, off, o0, o1, o2, o3) \
 	VMOVUPS off(SP), c0; \
 	VMOVUPS off+32(SP), c1; \
 	VMOVUPS off+64(SP), c2; \
 	VMOVUPS off+96(SP), c3; \
 	VMOVUPS off+128(SP), c4; \
 	VMOVUPS off+160(SP), c5; \
-	AT(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, k2, k8); \
+	AT(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, t4, k4, kh, kq); \
 	VADDPS  b, t2, t2; \
 	VADDPS  b, t4, t4; \
 	VADDPS  b, t1, t1; \
@@ -292,8 +301,8 @@ TEXT ·winoOutput4AVX2(SB), 0, $768-44
 	MOVQ quads+32(FP), CX
 	VBROADCASTSS bias+40(FP), Y15
 	VBROADCASTSS winoK4<>(SB), Y14
-	VBROADCASTSS winoK2<>(SB), Y13
-	VBROADCASTSS winoK8<>(SB), Y12
+	VBROADCASTSS winoKh<>(SB), Y13
+	VBROADCASTSS winoKq<>(SB), Y12
 	LEAQ (BX)(BX*2), R9
 	ADDQ R9, R9                   // R9 = 6·ms
 	LEAQ (R10)(R10*2), R11        // 3·width

@@ -7,14 +7,14 @@ import (
 	"testing"
 )
 
-// winoBT4 and winoAT4 are Bᵀ and Aᵀ of F(4×4, 3×3) with the points 0, ±1,
+// winoBT4 and winoAT4 are Bᵀ and Aᵀ of F(4×4, 3×3) with the points 0, ±½,
 // ±2 and ∞, written out for the float64 definitions.
 var (
 	winoBT4 = [6][6]float64{
-		{4, 0, -5, 0, 1, 0}, {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
-		{0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1},
+		{1, 0, -4.25, 0, 1, 0}, {0, -2, -4, 0.5, 1, 0}, {0, 2, -4, -0.5, 1, 0},
+		{0, -0.5, -0.25, 2, 1, 0}, {0, 0.5, -0.25, -2, 1, 0}, {0, 1, 0, -4.25, 0, 1},
 	}
-	winoAT4 = [4][6]float64{{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}}
+	winoAT4 = [4][6]float64{{1, 1, 1, 1, 1, 0}, {0, 0.5, -0.5, 2, -2, 0}, {0, 0.25, 0.25, 4, 4, 0}, {0, 0.125, -0.125, 8, -8, 1}}
 )
 
 // winoTileCounts are tile counts around the SIMD kernels' groups of four

@@ -28,11 +28,13 @@
 // of the gradient and one GEMM) instead of a scatter. Strided im2col and
 // its adjoint go through phase planes (one strided pass per input plane,
 // then contiguous shifted copies). The 3×3 stride-1 convolutions with
-// enough channels run Winograd F(2×2, 3×3) instead (winograd.go): 16
-// products over tiles of the whole batch in place of 36 multiply-adds per
-// output tile, for the forward pass, the input gradient and the weight
-// gradient; a per-shape plan (planConv) picks the algorithm of each pass
-// from measurements, and GLMC_CONV=gemm|winograd forces one. A grouped
+// enough channels run Winograd instead (winograd.go): F(4×4, 3×3) (36
+// products over tiles of the whole batch in place of 144 multiply-adds per
+// output tile) or F(2×2, 3×3) (16 in place of 36) for the forward pass and
+// the input gradient, F(2×2, 3×3) for the weight gradient; a per-shape
+// plan (planConv) picks the algorithm and tile of each pass from
+// measurements, and GLMC_CONV=gemm|winograd|winograd2|winograd4 forces
+// one. A grouped
 // convolution runs as one dense convolution per group, on the group's
 // channels copied to contiguous buffers (its weights already are). Batch norm, ReLU and
 // the residual addition run as loops over contiguous channel planes, and a
