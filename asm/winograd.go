@@ -24,11 +24,13 @@ type convKernels struct {
 	// outputGrad is WinogradOutputGrad for groups·width tiles, both rows
 	// whole.
 	outputGrad func(m *float32, ms int, y0, y1 *float32, groups int)
-	// input4 is WinogradInput4 for one row of groups·width tiles, and
-	// output4 WinogradOutputRows4 for one tile row of groups·width tiles,
-	// its four rows whole (winograd4.go).
-	input4  func(v *float32, vs int, d *float32, ld, groups int)
-	output4 func(y *float32, width int, m *float32, ms, groups int, bias float32)
+	// input4 is WinogradInput4 for one row of groups·width tiles, output4
+	// WinogradOutputRows4 for one tile row of groups·width tiles and
+	// outputGrad4 WinogradOutputGrad4 for groups·width tiles, their four
+	// rows whole (winograd4.go).
+	input4      func(v *float32, vs int, d *float32, ld, groups int)
+	output4     func(y *float32, width int, m *float32, ms, groups int, bias float32)
+	outputGrad4 func(m *float32, ms int, y *float32, width, groups int)
 	// deinterleave is Deinterleave and interleave Interleave, for
 	// octets·8 pairs; nil in the generic implementation.
 	deinterleave func(even, odd, src *float32, octets int)
@@ -41,7 +43,7 @@ type convKernels struct {
 }
 
 var genericConv = convKernels{width: 1, input: winoInputGeneric, output: winoOutputGeneric, outputGrad: winoOutputGradGeneric,
-	input4: winoInput4Generic, output4: winoOutput4Generic, shifted: genericShifted}
+	input4: winoInput4Generic, output4: winoOutput4Generic, outputGrad4: winoOutputGrad4Generic, shifted: genericShifted}
 
 // Interleave is the inverse of Deinterleave: it sets the even elements of
 // dst from even and the odd ones from odd, as col2im of a stride-2

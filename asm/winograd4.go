@@ -192,3 +192,86 @@ func winoOutput4Generic(y *float32, width int, m *float32, ms, tiles int, bias f
 		}
 	}
 }
+
+// winoAA4 returns A c = (Aᵀ)ᵀ c for one column or row c of four values,
+// the adjoint of winoA4.
+func winoAA4(c0, c1, c2, c3 float32) [6]float32 {
+	e1, o1 := c0+c2*0.25, (c1+c3*0.25)*0.5
+	e2, o2 := c0+c2*4, (c1+c3*4)*2
+	return [6]float32{c0, e1 + o1, e1 - o1, e2 + o2, e2 - o2, c3}
+}
+
+// WinogradOutputGrad4 writes dM = A dY Aᵀ (see winoAA4), the adjoint of
+// WinogradOutputRows4 without the bias, for the tiles tiles of one tile
+// row of the gradient y into m (36 rows ms floats apart), as the rows of
+// each tile first and then its columns: y holds one to four rows of width
+// values (4·tiles−3 ≤ width ≤ 4·tiles), fewer at the end of a plane;
+// values past them read as zero. WinogradOutputGrad4 is:
+//
+//	for t := range tiles {
+//		var e [4][6]float32 // dY Aᵀ
+//		for a := range 4 {
+//			c := func(b int) float32 { return y[a*width+4*t+b] } // 0 outside y's rows and width
+//			e[a] = winoAA4(c(0), c(1), c(2), c(3))
+//		}
+//		for j := range 6 {
+//			col := winoAA4(e[0][j], e[1][j], e[2][j], e[3][j])
+//			for i := range 6 {
+//				m[(6*i+j)*ms+t] = col[i]
+//			}
+//		}
+//	}
+func WinogradOutputGrad4(m []float32, ms int, y []float32, width, tiles int) {
+	if tiles <= 0 {
+		return
+	}
+	if width < 4*tiles-3 || width > 4*tiles || len(y)%width != 0 || len(y) == 0 || len(y) > 4*width {
+		panic(fmt.Sprintf("asm: WinogradOutputGrad4: %d values for %d tiles in rows of %d, need one to four rows of %d to %d values",
+			len(y), tiles, width, 4*tiles-3, 4*tiles))
+	}
+	checkTransform("WinogradOutputGrad4", m, ms, tiles, 36)
+	k := active.conv
+	g := 0
+	if len(y) == 4*width {
+		g = min(tiles, width/4) / k.width
+		if g > 0 {
+			k.outputGrad4(&m[0], ms, &y[0], width, g)
+		}
+	}
+	rows := len(y) / width
+	for t := g * k.width; t < tiles; t++ {
+		var d [4][4]float32
+		for a := range rows {
+			copy(d[a][:], y[a*width+4*t:min((a+1)*width, a*width+4*t+4)])
+		}
+		winoOutputGrad4Tile(m[t:], ms, &d)
+	}
+}
+
+// winoOutputGrad4Tile writes dM = A dY Aᵀ of the 4×4 tile d to m[ξ·ms].
+func winoOutputGrad4Tile(m []float32, ms int, d *[4][4]float32) {
+	var e [4][6]float32
+	for a := range 4 {
+		e[a] = winoAA4(d[a][0], d[a][1], d[a][2], d[a][3])
+	}
+	for j := range 6 {
+		col := winoAA4(e[0][j], e[1][j], e[2][j], e[3][j])
+		for i, x := range col {
+			m[(6*i+j)*ms] = x
+		}
+	}
+}
+
+// winoOutputGrad4Generic is the WinogradOutputGrad4 contract in plain Go
+// for four whole rows of at least 4·tiles values.
+func winoOutputGrad4Generic(m *float32, ms int, y *float32, width, tiles int) {
+	mm := unsafe.Slice(m, 35*ms+tiles)
+	yy := unsafe.Slice(y, 3*width+4*tiles)
+	for t := range tiles {
+		var d [4][4]float32
+		for a := range 4 {
+			copy(d[a][:], yy[a*width+4*t:])
+		}
+		winoOutputGrad4Tile(mm[t:], ms, &d)
+	}
+}

@@ -326,3 +326,130 @@ out4:
 outdone:
 	VZEROUPPER
 	RET
+
+// AA is winoAA4: it stores A (c0..c3) at o0..o5; t0..t4 are clobbered,
+// kh holds ½, k4 4 and kq ¼ in every lane.
+#define AA(c0, c1, c2, c3, t0, t1, t2, t3, t4, kh, k4, kq, o0, o1, o2, o3, o4, o5) \
+	VMOVAPS     c0, t0; \
+	VFMADD231PS kq, c2, t0; \
+	VMOVAPS     c1, t1; \
+	VFMADD231PS kq, c3, t1; \
+	VMULPS      kh, t1, t1; \
+	VMOVAPS     c0, t2; \
+	VFMADD231PS k4, c2, t2; \
+	VMOVAPS     c1, t3; \
+	VFMADD231PS k4, c3, t3; \
+	VADDPS      t3, t3, t3; \
+	VMOVUPS     c0, o0; \
+	VADDPS      t1, t0, t4; \
+	VMOVUPS     t4, o1; \
+	VSUBPS      t1, t0, t4; \
+	VMOVUPS     t4, o2; \
+	VADDPS      t3, t2, t4; \
+	VMOVUPS     t4, o3; \
+	VSUBPS      t3, t2, t4; \
+	VMOVUPS     t4, o4; \
+	VMOVUPS     c3, o5
+
+// GROW8 transforms the gradient row at AX for eight tiles: columns
+// 4t..4t+3 of tiles 0..3 and 4..7 in the two lanes of Y0..Y3, transposed
+// into the tiles' columns (Y8..Y11), and A of them stored at the six rows
+// ξ of dM from DX (BX = ms, R12 = 3·ms, R13 = 5·ms bytes).
+#define GROW8 \
+	VMOVUPS     (AX), X0; \
+	VINSERTF128 $1, 64(AX), Y0, Y0; \
+	VMOVUPS     16(AX), X1; \
+	VINSERTF128 $1, 80(AX), Y1, Y1; \
+	VMOVUPS     32(AX), X2; \
+	VINSERTF128 $1, 96(AX), Y2, Y2; \
+	VMOVUPS     48(AX), X3; \
+	VINSERTF128 $1, 112(AX), Y3, Y3; \
+	TRANS4(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11); \
+	AA(Y8, Y9, Y10, Y11, Y0, Y1, Y2, Y3, Y4, Y13, Y14, Y15, (DX), (DX)(BX*1), (DX)(BX*2), (DX)(R12*1), (DX)(BX*4), (DX)(R13*1))
+
+// GROW4 is GROW8 for four tiles in X registers.
+#define GROW4 \
+	VMOVUPS (AX), X0; \
+	VMOVUPS 16(AX), X1; \
+	VMOVUPS 32(AX), X2; \
+	VMOVUPS 48(AX), X3; \
+	TRANS4(X0, X1, X2, X3, X4, X5, X6, X7, X8, X9, X10, X11); \
+	AA(X8, X9, X10, X11, X0, X1, X2, X3, X4, X13, X14, X15, (DX), (DX)(BX*1), (DX)(BX*2), (DX)(R12*1), (DX)(BX*4), (DX)(R13*1))
+
+// GROWS runs row (GROW8 or GROW4) on the four gradient rows from SI
+// (R9 = width, R10 = 3·width bytes), row a into dM's rows ξ = 6a..6a+5
+// from DI (R8 = 6·ms bytes).
+#define GROWS(row) \
+	MOVQ DI, DX; \
+	MOVQ SI, AX; \
+	row; \
+	ADDQ R8, DX; \
+	LEAQ (SI)(R9*1), AX; \
+	row; \
+	ADDQ R8, DX; \
+	LEAQ (SI)(R9*2), AX; \
+	row; \
+	ADDQ R8, DX; \
+	LEAQ (SI)(R10*1), AX; \
+	row
+
+// GCOL transforms column j of the tiles: dM's rows ξ = j, 6+j, 12+j, 18+j
+// (at DX, DX + 6·ms, DX + 12·ms, AX = DX + 18·ms) into the rows ξ = j,
+// 6+j, ..., 30+j, then moves DX and AX on to column j+1.
+#define GCOL(c0, c1, c2, c3, t0, t1, t2, t3, t4, kh, k4, kq) \
+	VMOVUPS (DX), c0; \
+	VMOVUPS (DX)(R8*1), c1; \
+	VMOVUPS (DX)(R8*2), c2; \
+	VMOVUPS (AX), c3; \
+	AA(c0, c1, c2, c3, t0, t1, t2, t3, t4, kh, k4, kq, (DX), (DX)(R8*1), (DX)(R8*2), (AX), (AX)(R8*1), (AX)(R8*2)); \
+	ADDQ    BX, DX; \
+	ADDQ    BX, AX
+
+// GCOLS runs GCOL on the six columns, in registers of one width.
+#define GCOLS(c0, c1, c2, c3, t0, t1, t2, t3, t4, kh, k4, kq) \
+	MOVQ DI, DX; \
+	LEAQ (DI)(R8*2), AX; \
+	ADDQ R8, AX; \
+	GCOL(c0, c1, c2, c3, t0, t1, t2, t3, t4, kh, k4, kq); \
+	GCOL(c0, c1, c2, c3, t0, t1, t2, t3, t4, kh, k4, kq); \
+	GCOL(c0, c1, c2, c3, t0, t1, t2, t3, t4, kh, k4, kq); \
+	GCOL(c0, c1, c2, c3, t0, t1, t2, t3, t4, kh, k4, kq); \
+	GCOL(c0, c1, c2, c3, t0, t1, t2, t3, t4, kh, k4, kq); \
+	GCOL(c0, c1, c2, c3, t0, t1, t2, t3, t4, kh, k4, kq)
+
+// func winoOutputGrad4AVX2(m *float32, ms int, y *float32, width, quads int)
+TEXT ·winoOutputGrad4AVX2(SB), NOSPLIT, $0-40
+	MOVQ m+0(FP), DI
+	MOVQ ms+8(FP), BX
+	SHLQ $2, BX                   // BX = ms in bytes
+	MOVQ y+16(FP), SI
+	MOVQ width+24(FP), R9
+	SHLQ $2, R9                   // R9 = width in bytes
+	MOVQ quads+32(FP), CX
+	VBROADCASTSS winoKh<>(SB), Y13
+	VBROADCASTSS winoK4<>(SB), Y14
+	VBROADCASTSS winoKq<>(SB), Y15
+	LEAQ (BX)(BX*2), R12          // 3·ms
+	LEAQ (BX)(BX*4), R13          // 5·ms
+	LEAQ (R12)(R12*1), R8         // 6·ms
+	LEAQ (R9)(R9*2), R10          // 3·width
+
+grad8:
+	CMPQ CX, $2
+	JLT  grad4
+	GROWS(GROW8)
+	GCOLS(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y13, Y14, Y15)
+	ADDQ $128, SI                 // next eight tiles: 32 columns on
+	ADDQ $32, DI
+	SUBQ $2, CX
+	JMP  grad8
+
+grad4:
+	CMPQ CX, $1
+	JLT  graddone
+	GROWS(GROW4)
+	GCOLS(X0, X1, X2, X3, X4, X5, X6, X7, X8, X13, X14, X15)
+
+graddone:
+	VZEROUPPER
+	RET

@@ -115,3 +115,62 @@ func TestWinogradOutputRows4(t *testing.T) {
 		}
 	})
 }
+
+// TestWinogradOutputGrad4 checks every implementation against A dY Aᵀ in
+// float64 and, bit for bit, against the generic tile, with rows clipped
+// to widths 4·tiles−3..4·tiles and one to four rows, at offsets inside
+// NaN guards.
+func TestWinogradOutputGrad4(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(15, 16))
+		for _, tiles := range winoTileCounts {
+			for cut := range 4 {
+				width := 4*tiles - cut
+				for rows := 1; rows <= 4; rows++ {
+					t.Run(fmt.Sprintf("tiles%d_width%d_rows%d", tiles, width, rows), func(t *testing.T) {
+						y, _ := guarded(t, randSlice(r, rows*width), cut)
+						ms := tiles + 3
+						nan := make([]float32, 35*ms+tiles)
+						for i := range nan {
+							nan[i] = float32(math.NaN()) // gaps between the ξ rows must stay untouched
+						}
+						m, check := guarded(t, nan, rows%4)
+						WinogradOutputGrad4(m, ms, y, width, tiles)
+						check()
+						at := func(a, x int) float32 {
+							if a < rows && x < width {
+								return y[a*width+x]
+							}
+							return 0
+						}
+						for tt := range tiles {
+							var d [4][4]float32
+							for a := range 4 {
+								for b := range 4 {
+									d[a][b] = at(a, 4*tt+b)
+								}
+							}
+							want := make([]float32, 35*ms+1)
+							winoOutputGrad4Tile(want, ms, &d)
+							for xi := range 36 {
+								var s float64
+								for a := range 4 {
+									for b := range 4 {
+										s += winoAT4[a][xi/6] * float64(d[a][b]) * winoAT4[b][xi%6]
+									}
+								}
+								got := m[xi*ms+tt]
+								if math.Abs(float64(got)-s) > 1e-4 {
+									t.Fatalf("tile %d ξ %d = %v, A dY Aᵀ = %v", tt, xi, got, s)
+								}
+								if math.Float32bits(got) != math.Float32bits(want[xi*ms]) {
+									t.Fatalf("tile %d ξ %d = %v, generic %v", tt, xi, got, want[xi*ms])
+								}
+							}
+						}
+					})
+				}
+			}
+		}
+	})
+}

@@ -233,7 +233,7 @@ func flipKernel(s convShape, w []float32) *scratch {
 type convPlan struct {
 	forward    *winoTile // y from x and w; nil for im2col + GEMM
 	inputGrad  *winoTile // dx: the forward pass of the transposed convolution
-	weightGrad bool      // dw by F(2×2, 3×3)
+	weightGrad *winoTile // dw
 }
 
 // convAlgo overrides planConv for every convolution: "gemm" (im2col +
@@ -270,20 +270,20 @@ func planConv(s convShape) convPlan {
 	case "gemm":
 		return convPlan{}
 	case "winograd":
-		return convPlan{forward: when(fwd, winoTileFor(s)), inputGrad: when(in, winoTileFor(t)), weightGrad: fwd}
+		return convPlan{forward: when(fwd, winoTileFor(s)), inputGrad: when(in, winoTileFor(t)), weightGrad: when(fwd, winoTileFor(s))}
 	case "winograd2", "winograd4":
 		tile := winoTile2
 		if convAlgo == "winograd4" {
 			tile = winoTile4
 		}
-		return convPlan{forward: when(fwd, tile), inputGrad: when(in, tile), weightGrad: fwd}
+		return convPlan{forward: when(fwd, tile), inputGrad: when(in, tile), weightGrad: when(fwd, tile)}
 	}
 	ch := min(s.c, s.oc)
 	enough := ch >= 16 && (s.ow >= 8 || ch >= 128)
 	return convPlan{
 		forward:    when(fwd && enough, winoTileFor(s)),
 		inputGrad:  when(in && enough, winoTileFor(t)),
-		weightGrad: fwd && enough,
+		weightGrad: when(fwd && enough, winoTileFor(s)),
 	}
 }
 
@@ -409,8 +409,8 @@ const convSlots = 8
 //	x (N, IC, H, W), w (OC, IC, KH, KW)
 func convBackward(s convShape, dx, dw, db, gy, x, w []float32) {
 	plan := planConv(s)
-	if dw != nil && plan.weightGrad {
-		winogradWeightGrad(s, dw, gy, x)
+	if dw != nil && plan.weightGrad != nil {
+		winogradWeightGrad(s, plan.weightGrad, dw, gy, x)
 		dw = nil
 	}
 	if dx != nil && plan.inputGrad != nil {

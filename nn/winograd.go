@@ -43,21 +43,42 @@ type winoTile struct {
 	// kernel returns G c for one column (or row) c of a kernel: the m+2
 	// first values count. U = G g Gᵀ is done in float64 and rounded once.
 	kernel func(c0, c1, c2 float64) [6]float64
+	// kernelGrad returns Gᵀ u for one column (or row) u of m+2 values of
+	// dU, the adjoint of kernel.
+	kernelGrad func(u [6]float64) [3]float64
 	// input is asm.WinogradInput for m = 2, asm.WinogradInput4 for m = 4;
-	// output likewise asm.WinogradOutputRows or WinogradOutputRows4.
-	input  func(v []float32, vs int, d []float32, ld, tiles, rows int)
-	output func(y []float32, width int, m []float32, ms, tiles, rows int, bias float32)
+	// output likewise asm.WinogradOutputRows or WinogradOutputRows4, and
+	// outputGrad asm.WinogradOutputGrad or WinogradOutputGrad4 for one
+	// tile row (of one to m rows of y).
+	input      func(v []float32, vs int, d []float32, ld, tiles, rows int)
+	output     func(y []float32, width int, m []float32, ms, tiles, rows int, bias float32)
+	outputGrad func(m []float32, ms int, y []float32, width, tiles int)
 }
 
 var (
 	winoTile2 = &winoTile{m: 2, xis: 16, input: asm.WinogradInput, output: asm.WinogradOutputRows,
+		outputGrad: func(m []float32, ms int, y []float32, width, tiles int) {
+			y0, y1 := y[:width], []float32(nil)
+			if len(y) > width {
+				y1 = y[width:]
+			}
+			asm.WinogradOutputGrad(m, ms, y0, y1, tiles)
+		},
 		kernel: func(c0, c1, c2 float64) [6]float64 {
 			return [6]float64{c0, (c0 + c1 + c2) / 2, (c0 - c1 + c2) / 2, c2}
+		},
+		kernelGrad: func(u [6]float64) [3]float64 {
+			return [3]float64{u[0] + (u[1]+u[2])/2, (u[1] - u[2]) / 2, (u[1]+u[2])/2 + u[3]}
 		}}
 	winoTile4 = &winoTile{m: 4, xis: 36, input: asm.WinogradInput4, output: asm.WinogradOutputRows4,
+		outputGrad: asm.WinogradOutputGrad4,
 		kernel: func(c0, c1, c2 float64) [6]float64 {
 			even, half := c0/30+c2*2/15, c1/15
 			return [6]float64{c0, -(c0*8 + c1*4 + c2*2) / 15, -(c0*8 - c1*4 + c2*2) / 15, even + half, even - half, c2}
+		},
+		kernelGrad: func(u [6]float64) [3]float64 {
+			s, t := u[1]+u[2], u[3]+u[4]
+			return [3]float64{u[0] - s*8/15 + t/30, (u[3]-u[4])/15 - (u[1]-u[2])*4/15, (t-s)*2/15 + u[5]}
 		}}
 )
 
@@ -158,14 +179,14 @@ func winogradForwardThen(s convShape, t *winoTile, y, x, w, b []float32, ep *epi
 }
 
 // winogradWeightGrad overwrites dw with the weight gradient of s for the
-// upstream gradient gy, by F(2×2, 3×3): dU[ξ] (OC, C) = Σ_tiles dM[ξ] ·
-// V[ξ]ᵀ with dM = A dY Aᵀ, then dw = Gᵀ dU G. The blocks are divided into
-// at most convSlots fixed runs, each summed by one goroutine, and the runs
-// are added in order.
+// upstream gradient gy, by F(t.m×t.m, 3×3): dU[ξ] (OC, C) = Σ_tiles dM[ξ]
+// · V[ξ]ᵀ with dM = A dY Aᵀ, then dw = Gᵀ dU G. The blocks are divided
+// into at most convSlots fixed runs, each summed by one goroutine, and the
+// runs are added in order.
 //
 //	dw (OC, C, 3, 3), gy (N, OC, OH, OW), x (N, C, H, W)
-func winogradWeightGrad(s convShape, dw, gy, x []float32) {
-	wg := newWino(s, winoTile2)
+func winogradWeightGrad(s convShape, t *winoTile, dw, gy, x []float32) {
+	wg := newWino(s, t)
 	slots := min(wg.blocks, convSlots)
 	if slots == 0 {
 		clear(dw)
@@ -183,7 +204,7 @@ func winogradWeightGrad(s convShape, dw, gy, x []float32) {
 		for bl := lo; bl < hi; bl++ {
 			r0, rows, cnt := wg.span(bl)
 			wg.inputs(x, r0, rows, v.buf)
-			wg.outputGrad(gy, r0, rows, m.buf)
+			wg.outputGrads(gy, r0, rows, m.buf)
 			beta := float32(1)
 			if bl == lo {
 				beta = 0
@@ -199,7 +220,7 @@ func winogradWeightGrad(s convShape, dw, gy, x []float32) {
 		asm.Add(sum, sum, p.buf)
 		putScratch(p)
 	}
-	winoKernelGrad(s, sum, dw)
+	wg.kernelGrads(sum, dw)
 	putScratch(partial[0])
 }
 
@@ -224,23 +245,31 @@ func (wg wino) kernels(w, u []float32) {
 	})
 }
 
-// winoKernelGrad writes dw = Gᵀ dU G (OC, C, 3, 3) of F(2×2, 3×3) for
-// du (16, OC, C), the adjoint of kernels.
-func winoKernelGrad(s convShape, du, dw []float32) {
-	plane := s.oc * s.c
-	for oc := range plane {
-		// t = Gᵀ dU (3×4), then dw = t G (3×3).
-		var t [12]float32
-		for j := range 4 {
-			u0, u1, u2, u3 := du[j*plane+oc], du[(4+j)*plane+oc], du[(8+j)*plane+oc], du[(12+j)*plane+oc]
-			t[j], t[4+j], t[8+j] = u0+(u1+u2)/2, (u1-u2)/2, (u1+u2)/2+u3
+// kernelGrads writes dw = Gᵀ dU G (OC, C, 3, 3) for du (ξ, OC, C), the
+// adjoint of kernels, in float64 rounded once.
+func (wg wino) kernelGrads(du, dw []float32) {
+	plane, a := wg.s.oc*wg.s.c, wg.m+2
+	parallelFor(wg.s.oc, func(o int) {
+		for oc := o * wg.s.c; oc < (o+1)*wg.s.c; oc++ {
+			var t [6][3]float64 // t[j] = column j of Gᵀ dU
+			for j := range a {
+				var col [6]float64
+				for i := range a {
+					col[i] = float64(du[(a*i+j)*plane+oc])
+				}
+				t[j] = wg.kernelGrad(col)
+			}
+			for i := range 3 {
+				var row [6]float64
+				for j := range a {
+					row[j] = t[j][i]
+				}
+				for j, v := range wg.kernelGrad(row) {
+					dw[oc*9+3*i+j] = float32(v)
+				}
+			}
 		}
-		g := dw[oc*9 : oc*9+9]
-		for i := range 3 {
-			r0, r1, r2, r3 := t[4*i], t[4*i+1], t[4*i+2], t[4*i+3]
-			g[3*i], g[3*i+1], g[3*i+2] = r0+(r1+r2)/2, (r1-r2)/2, (r1+r2)/2+r3
-		}
-	}
+	})
 }
 
 // inputs writes V = Bᵀ d B of the tiles of tile rows [r0, r0+rows) of x
@@ -306,31 +335,17 @@ func (wg wino) outputs(m []float32, r0, rows int, y, b []float32, ep *epilogue) 
 	}
 }
 
-// outputGrad writes dM = A dY Aᵀ of F(2×2, 3×3) for the tiles of tile
-// rows [r0, r0+rows) of gy (N, OC, OH, OW) into m (16, OC, block), the
-// adjoint of outputs; gradients past the map's edges read as zero.
-func (wg wino) outputGrad(gy []float32, r0, rows int, m []float32) {
-	wg.outputRows(gy, r0, rows, func(_, k int, y0, y1 []float32) {
-		asm.WinogradOutputGrad(m[k:], wg.ms, y0, y1, wg.tw)
-	})
-}
-
-// outputRows calls fn for every output channel o and tile row r in [r0,
-// r0+rows) with the two map rows of y (N, OC, OH, OW) that the tile row
-// covers (y1 nil past the map's last row) and the offset k of its first
-// tile in M (16, OC, block).
-func (wg wino) outputRows(y []float32, r0, rows int, fn func(o, k int, y0, y1 []float32)) {
+// outputGrads writes dM = A dY Aᵀ of the tiles of tile rows [r0,
+// r0+rows) of gy (N, OC, OH, OW) into m (ξ, OC, block), the adjoint of
+// outputs; gradients past the map's edges read as zero.
+func (wg wino) outputGrads(gy []float32, r0, rows int, m []float32) {
 	s := wg.s
 	p := s.pixels()
 	for o := range s.oc {
 		for r := r0; r < r0+rows; r++ {
-			n, oy := r/wg.th, 2*(r%wg.th)
-			plane := y[(n*s.oc+o)*p : (n*s.oc+o+1)*p]
-			var y1 []float32
-			if oy+1 < s.oh {
-				y1 = plane[(oy+1)*s.ow : (oy+2)*s.ow]
-			}
-			fn(o, o*wg.block+(r-r0)*wg.tw, plane[oy*s.ow:(oy+1)*s.ow], y1)
+			n, oy := r/wg.th, wg.m*(r%wg.th)
+			plane := gy[(n*s.oc+o)*p : (n*s.oc+o+1)*p]
+			wg.outputGrad(m[o*wg.block+(r-r0)*wg.tw:], wg.ms, plane[oy*s.ow:min(oy+wg.m, s.oh)*s.ow], s.ow, wg.tw)
 		}
 	}
 }

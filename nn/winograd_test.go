@@ -96,10 +96,10 @@ func TestWinograd(t *testing.T) {
 			gy := tensor.RandN(r, c.n, c.oc, s.oh, s.ow).Data
 			wantY, wantDX, wantDW := convRef64(s, x, w, b, gy)
 
-			dw := make([]float32, len(wantDW))
-			winogradWeightGrad(s, dw, gy, x)
-			checkErr(t, "dw", dw, wantDW)
 			for _, tile := range winoTiles {
+				dw := make([]float32, len(wantDW))
+				winogradWeightGrad(s, tile, dw, gy, x)
+				checkErr(t, fmt.Sprintf("F(%d×%d) dw", tile.m, tile.m), dw, wantDW)
 				y := make([]float32, len(wantY))
 				winogradForward(s, tile, y, x, w, b)
 				dx := make([]float32, len(wantDX))
@@ -246,7 +246,7 @@ func TestWinogradThreads(t *testing.T) {
 			winogradForward(s, tile, y, x, w, nil)
 			ts, _ := s.transposed()
 			winogradForward(ts, tile, dx, gy, flipKernel(s, w).buf, nil)
-			winogradWeightGrad(s, dw, gy, x)
+			winogradWeightGrad(s, tile, dw, gy, x)
 			asm.SetThreads(prev)
 			got := [][]float32{y, dx, dw}
 			if want == nil {
