@@ -224,52 +224,73 @@ func winogradWeightGrad(s convShape, t *winoTile, dw, gy, x []float32) {
 	putScratch(partial[0])
 }
 
+// winoKernelChunk is the number of kernels that kernels and kernelGrads
+// transform per goroutine: about a tenth of a millisecond of float64
+// work, so that narrow layers transform theirs inline.
+const winoKernelChunk = 4096
+
+// chunked runs fn (kernelsIn or kernelGradsIn) over the OC·C kernels of
+// wg, inline for few of them and else by chunks on parallel goroutines.
+// Its receiver is a pointer because the goroutines' closure would move a
+// copy of a wino to the heap on every call, even one that runs inline.
+func (wg *wino) chunked(fn func(wg *wino, src, dst []float32, lo, hi int), src, dst []float32) {
+	n := wg.s.oc * wg.s.c
+	chunks := (n + winoKernelChunk - 1) / winoKernelChunk
+	if chunks <= 1 {
+		fn(wg, src, dst, 0, n)
+		return
+	}
+	parallelFor(chunks, func(i int) { fn(wg, src, dst, n*i/chunks, n*(i+1)/chunks) })
+}
+
 // kernels writes U = G g Gᵀ of every kernel g of w (OC, C, 3, 3) into
-// u (ξ, OC, C), in float64 rounded once, a few kernels per goroutine.
-func (wg wino) kernels(w, u []float32) {
+// u (ξ, OC, C), in float64 rounded once.
+func (wg *wino) kernels(w, u []float32) { wg.chunked((*wino).kernelsIn, w, u) }
+
+// kernelsIn is kernels for the kernels [lo, hi) of the OC·C.
+func (wg *wino) kernelsIn(w, u []float32, lo, hi int) {
 	plane, a := wg.s.oc*wg.s.c, wg.m+2
-	parallelFor(wg.s.oc, func(o int) {
-		for oc := o * wg.s.c; oc < (o+1)*wg.s.c; oc++ {
-			g := w[oc*9 : oc*9+9]
-			var t [3][6]float64 // column j of G g
-			for j := range 3 {
-				t[j] = wg.kernel(float64(g[j]), float64(g[3+j]), float64(g[6+j]))
-			}
-			for i := range a {
-				row := wg.kernel(t[0][i], t[1][i], t[2][i])
-				for j := range a {
-					u[(a*i+j)*plane+oc] = float32(row[j])
-				}
+	for oc := lo; oc < hi; oc++ {
+		g := w[oc*9 : oc*9+9]
+		var t [3][6]float64 // column j of G g
+		for j := range 3 {
+			t[j] = wg.kernel(float64(g[j]), float64(g[3+j]), float64(g[6+j]))
+		}
+		for i := range a {
+			row := wg.kernel(t[0][i], t[1][i], t[2][i])
+			for j := range a {
+				u[(a*i+j)*plane+oc] = float32(row[j])
 			}
 		}
-	})
+	}
 }
 
 // kernelGrads writes dw = Gᵀ dU G (OC, C, 3, 3) for du (ξ, OC, C), the
 // adjoint of kernels, in float64 rounded once.
-func (wg wino) kernelGrads(du, dw []float32) {
+func (wg *wino) kernelGrads(du, dw []float32) { wg.chunked((*wino).kernelGradsIn, du, dw) }
+
+// kernelGradsIn is kernelGrads for the kernels [lo, hi) of the OC·C.
+func (wg *wino) kernelGradsIn(du, dw []float32, lo, hi int) {
 	plane, a := wg.s.oc*wg.s.c, wg.m+2
-	parallelFor(wg.s.oc, func(o int) {
-		for oc := o * wg.s.c; oc < (o+1)*wg.s.c; oc++ {
-			var t [6][3]float64 // t[j] = column j of Gᵀ dU
-			for j := range a {
-				var col [6]float64
-				for i := range a {
-					col[i] = float64(du[(a*i+j)*plane+oc])
-				}
-				t[j] = wg.kernelGrad(col)
+	for oc := lo; oc < hi; oc++ {
+		var t [6][3]float64 // t[j] = column j of Gᵀ dU
+		for j := range a {
+			var col [6]float64
+			for i := range a {
+				col[i] = float64(du[(a*i+j)*plane+oc])
 			}
-			for i := range 3 {
-				var row [6]float64
-				for j := range a {
-					row[j] = t[j][i]
-				}
-				for j, v := range wg.kernelGrad(row) {
-					dw[oc*9+3*i+j] = float32(v)
-				}
+			t[j] = wg.kernelGrad(col)
+		}
+		for i := range 3 {
+			var row [6]float64
+			for j := range a {
+				row[j] = t[j][i]
+			}
+			for j, v := range wg.kernelGrad(row) {
+				dw[oc*9+3*i+j] = float32(v)
 			}
 		}
-	})
+	}
 }
 
 // inputs writes V = Bᵀ d B of the tiles of tile rows [r0, r0+rows) of x
