@@ -57,7 +57,7 @@ var simd = vecBodies{
 // winoInputAVX2 is winoInputGeneric for quads·4 tiles (winograd_amd64.s).
 //
 //go:noescape
-func winoInputAVX2(v *float32, vs int, d0, d1, d2, d3 *float32, quads int)
+func winoInputAVX2(v *float32, vs int, d *float32, ld, quads int)
 
 // winoOutputAVX2 is winoOutputGeneric for quads·4 tiles.
 //

@@ -17,8 +17,8 @@ import (
 // Interleave, and the shifted-window GEMMs.
 type convKernels struct {
 	width int
-	// input is WinogradInput for groups·width tiles.
-	input func(v *float32, vs int, d0, d1, d2, d3 *float32, groups int)
+	// input is WinogradInput for one row of groups·width tiles.
+	input func(v *float32, vs int, d *float32, ld, groups int)
 	// output is WinogradOutput for groups·width tiles, both rows whole.
 	output func(y0, y1, m *float32, ms, groups int, bias float32)
 	// outputGrad is WinogradOutputGrad for groups·width tiles, both rows
@@ -158,23 +158,30 @@ func Deinterleave(even, odd, src []float32) {
 //
 // ld must be at least 2·tiles+2 and vs at least rows·tiles.
 func WinogradInput(v []float32, vs int, d []float32, ld, tiles, rows int) {
+	winogradInput("WinogradInput", 2, active.conv.input, winoInputGeneric, v, vs, d, ld, tiles, rows)
+}
+
+// winogradInput is WinogradInput (m = 2) and WinogradInput4 (m = 4), as
+// op states them, with kernel the active kernel for whole groups of tiles
+// and generic the generic one for the rest.
+func winogradInput(op string, m int, kernel, generic func(v *float32, vs int, d *float32, ld, n int),
+	v []float32, vs int, d []float32, ld, tiles, rows int) {
 	if tiles <= 0 || rows <= 0 {
 		return
 	}
-	if ld < 2*tiles+2 || len(d) < (2*rows+1)*ld+2*tiles+2 {
-		panic(fmt.Sprintf("asm: WinogradInput: %d values in rows of stride %d for %d×%d tiles, need stride ≥ %d and %d values",
-			len(d), ld, rows, tiles, 2*tiles+2, (2*rows+1)*ld+2*tiles+2))
+	if need := (m*rows+1)*ld + m*tiles + 2; ld < m*tiles+2 || len(d) < need {
+		panic(fmt.Sprintf("asm: %s: %d values in rows of stride %d for %d×%d tiles, need stride ≥ %d and %d values",
+			op, len(d), ld, rows, tiles, m*tiles+2, need))
 	}
-	checkTransform("WinogradInput", v, vs, rows*tiles, 16)
-	k := active.conv
-	g := tiles / k.width
+	checkTransform(op, v, vs, rows*tiles, (m+2)*(m+2))
+	g := tiles / active.conv.width
 	for q := range rows {
-		v, d := v[q*tiles:], d[2*q*ld:]
+		v, d := v[q*tiles:], d[m*q*ld:]
 		if g > 0 {
-			k.input(&v[0], vs, &d[0], &d[ld], &d[2*ld], &d[3*ld], g)
+			kernel(&v[0], vs, &d[0], ld, g)
 		}
-		if t := g * k.width; t < tiles {
-			winoInputGeneric(&v[t], vs, &d[2*t], &d[ld+2*t], &d[2*ld+2*t], &d[3*ld+2*t], tiles-t)
+		if t := g * active.conv.width; t < tiles {
+			generic(&v[t], vs, &d[m*t], ld, tiles-t)
 		}
 	}
 }
@@ -363,15 +370,15 @@ func winoOutputTile(r *[4]float32, m []float32, ms int, bias float32) {
 	}
 }
 
-// winoInputGeneric is the WinogradInput contract in plain Go, one tile at
-// a time.
-func winoInputGeneric(v *float32, vs int, d0, d1, d2, d3 *float32, tiles int) {
+// winoInputGeneric is the WinogradInput contract in plain Go for one row
+// of tiles, one tile at a time.
+func winoInputGeneric(v *float32, vs int, d *float32, ld, tiles int) {
 	vv := unsafe.Slice(v, 15*vs+tiles)
-	rows := [4][]float32{unsafe.Slice(d0, 2*tiles+2), unsafe.Slice(d1, 2*tiles+2), unsafe.Slice(d2, 2*tiles+2), unsafe.Slice(d3, 2*tiles+2)}
+	dd := unsafe.Slice(d, 3*ld+2*tiles+2)
 	for t := range tiles {
 		var f [4][4]float32
-		for i, d := range rows {
-			c := d[2*t : 2*t+4 : 2*t+4]
+		for i := range 4 {
+			c := dd[i*ld+2*t : i*ld+2*t+4 : i*ld+2*t+4]
 			f[i] = [4]float32{c[0] - c[2], c[1] + c[2], c[2] - c[1], c[1] - c[3]}
 		}
 		for j := range 4 {

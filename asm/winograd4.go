@@ -66,25 +66,7 @@ func winoA4(c0, c1, c2, c3, c4, c5 float32) [4]float32 {
 //
 // ld must be at least 4·tiles+2 and vs at least rows·tiles.
 func WinogradInput4(v []float32, vs int, d []float32, ld, tiles, rows int) {
-	if tiles <= 0 || rows <= 0 {
-		return
-	}
-	if need := (4*rows+1)*ld + 4*tiles + 2; ld < 4*tiles+2 || len(d) < need {
-		panic(fmt.Sprintf("asm: WinogradInput4: %d values in rows of stride %d for %d×%d tiles, need stride ≥ %d and %d values",
-			len(d), ld, rows, tiles, 4*tiles+2, need))
-	}
-	checkTransform("WinogradInput4", v, vs, rows*tiles, 36)
-	k := active.conv
-	g := tiles / k.width
-	for q := range rows {
-		v, d := v[q*tiles:], d[4*q*ld:]
-		if g > 0 {
-			k.input4(&v[0], vs, &d[0], ld, g)
-		}
-		if t := g * k.width; t < tiles {
-			winoInput4Generic(&v[t], vs, &d[4*t], ld, tiles-t)
-		}
-	}
+	winogradInput("WinogradInput4", 4, active.conv.input4, winoInput4Generic, v, vs, d, ld, tiles, rows)
 }
 
 // WinogradOutputRows4 writes Y = Aᵀ M A + bias (see winoA4) of F(4×4,

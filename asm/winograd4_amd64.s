@@ -60,12 +60,10 @@ GLOBL winoK4<>(SB), RODATA|NOPTR, $4
 	VADDPS       t1, t0, t0; \
 	VMOVUPS      t0, o5
 
-// ROW8 transforms the image row at AX for eight tiles: it loads columns
-// 4t..4t+3 of tiles 0..3 and 4..7 into the two lanes of Y0..Y3, columns
-// 4t+4, 4t+5 into Y4, transposes them into the tiles' columns c0..c5
-// (Y9, Y10, Y11, Y12, Y7, Y8) and stores Bᵀ of them at the six rows ξ of
-// V from DX (BX = vs, R12 = 3·vs, R13 = 5·vs bytes).
-#define ROW8 \
+// TILES8 loads columns 4t..4t+3 of eight tiles of the row at AX, tiles
+// 0..3 and 4..7 in the two lanes of Y0..Y3, and transposes them into the
+// tiles' columns c0..c3 in Y9..Y12 (Y5..Y8 are clobbered).
+#define TILES8 \
 	VMOVUPS     (AX), X0; \
 	VINSERTF128 $1, 64(AX), Y0, Y0; \
 	VMOVUPS     16(AX), X1; \
@@ -74,10 +72,26 @@ GLOBL winoK4<>(SB), RODATA|NOPTR, $4
 	VINSERTF128 $1, 96(AX), Y2, Y2; \
 	VMOVUPS     48(AX), X3; \
 	VINSERTF128 $1, 112(AX), Y3, Y3; \
+	TRANS4(Y0, Y1, Y2, Y3, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12)
+
+// TILES4 is TILES8 for four tiles in X registers.
+#define TILES4 \
+	VMOVUPS (AX), X0; \
+	VMOVUPS 16(AX), X1; \
+	VMOVUPS 32(AX), X2; \
+	VMOVUPS 48(AX), X3; \
+	TRANS4(X0, X1, X2, X3, X5, X6, X7, X8, X9, X10, X11, X12)
+
+// ROW8 transforms the image row at AX for eight tiles: TILES8, then
+// columns 4t+4, 4t+5 (the next tile's c0 and c1) from Y1..Y3 and the
+// values after the last tile loaded into Y4, into Y7 and Y8, and Bᵀ of
+// c0..c5 (Y9, Y10, Y11, Y12, Y7, Y8) stored at the six rows ξ of V from
+// DX (BX = vs, R12 = 3·vs, R13 = 5·vs bytes).
+#define ROW8 \
+	TILES8; \
 	VMOVSD      64(AX), X4; \
 	VMOVSD      128(AX), X5; \
 	VINSERTF128 $1, X5, Y4, Y4; \
-	TRANS4(Y0, Y1, Y2, Y3, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12); \
 	VUNPCKLPS   Y2, Y1, Y5; \
 	VUNPCKLPS   Y4, Y3, Y6; \
 	VSHUFPS     $0x44, Y6, Y5, Y7; \
@@ -86,22 +100,19 @@ GLOBL winoK4<>(SB), RODATA|NOPTR, $4
 
 // ROW4 is ROW8 for four tiles in X registers.
 #define ROW4 \
-	VMOVUPS   (AX), X0; \
-	VMOVUPS   16(AX), X1; \
-	VMOVUPS   32(AX), X2; \
-	VMOVUPS   48(AX), X3; \
+	TILES4; \
 	VMOVSD    64(AX), X4; \
-	TRANS4(X0, X1, X2, X3, X5, X6, X7, X8, X9, X10, X11, X12); \
 	VUNPCKLPS X2, X1, X5; \
 	VUNPCKLPS X4, X3, X6; \
 	VSHUFPS   $0x44, X6, X5, X7; \
 	VSHUFPS   $0xEE, X6, X5, X8; \
 	HT(X9, X10, X11, X12, X7, X8, X0, X1, X2, X3, X13, X14, X15, (DX), (DX)(BX*1), (DX)(BX*2), (DX)(R12*1), (DX)(BX*4), (DX)(R13*1))
 
-// ROWS runs row (ROW8 or ROW4) on the six image rows from SI (R9 = ld,
-// R10 = 3·ld, R11 = 5·ld bytes), row i into V's rows ξ = 6i..6i+5 from
-// DI (R8 = 6·vs bytes).
-#define ROWS(row) \
+// ROWS4 runs row (ROW8, ROW4, GROW8 or GROW4) on the four rows from SI
+// (R9 = the row stride, R10 = 3 of them, R11 = 5, in bytes), row i into
+// the rows ξ = 6i..6i+5 from DI (R8 = 6 transform rows, in bytes), and
+// leaves DX at the fourth's.
+#define ROWS4(row) \
 	MOVQ DI, DX; \
 	MOVQ SI, AX; \
 	row; \
@@ -113,7 +124,11 @@ GLOBL winoK4<>(SB), RODATA|NOPTR, $4
 	row; \
 	ADDQ R8, DX; \
 	LEAQ (SI)(R10*1), AX; \
-	row; \
+	row
+
+// ROWS is ROWS4 on six rows.
+#define ROWS(row) \
+	ROWS4(row); \
 	ADDQ R8, DX; \
 	LEAQ (SI)(R9*4), AX; \
 	row; \
@@ -147,43 +162,52 @@ GLOBL winoK4<>(SB), RODATA|NOPTR, $4
 	COL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, kh, k4, kq); \
 	COL(c0, c1, c2, c3, c4, c5, t0, t1, t2, t3, kh, k4, kq)
 
+// SETUP loads the arguments (t *float32, ts int, r *float32, rs, quads
+// int) of the input and gradient kernels: DI = t, the transform values,
+// BX = ts, R12 = 3·ts, R13 = 5·ts, R8 = 6·ts (bytes); SI = r, the rows
+// they come from, R9 = rs, R10 = 3·rs, R11 = 5·rs (bytes); CX = quads; the
+// constants ½, 4 and ¼ of HT and AA in Y13..Y15.
+#define SETUP(t, ts, r, rs) \
+	MOVQ         t+0(FP), DI; \
+	MOVQ         ts+8(FP), BX; \
+	SHLQ         $2, BX; \
+	MOVQ         r+16(FP), SI; \
+	MOVQ         rs+24(FP), R9; \
+	SHLQ         $2, R9; \
+	MOVQ         quads+32(FP), CX; \
+	VBROADCASTSS winoKh<>(SB), Y13; \
+	VBROADCASTSS winoK4<>(SB), Y14; \
+	VBROADCASTSS winoKq<>(SB), Y15; \
+	LEAQ         (BX)(BX*2), R12; \
+	LEAQ         (BX)(BX*4), R13; \
+	LEAQ         (R12)(R12*1), R8; \
+	LEAQ         (R9)(R9*2), R10; \
+	LEAQ         (R9)(R9*4), R11
+
+// QUADS runs pass8 on pairs of quads (eight tiles: 32 columns of the rows
+// at SI, 8 values of the transform rows at DI), then pass4 on a last odd
+// quad, and returns.
+#define QUADS(pass8, pass4) \
+eight: \
+	CMPQ CX, $2; \
+	JLT  four; \
+	pass8; \
+	ADDQ $128, SI; \
+	ADDQ $32, DI; \
+	SUBQ $2, CX; \
+	JMP  eight; \
+four: \
+	CMPQ CX, $1; \
+	JLT  done; \
+	pass4; \
+done: \
+	VZEROUPPER; \
+	RET
+
 // func winoInput4AVX2(v *float32, vs int, d *float32, ld, quads int)
 TEXT ·winoInput4AVX2(SB), NOSPLIT, $0-40
-	MOVQ v+0(FP), DI
-	MOVQ vs+8(FP), BX
-	SHLQ $2, BX                   // BX = vs in bytes
-	MOVQ d+16(FP), SI
-	MOVQ ld+24(FP), R9
-	SHLQ $2, R9                   // R9 = ld in bytes
-	MOVQ quads+32(FP), CX
-	VBROADCASTSS winoKh<>(SB), Y13
-	VBROADCASTSS winoK4<>(SB), Y14
-	VBROADCASTSS winoKq<>(SB), Y15
-	LEAQ (BX)(BX*2), R12          // 3·vs
-	LEAQ (BX)(BX*4), R13          // 5·vs
-	LEAQ (R12)(R12*1), R8         // 6·vs
-	LEAQ (R9)(R9*2), R10          // 3·ld
-	LEAQ (R9)(R9*4), R11          // 5·ld
-
-in8:
-	CMPQ CX, $2
-	JLT  in4
-	ROWS(ROW8)
-	COLS(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y13, Y14, Y15)
-	ADDQ $128, SI                 // next eight tiles: 32 columns on
-	ADDQ $32, DI
-	SUBQ $2, CX
-	JMP  in8
-
-in4:
-	CMPQ CX, $1
-	JLT  indone
-	ROWS(ROW4)
-	COLS(X0, X1, X2, X3, X4, X5, X6, X7, X8, X9, X13, X14, X15)
-
-indone:
-	VZEROUPPER
-	RET
+	SETUP(v, vs, d, ld)
+	QUADS(ROWS(ROW8); COLS(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y13, Y14, Y15), ROWS(ROW4); COLS(X0, X1, X2, X3, X4, X5, X6, X7, X8, X9, X13, X14, X15))
 
 // AT is winoA4 of c0..c5 into y0 = t2, y1 = t4, y2 = t1, y3 = t0 (t3 is
 // clobbered); k4 holds 4, kh ½ and kq ¼ in every lane.
@@ -351,47 +375,17 @@ outdone:
 	VMOVUPS     t4, o4; \
 	VMOVUPS     c3, o5
 
-// GROW8 transforms the gradient row at AX for eight tiles: columns
-// 4t..4t+3 of tiles 0..3 and 4..7 in the two lanes of Y0..Y3, transposed
-// into the tiles' columns (Y8..Y11), and A of them stored at the six rows
-// ξ of dM from DX (BX = ms, R12 = 3·ms, R13 = 5·ms bytes).
+// GROW8 transforms the gradient row at AX for eight tiles: TILES8, and
+// A of the columns stored at the six rows ξ of dM from DX (BX = ms,
+// R12 = 3·ms, R13 = 5·ms bytes).
 #define GROW8 \
-	VMOVUPS     (AX), X0; \
-	VINSERTF128 $1, 64(AX), Y0, Y0; \
-	VMOVUPS     16(AX), X1; \
-	VINSERTF128 $1, 80(AX), Y1, Y1; \
-	VMOVUPS     32(AX), X2; \
-	VINSERTF128 $1, 96(AX), Y2, Y2; \
-	VMOVUPS     48(AX), X3; \
-	VINSERTF128 $1, 112(AX), Y3, Y3; \
-	TRANS4(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11); \
-	AA(Y8, Y9, Y10, Y11, Y0, Y1, Y2, Y3, Y4, Y13, Y14, Y15, (DX), (DX)(BX*1), (DX)(BX*2), (DX)(R12*1), (DX)(BX*4), (DX)(R13*1))
+	TILES8; \
+	AA(Y9, Y10, Y11, Y12, Y0, Y1, Y2, Y3, Y4, Y13, Y14, Y15, (DX), (DX)(BX*1), (DX)(BX*2), (DX)(R12*1), (DX)(BX*4), (DX)(R13*1))
 
 // GROW4 is GROW8 for four tiles in X registers.
 #define GROW4 \
-	VMOVUPS (AX), X0; \
-	VMOVUPS 16(AX), X1; \
-	VMOVUPS 32(AX), X2; \
-	VMOVUPS 48(AX), X3; \
-	TRANS4(X0, X1, X2, X3, X4, X5, X6, X7, X8, X9, X10, X11); \
-	AA(X8, X9, X10, X11, X0, X1, X2, X3, X4, X13, X14, X15, (DX), (DX)(BX*1), (DX)(BX*2), (DX)(R12*1), (DX)(BX*4), (DX)(R13*1))
-
-// GROWS runs row (GROW8 or GROW4) on the four gradient rows from SI
-// (R9 = width, R10 = 3·width bytes), row a into dM's rows ξ = 6a..6a+5
-// from DI (R8 = 6·ms bytes).
-#define GROWS(row) \
-	MOVQ DI, DX; \
-	MOVQ SI, AX; \
-	row; \
-	ADDQ R8, DX; \
-	LEAQ (SI)(R9*1), AX; \
-	row; \
-	ADDQ R8, DX; \
-	LEAQ (SI)(R9*2), AX; \
-	row; \
-	ADDQ R8, DX; \
-	LEAQ (SI)(R10*1), AX; \
-	row
+	TILES4; \
+	AA(X9, X10, X11, X12, X0, X1, X2, X3, X4, X13, X14, X15, (DX), (DX)(BX*1), (DX)(BX*2), (DX)(R12*1), (DX)(BX*4), (DX)(R13*1))
 
 // GCOL transforms column j of the tiles: dM's rows ξ = j, 6+j, 12+j, 18+j
 // (at DX, DX + 6·ms, DX + 12·ms, AX = DX + 18·ms) into the rows ξ = j,
@@ -419,37 +413,5 @@ outdone:
 
 // func winoOutputGrad4AVX2(m *float32, ms int, y *float32, width, quads int)
 TEXT ·winoOutputGrad4AVX2(SB), NOSPLIT, $0-40
-	MOVQ m+0(FP), DI
-	MOVQ ms+8(FP), BX
-	SHLQ $2, BX                   // BX = ms in bytes
-	MOVQ y+16(FP), SI
-	MOVQ width+24(FP), R9
-	SHLQ $2, R9                   // R9 = width in bytes
-	MOVQ quads+32(FP), CX
-	VBROADCASTSS winoKh<>(SB), Y13
-	VBROADCASTSS winoK4<>(SB), Y14
-	VBROADCASTSS winoKq<>(SB), Y15
-	LEAQ (BX)(BX*2), R12          // 3·ms
-	LEAQ (BX)(BX*4), R13          // 5·ms
-	LEAQ (R12)(R12*1), R8         // 6·ms
-	LEAQ (R9)(R9*2), R10          // 3·width
-
-grad8:
-	CMPQ CX, $2
-	JLT  grad4
-	GROWS(GROW8)
-	GCOLS(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y13, Y14, Y15)
-	ADDQ $128, SI                 // next eight tiles: 32 columns on
-	ADDQ $32, DI
-	SUBQ $2, CX
-	JMP  grad8
-
-grad4:
-	CMPQ CX, $1
-	JLT  graddone
-	GROWS(GROW4)
-	GCOLS(X0, X1, X2, X3, X4, X5, X6, X7, X8, X13, X14, X15)
-
-graddone:
-	VZEROUPPER
-	RET
+	SETUP(m, ms, y, width)
+	QUADS(ROWS4(GROW8); GCOLS(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y13, Y14, Y15), ROWS4(GROW4); GCOLS(X0, X1, X2, X3, X4, X5, X6, X7, X8, X13, X14, X15))
