@@ -40,12 +40,8 @@ import "github.com/glmc/glmc/asm"
 type winoTile struct {
 	m   int // output tile side
 	xis int // values ξ of the transform domain per tile, (m+2)²
-	// kernel returns G c for one column (or row) c of a kernel: the m+2
-	// first values count. U = G g Gᵀ is done in float64 and rounded once.
-	kernel func(c0, c1, c2 float64) [6]float64
-	// kernelGrad returns Gᵀ u for one column (or row) u of m+2 values of
-	// dU, the adjoint of kernel.
-	kernelGrad func(u [6]float64) [3]float64
+	// g is G, (m+2)×3.
+	g [6][3]float64
 	// input is asm.WinogradInput for m = 2, asm.WinogradInput4 for m = 4;
 	// output likewise asm.WinogradOutputRows or WinogradOutputRows4, and
 	// outputGrad asm.WinogradOutputGrad or WinogradOutputGrad4 for one
@@ -64,22 +60,11 @@ var (
 			}
 			asm.WinogradOutputGrad(m, ms, y0, y1, tiles)
 		},
-		kernel: func(c0, c1, c2 float64) [6]float64 {
-			return [6]float64{c0, (c0 + c1 + c2) / 2, (c0 - c1 + c2) / 2, c2}
-		},
-		kernelGrad: func(u [6]float64) [3]float64 {
-			return [3]float64{u[0] + (u[1]+u[2])/2, (u[1] - u[2]) / 2, (u[1]+u[2])/2 + u[3]}
-		}}
+		g: [6][3]float64{{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}}}
 	winoTile4 = &winoTile{m: 4, xis: 36, input: asm.WinogradInput4, output: asm.WinogradOutputRows4,
 		outputGrad: asm.WinogradOutputGrad4,
-		kernel: func(c0, c1, c2 float64) [6]float64 {
-			even, half := c0/30+c2*2/15, c1/15
-			return [6]float64{c0, -(c0*8 + c1*4 + c2*2) / 15, -(c0*8 - c1*4 + c2*2) / 15, even + half, even - half, c2}
-		},
-		kernelGrad: func(u [6]float64) [3]float64 {
-			s, t := u[1]+u[2], u[3]+u[4]
-			return [3]float64{u[0] - s*8/15 + t/30, (u[3]-u[4])/15 - (u[1]-u[2])*4/15, (t-s)*2/15 + u[5]}
-		}}
+		g: [6][3]float64{{1, 0, 0}, {-8. / 15, -4. / 15, -2. / 15}, {-8. / 15, 4. / 15, -2. / 15},
+			{1. / 30, 1. / 15, 2. / 15}, {1. / 30, -1. / 15, 2. / 15}, {0, 0, 1}}}
 )
 
 // wino is the geometry of the Winograd tiling of a convolution. Blocks
@@ -224,70 +209,58 @@ func winogradWeightGrad(s convShape, t *winoTile, dw, gy, x []float32) {
 	putScratch(partial[0])
 }
 
-// winoKernelChunk is the number of kernels that kernels and kernelGrads
-// transform per goroutine: about a tenth of a millisecond of float64
-// work, so that narrow layers transform theirs inline.
-const winoKernelChunk = 4096
-
-// chunked runs fn (kernelsIn or kernelGradsIn) over the OC·C kernels of
-// wg, inline for few of them and else by chunks on parallel goroutines.
-// Its receiver is a pointer because the goroutines' closure would move a
-// copy of a wino to the heap on every call, even one that runs inline.
-func (wg *wino) chunked(fn func(wg *wino, src, dst []float32, lo, hi int), src, dst []float32) {
-	n := wg.s.oc * wg.s.c
-	chunks := (n + winoKernelChunk - 1) / winoKernelChunk
-	if chunks <= 1 {
-		fn(wg, src, dst, 0, n)
-		return
-	}
-	parallelFor(chunks, func(i int) { fn(wg, src, dst, n*i/chunks, n*(i+1)/chunks) })
-}
-
 // kernels writes U = G g Gᵀ of every kernel g of w (OC, C, 3, 3) into
-// u (ξ, OC, C), in float64 rounded once.
-func (wg *wino) kernels(w, u []float32) { wg.chunked((*wino).kernelsIn, w, u) }
-
-// kernelsIn is kernels for the kernels [lo, hi) of the OC·C.
-func (wg *wino) kernelsIn(w, u []float32, lo, hi int) {
-	plane, a := wg.s.oc*wg.s.c, wg.m+2
-	for oc := lo; oc < hi; oc++ {
-		g := w[oc*9 : oc*9+9]
-		var t [3][6]float64 // column j of G g
-		for j := range 3 {
-			t[j] = wg.kernel(float64(g[j]), float64(g[3+j]), float64(g[6+j]))
-		}
-		for i := range a {
-			row := wg.kernel(t[0][i], t[1][i], t[2][i])
-			for j := range a {
-				u[(a*i+j)*plane+oc] = float32(row[j])
-			}
+// u (ξ, OC, C), plane by plane: the nine taps of the kernels are gathered
+// into nine planes of OC·C values, and each U[ξ = (m+2)·i + j] is the sum
+// of them with the coefficients G[i][r]·G[j][s] (products of float64
+// rounded once), by asm.Axpy over whole planes. Kernel by kernel, the
+// transform took a few percent of a training step at width 16.
+func (wg *wino) kernels(w, u []float32) {
+	n := wg.s.oc * wg.s.c
+	taps := getScratch(9 * n)
+	defer putScratch(taps)
+	for k := range n {
+		for r, v := range w[k*9 : k*9+9] {
+			taps.buf[r*n+k] = v
 		}
 	}
+	clear(u[:wg.xis*n])
+	wg.eachTerm(func(xi, tap int, c float32) {
+		asm.Axpy(c, taps.buf[tap*n:(tap+1)*n], u[xi*n:(xi+1)*n])
+	})
 }
 
 // kernelGrads writes dw = Gᵀ dU G (OC, C, 3, 3) for du (ξ, OC, C), the
-// adjoint of kernels, in float64 rounded once.
-func (wg *wino) kernelGrads(du, dw []float32) { wg.chunked((*wino).kernelGradsIn, du, dw) }
-
-// kernelGradsIn is kernelGrads for the kernels [lo, hi) of the OC·C.
-func (wg *wino) kernelGradsIn(du, dw []float32, lo, hi int) {
-	plane, a := wg.s.oc*wg.s.c, wg.m+2
-	for oc := lo; oc < hi; oc++ {
-		var t [6][3]float64 // t[j] = column j of Gᵀ dU
-		for j := range a {
-			var col [6]float64
-			for i := range a {
-				col[i] = float64(du[(a*i+j)*plane+oc])
-			}
-			t[j] = wg.kernelGrad(col)
+// adjoint of kernels, plane by plane as it: tap (r, s) of every kernel is
+// the sum of the planes dU[ξ] with the coefficients G[i][r]·G[j][s], then
+// the nine planes are scattered into the kernels.
+func (wg *wino) kernelGrads(du, dw []float32) {
+	n := wg.s.oc * wg.s.c
+	taps := getScratch(9 * n)
+	defer putScratch(taps)
+	clear(taps.buf)
+	wg.eachTerm(func(xi, tap int, c float32) {
+		asm.Axpy(c, du[xi*n:(xi+1)*n], taps.buf[tap*n:(tap+1)*n])
+	})
+	for k := range n {
+		for r := range 9 {
+			dw[k*9+r] = taps.buf[r*n+k]
 		}
-		for i := range 3 {
-			var row [6]float64
-			for j := range a {
-				row[j] = t[j][i]
-			}
-			for j, v := range wg.kernelGrad(row) {
-				dw[oc*9+3*i+j] = float32(v)
+	}
+}
+
+// eachTerm calls term for every nonzero coefficient G[i][r]·G[j][s] of
+// U[ξ] on tap 3r + s, ξ = (m+2)·i + j, in a fixed order.
+func (wg *wino) eachTerm(term func(xi, tap int, c float32)) {
+	a := wg.m + 2
+	for i := range a {
+		for j := range a {
+			for r := range 3 {
+				for q := range 3 {
+					if c := wg.g[i][r] * wg.g[j][q]; c != 0 {
+						term(a*i+j, 3*r+q, float32(c))
+					}
+				}
 			}
 		}
 	}
