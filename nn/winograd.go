@@ -40,8 +40,11 @@ import "github.com/glmc/glmc/asm"
 type winoTile struct {
 	m   int // output tile side
 	xis int // values ξ of the transform domain per tile, (m+2)²
-	// g is G, (m+2)×3.
-	g [6][3]float64
+	// kernel writes U = G g Gᵀ of the kernel g to u[ξ·plane+k], and
+	// kernelGrad dw = Gᵀ dU G of du[ξ·plane+k] to dw, both in float64
+	// rounded once (kernel2 and kernel4, kernelGrad2 and kernelGrad4).
+	kernel     func(g *[9]float32, u []float32, plane, k int)
+	kernelGrad func(du []float32, plane, k int, dw *[9]float32)
 	// input is asm.WinogradInput for m = 2, asm.WinogradInput4 for m = 4;
 	// output likewise asm.WinogradOutputRows or WinogradOutputRows4, and
 	// outputGrad asm.WinogradOutputGrad or WinogradOutputGrad4 for one
@@ -60,11 +63,10 @@ var (
 			}
 			asm.WinogradOutputGrad(m, ms, y0, y1, tiles)
 		},
-		g: [6][3]float64{{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}}}
+		kernel: kernel2, kernelGrad: kernelGrad2}
 	winoTile4 = &winoTile{m: 4, xis: 36, input: asm.WinogradInput4, output: asm.WinogradOutputRows4,
 		outputGrad: asm.WinogradOutputGrad4,
-		g: [6][3]float64{{1, 0, 0}, {-8. / 15, -4. / 15, -2. / 15}, {-8. / 15, 4. / 15, -2. / 15},
-			{1. / 30, 1. / 15, 2. / 15}, {1. / 30, -1. / 15, 2. / 15}, {0, 0, 1}}}
+		kernel:     kernel4, kernelGrad: kernelGrad4}
 )
 
 // wino is the geometry of the Winograd tiling of a convolution. Blocks
@@ -209,60 +211,123 @@ func winogradWeightGrad(s convShape, t *winoTile, dw, gy, x []float32) {
 	putScratch(partial[0])
 }
 
-// kernels writes U = G g Gᵀ of every kernel g of w (OC, C, 3, 3) into
-// u (ξ, OC, C), plane by plane: the nine taps of the kernels are gathered
-// into nine planes of OC·C values, and each U[ξ = (m+2)·i + j] is the sum
-// of them with the coefficients G[i][r]·G[j][s] (products of float64
-// rounded once), by asm.Axpy over whole planes. Kernel by kernel, the
-// transform took a few percent of a training step at width 16.
-func (wg *wino) kernels(w, u []float32) {
+// winoKernelChunk is the number of kernels that kernels and kernelGrads
+// transform per goroutine, about 0.1 ms of float64 work: narrow layers
+// transform theirs inline, without the goroutines' allocations. (Plane by
+// plane in float32, with asm.Axpy, the transforms were 3–7 times faster
+// but rounded U more: F(4×4)'s error rose from 5.4e-6 to 7.4e-6 of the
+// largest value, and under the generic kernels the width-4 golden model's
+// gradients below its layer3.0 moved by 1e-3, past their tolerance,
+// while every convolution still matched GEMM to 1e-6: a near-tie.)
+const winoKernelChunk = 1024
+
+// chunked runs fn (kernelsIn or kernelGradsIn) over the OC·C kernels of
+// wg, inline for few of them and else by chunks on parallel goroutines.
+// Its receiver is a pointer because the goroutines' closure would move a
+// copy of a wino to the heap on every call, even one that runs inline.
+func (wg *wino) chunked(fn func(wg *wino, src, dst []float32, lo, hi int), src, dst []float32) {
 	n := wg.s.oc * wg.s.c
-	taps := getScratch(9 * n)
-	defer putScratch(taps)
-	for k := range n {
-		for r, v := range w[k*9 : k*9+9] {
-			taps.buf[r*n+k] = v
-		}
+	chunks := (n + winoKernelChunk - 1) / winoKernelChunk
+	if chunks <= 1 {
+		fn(wg, src, dst, 0, n)
+		return
 	}
-	clear(u[:wg.xis*n])
-	wg.eachTerm(func(xi, tap int, c float32) {
-		asm.Axpy(c, taps.buf[tap*n:(tap+1)*n], u[xi*n:(xi+1)*n])
-	})
+	parallelFor(chunks, func(i int) { fn(wg, src, dst, n*i/chunks, n*(i+1)/chunks) })
+}
+
+// kernels writes U = G g Gᵀ of every kernel g of w (OC, C, 3, 3) into
+// u (ξ, OC, C), in float64 rounded once.
+func (wg *wino) kernels(w, u []float32) { wg.chunked((*wino).kernelsIn, w, u) }
+
+// kernelsIn is kernels for the kernels [lo, hi) of the OC·C.
+func (wg *wino) kernelsIn(w, u []float32, lo, hi int) {
+	plane := wg.s.oc * wg.s.c
+	for k := lo; k < hi; k++ {
+		wg.kernel((*[9]float32)(w[k*9:]), u, plane, k)
+	}
+}
+
+// g2 and g4 return G c for one column c of a kernel (or row of G g) for
+// F(2×2, 3×3) and F(4×4, 3×3); gt2 and gt4 return Gᵀ c for one column c
+// of dU (or row of Gᵀ dU).
+func g2(c0, c1, c2 float64) (float64, float64, float64, float64) {
+	return c0, (c0 + c1 + c2) / 2, (c0 - c1 + c2) / 2, c2
+}
+
+func g4(c0, c1, c2 float64) (float64, float64, float64, float64, float64, float64) {
+	e := c0/30 + c2*2/15
+	return c0, -(c0*8 + c1*4 + c2*2) / 15, -(c0*8 - c1*4 + c2*2) / 15, e + c1/15, e - c1/15, c2
+}
+
+func gt2(c0, c1, c2, c3 float64) (float64, float64, float64) {
+	return c0 + (c1+c2)/2, (c1 - c2) / 2, (c1+c2)/2 + c3
+}
+
+func gt4(c0, c1, c2, c3, c4, c5 float64) (float64, float64, float64) {
+	s, t := c1+c2, c3+c4
+	return c0 - s*8/15 + t/30, (c3-c4)/15 - (c1-c2)*4/15, (t-s)*2/15 + c5
+}
+
+// kernel2 is winoTile2's kernel.
+func kernel2(g *[9]float32, u []float32, plane, k int) {
+	var t [4][3]float64 // G g
+	for j := range 3 {
+		t[0][j], t[1][j], t[2][j], t[3][j] = g2(float64(g[j]), float64(g[3+j]), float64(g[6+j]))
+	}
+	for i, r := range t {
+		u0, u1, u2, u3 := g2(r[0], r[1], r[2])
+		u[4*i*plane+k], u[(4*i+1)*plane+k], u[(4*i+2)*plane+k], u[(4*i+3)*plane+k] = float32(u0), float32(u1), float32(u2), float32(u3)
+	}
+}
+
+// kernel4 is winoTile4's kernel.
+func kernel4(g *[9]float32, u []float32, plane, k int) {
+	var t [6][3]float64 // G g
+	for j := range 3 {
+		t[0][j], t[1][j], t[2][j], t[3][j], t[4][j], t[5][j] = g4(float64(g[j]), float64(g[3+j]), float64(g[6+j]))
+	}
+	for i, r := range t {
+		u0, u1, u2, u3, u4, u5 := g4(r[0], r[1], r[2])
+		u[6*i*plane+k], u[(6*i+1)*plane+k], u[(6*i+2)*plane+k] = float32(u0), float32(u1), float32(u2)
+		u[(6*i+3)*plane+k], u[(6*i+4)*plane+k], u[(6*i+5)*plane+k] = float32(u3), float32(u4), float32(u5)
+	}
+}
+
+// kernelGrad2 is winoTile2's kernelGrad.
+func kernelGrad2(du []float32, plane, k int, dw *[9]float32) {
+	var t [3][4]float64 // Gᵀ dU
+	for j := range 4 {
+		at := func(i int) float64 { return float64(du[(4*i+j)*plane+k]) }
+		t[0][j], t[1][j], t[2][j] = gt2(at(0), at(1), at(2), at(3))
+	}
+	for i, r := range t {
+		a, b, c := gt2(r[0], r[1], r[2], r[3])
+		dw[3*i], dw[3*i+1], dw[3*i+2] = float32(a), float32(b), float32(c)
+	}
+}
+
+// kernelGrad4 is winoTile4's kernelGrad.
+func kernelGrad4(du []float32, plane, k int, dw *[9]float32) {
+	var t [3][6]float64 // Gᵀ dU
+	for j := range 6 {
+		at := func(i int) float64 { return float64(du[(6*i+j)*plane+k]) }
+		t[0][j], t[1][j], t[2][j] = gt4(at(0), at(1), at(2), at(3), at(4), at(5))
+	}
+	for i, r := range t {
+		a, b, c := gt4(r[0], r[1], r[2], r[3], r[4], r[5])
+		dw[3*i], dw[3*i+1], dw[3*i+2] = float32(a), float32(b), float32(c)
+	}
 }
 
 // kernelGrads writes dw = Gᵀ dU G (OC, C, 3, 3) for du (ξ, OC, C), the
-// adjoint of kernels, plane by plane as it: tap (r, s) of every kernel is
-// the sum of the planes dU[ξ] with the coefficients G[i][r]·G[j][s], then
-// the nine planes are scattered into the kernels.
-func (wg *wino) kernelGrads(du, dw []float32) {
-	n := wg.s.oc * wg.s.c
-	taps := getScratch(9 * n)
-	defer putScratch(taps)
-	clear(taps.buf)
-	wg.eachTerm(func(xi, tap int, c float32) {
-		asm.Axpy(c, du[xi*n:(xi+1)*n], taps.buf[tap*n:(tap+1)*n])
-	})
-	for k := range n {
-		for r := range 9 {
-			dw[k*9+r] = taps.buf[r*n+k]
-		}
-	}
-}
+// adjoint of kernels, in float64 rounded once.
+func (wg *wino) kernelGrads(du, dw []float32) { wg.chunked((*wino).kernelGradsIn, du, dw) }
 
-// eachTerm calls term for every nonzero coefficient G[i][r]·G[j][s] of
-// U[ξ] on tap 3r + s, ξ = (m+2)·i + j, in a fixed order.
-func (wg *wino) eachTerm(term func(xi, tap int, c float32)) {
-	a := wg.m + 2
-	for i := range a {
-		for j := range a {
-			for r := range 3 {
-				for q := range 3 {
-					if c := wg.g[i][r] * wg.g[j][q]; c != 0 {
-						term(a*i+j, 3*r+q, float32(c))
-					}
-				}
-			}
-		}
+// kernelGradsIn is kernelGrads for the kernels [lo, hi) of the OC·C.
+func (wg *wino) kernelGradsIn(du, dw []float32, lo, hi int) {
+	plane := wg.s.oc * wg.s.c
+	for k := lo; k < hi; k++ {
+		wg.kernelGrad(du, plane, k, (*[9]float32)(dw[k*9:]))
 	}
 }
 
