@@ -65,8 +65,7 @@ var (
 		},
 		kernel: kernel2, kernelGrad: kernelGrad2}
 	winoTile4 = &winoTile{m: 4, xis: 36, input: asm.WinogradInput4, output: asm.WinogradOutputRows4,
-		outputGrad: asm.WinogradOutputGrad4,
-		kernel:     kernel4, kernelGrad: kernelGrad4}
+		outputGrad: asm.WinogradOutputGrad4, kernel: kernel4, kernelGrad: kernelGrad4}
 )
 
 // wino is the geometry of the Winograd tiling of a convolution. Blocks
