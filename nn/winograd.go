@@ -41,8 +41,8 @@ type winoTile struct {
 	m   int // output tile side
 	xis int // values ξ of the transform domain per tile, (m+2)²
 	// kernel writes U = G g Gᵀ of the kernel g to u[ξ·plane+k], and
-	// kernelGrad dw = Gᵀ dU G of du[ξ·plane+k] to dw, both in float64
-	// rounded once (kernel2 and kernel4, kernelGrad2 and kernelGrad4).
+	// kernelGrad dw = Gᵀ dU G of du[ξ·plane+k] to dw (kernel2 and kernel4,
+	// kernelGrad2 and kernelGrad4).
 	kernel     func(g *[9]float32, u []float32, plane, k int)
 	kernelGrad func(du []float32, plane, k int, dw *[9]float32)
 	// input is asm.WinogradInput for m = 2, asm.WinogradInput4 for m = 4;
@@ -210,15 +210,16 @@ func winogradWeightGrad(s convShape, t *winoTile, dw, gy, x []float32) {
 	putScratch(partial[0])
 }
 
-// winoKernelChunk is the number of kernels that kernels and kernelGrads
-// transform per goroutine, about 0.1 ms of float64 work: narrow layers
-// transform theirs inline, without the goroutines' allocations. (Plane by
-// plane in float32, with asm.Axpy, the transforms were 3–7 times faster
-// but rounded U more: F(4×4)'s error rose from 5.4e-6 to 7.4e-6 of the
-// largest value, and under the generic kernels the width-4 golden model's
-// gradients below its layer3.0 moved by 1e-3, past their tolerance,
-// while every convolution still matched GEMM to 1e-6: a near-tie.)
-const winoKernelChunk = 1024
+// winoKernelWork is the number of transform values (kernels times ξ per
+// kernel) that kernels and kernelGrads compute per goroutine, about 0.2 ms
+// of work: narrow layers transform theirs inline, without the goroutines'
+// allocations. (Plane by plane in float32, with asm.Axpy, the F(4×4)
+// transforms were 3–7 times faster but rounded U more: F(4×4)'s error rose
+// from 5.4e-6 to 7.4e-6 of the largest value, and under the generic
+// kernels the width-4 golden model's gradients below its layer3.0 moved by
+// 1e-3, past their tolerance, while every convolution still matched GEMM
+// to 1e-6: a near-tie.)
+const winoKernelWork = 1 << 16
 
 // chunked runs fn (kernelsIn or kernelGradsIn) over the OC·C kernels of
 // wg, inline for few of them and else by chunks on parallel goroutines.
@@ -226,7 +227,7 @@ const winoKernelChunk = 1024
 // copy of a wino to the heap on every call, even one that runs inline.
 func (wg *wino) chunked(fn func(wg *wino, src, dst []float32, lo, hi int), src, dst []float32) {
 	n := wg.s.oc * wg.s.c
-	chunks := (n + winoKernelChunk - 1) / winoKernelChunk
+	chunks := (n*wg.xis + winoKernelWork - 1) / winoKernelWork
 	if chunks <= 1 {
 		fn(wg, src, dst, 0, n)
 		return
@@ -235,7 +236,7 @@ func (wg *wino) chunked(fn func(wg *wino, src, dst []float32, lo, hi int), src, 
 }
 
 // kernels writes U = G g Gᵀ of every kernel g of w (OC, C, 3, 3) into
-// u (ξ, OC, C), in float64 rounded once.
+// u (ξ, OC, C).
 func (wg *wino) kernels(w, u []float32) { wg.chunked((*wino).kernelsIn, w, u) }
 
 // kernelsIn is kernels for the kernels [lo, hi) of the OC·C.
@@ -248,8 +249,9 @@ func (wg *wino) kernelsIn(w, u []float32, lo, hi int) {
 
 // g2 and g4 return G c for one column c of a kernel (or row of G g) for
 // F(2×2, 3×3) and F(4×4, 3×3); gt2 and gt4 return Gᵀ c for one column c
-// of dU (or row of Gᵀ dU).
-func g2(c0, c1, c2 float64) (float64, float64, float64, float64) {
+// of dU (or row of Gᵀ dU). F(2×2)'s run in float32, whose G of ±½ and 1
+// adds little rounding, F(4×4)'s in float64, rounded once at the end.
+func g2(c0, c1, c2 float32) (float32, float32, float32, float32) {
 	return c0, (c0 + c1 + c2) / 2, (c0 - c1 + c2) / 2, c2
 }
 
@@ -258,7 +260,7 @@ func g4(c0, c1, c2 float64) (float64, float64, float64, float64, float64, float6
 	return c0, -(c0*8 + c1*4 + c2*2) / 15, -(c0*8 - c1*4 + c2*2) / 15, e + c1/15, e - c1/15, c2
 }
 
-func gt2(c0, c1, c2, c3 float64) (float64, float64, float64) {
+func gt2(c0, c1, c2, c3 float32) (float32, float32, float32) {
 	return c0 + (c1+c2)/2, (c1 - c2) / 2, (c1+c2)/2 + c3
 }
 
@@ -269,13 +271,12 @@ func gt4(c0, c1, c2, c3, c4, c5 float64) (float64, float64, float64) {
 
 // kernel2 is winoTile2's kernel.
 func kernel2(g *[9]float32, u []float32, plane, k int) {
-	var t [4][3]float64 // G g
+	var t [4][3]float32 // G g
 	for j := range 3 {
-		t[0][j], t[1][j], t[2][j], t[3][j] = g2(float64(g[j]), float64(g[3+j]), float64(g[6+j]))
+		t[0][j], t[1][j], t[2][j], t[3][j] = g2(g[j], g[3+j], g[6+j])
 	}
 	for i, r := range t {
-		u0, u1, u2, u3 := g2(r[0], r[1], r[2])
-		u[4*i*plane+k], u[(4*i+1)*plane+k], u[(4*i+2)*plane+k], u[(4*i+3)*plane+k] = float32(u0), float32(u1), float32(u2), float32(u3)
+		u[4*i*plane+k], u[(4*i+1)*plane+k], u[(4*i+2)*plane+k], u[(4*i+3)*plane+k] = g2(r[0], r[1], r[2])
 	}
 }
 
@@ -294,14 +295,12 @@ func kernel4(g *[9]float32, u []float32, plane, k int) {
 
 // kernelGrad2 is winoTile2's kernelGrad.
 func kernelGrad2(du []float32, plane, k int, dw *[9]float32) {
-	var t [3][4]float64 // Gᵀ dU
+	var t [3][4]float32 // Gᵀ dU
 	for j := range 4 {
-		at := func(i int) float64 { return float64(du[(4*i+j)*plane+k]) }
-		t[0][j], t[1][j], t[2][j] = gt2(at(0), at(1), at(2), at(3))
+		t[0][j], t[1][j], t[2][j] = gt2(du[j*plane+k], du[(4+j)*plane+k], du[(8+j)*plane+k], du[(12+j)*plane+k])
 	}
 	for i, r := range t {
-		a, b, c := gt2(r[0], r[1], r[2], r[3])
-		dw[3*i], dw[3*i+1], dw[3*i+2] = float32(a), float32(b), float32(c)
+		dw[3*i], dw[3*i+1], dw[3*i+2] = gt2(r[0], r[1], r[2], r[3])
 	}
 }
 
@@ -319,7 +318,7 @@ func kernelGrad4(du []float32, plane, k int, dw *[9]float32) {
 }
 
 // kernelGrads writes dw = Gᵀ dU G (OC, C, 3, 3) for du (ξ, OC, C), the
-// adjoint of kernels, in float64 rounded once.
+// adjoint of kernels.
 func (wg *wino) kernelGrads(du, dw []float32) { wg.chunked((*wino).kernelGradsIn, du, dw) }
 
 // kernelGradsIn is kernelGrads for the kernels [lo, hi) of the OC·C.
