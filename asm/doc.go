@@ -1,10 +1,11 @@
 // Package asm holds the project's SIMD kernels behind a plain Go API on
 // []float32 and ints: single-precision GEMM, the vector primitives that
 // element-wise hot loops need, and the convolution kernels of package nn
-// (the Winograd F(2×2, 3×3) transforms, the (de)interleaving of strided
-// im2col, and the shifted-window GEMMs of direct grouped convolution). The
-// Winograd and interleaving kernels of amd64 are written by hand in
-// winograd_amd64.s, the shifted-window kernels by the generator in _gen;
+// (the Winograd F(2×2, 3×3) and F(4×4, 3×3) transforms, the
+// (de)interleaving of strided im2col, and the shifted-window GEMMs of
+// direct grouped convolution). The Winograd and interleaving kernels of
+// amd64 are written by hand in winograd_amd64.s and winograd4_amd64.s, the
+// shifted-window kernels by the generator in _gen;
 // arm64 has NEON shifted-window kernels and runs the generic versions of
 // the others.
 //

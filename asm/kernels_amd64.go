@@ -17,6 +17,7 @@ var avx2Impl = impl{
 		dot: sgemmDot4x3AVX2, dotMR: 4, dotNR: 3},
 	vec: bulkOps,
 	conv: convKernels{width: 4, input: winoInputAVX2, output: winoOutputAVX2, outputGrad: winoOutputGradAVX2,
+		input4: winoInput4AVX2, output4: winoOutput4AVX2, outputGrad4: winoOutputGrad4AVX2,
 		deinterleave: deinterleaveAVX2, interleave: interleaveAVX2, copyRows: copyRowsAVX2,
 		shifted: shiftedKernels{mr: 4, nr: 24, micro: sgemmShifted4x24AVX2, gmr: 4, gnk: 3, lanes: 8, grad: sgemmShiftedGrad4x3AVX2}},
 	usable: func() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA },
@@ -56,7 +57,7 @@ var simd = vecBodies{
 // winoInputAVX2 is winoInputGeneric for quads·4 tiles (winograd_amd64.s).
 //
 //go:noescape
-func winoInputAVX2(v *float32, vs int, d0, d1, d2, d3 *float32, quads int)
+func winoInputAVX2(v *float32, vs int, d *float32, ld, quads int)
 
 // winoOutputAVX2 is winoOutputGeneric for quads·4 tiles.
 //
@@ -67,6 +68,22 @@ func winoOutputAVX2(y0, y1, m *float32, ms, quads int, bias float32)
 //
 //go:noescape
 func winoOutputGradAVX2(m *float32, ms int, y0, y1 *float32, quads int)
+
+// winoInput4AVX2 is winoInput4Generic for quads·4 tiles
+// (winograd4_amd64.s).
+//
+//go:noescape
+func winoInput4AVX2(v *float32, vs int, d *float32, ld, quads int)
+
+// winoOutput4AVX2 is winoOutput4Generic for quads·4 tiles.
+//
+//go:noescape
+func winoOutput4AVX2(y *float32, width int, m *float32, ms, quads int, bias float32)
+
+// winoOutputGrad4AVX2 is winoOutputGrad4Generic for quads·4 tiles.
+//
+//go:noescape
+func winoOutputGrad4AVX2(m *float32, ms int, y *float32, width, quads int)
 
 // deinterleaveAVX2 is Deinterleave for octets·8 pairs.
 //

@@ -17,13 +17,20 @@ import (
 // Interleave, and the shifted-window GEMMs.
 type convKernels struct {
 	width int
-	// input is WinogradInput for groups·width tiles.
-	input func(v *float32, vs int, d0, d1, d2, d3 *float32, groups int)
+	// input is WinogradInput for one row of groups·width tiles.
+	input func(v *float32, vs int, d *float32, ld, groups int)
 	// output is WinogradOutput for groups·width tiles, both rows whole.
 	output func(y0, y1, m *float32, ms, groups int, bias float32)
 	// outputGrad is WinogradOutputGrad for groups·width tiles, both rows
 	// whole.
 	outputGrad func(m *float32, ms int, y0, y1 *float32, groups int)
+	// input4 is WinogradInput4 for one row of groups·width tiles, output4
+	// WinogradOutputRows4 for one tile row of groups·width tiles and
+	// outputGrad4 WinogradOutputGrad4 for groups·width tiles, their four
+	// rows whole (winograd4.go).
+	input4      func(v *float32, vs int, d *float32, ld, groups int)
+	output4     func(y *float32, width int, m *float32, ms, groups int, bias float32)
+	outputGrad4 func(m *float32, ms int, y *float32, width, groups int)
 	// deinterleave is Deinterleave and interleave Interleave, for
 	// octets·8 pairs; nil in the generic implementation.
 	deinterleave func(even, odd, src *float32, octets int)
@@ -36,7 +43,7 @@ type convKernels struct {
 }
 
 var genericConv = convKernels{width: 1, input: winoInputGeneric, output: winoOutputGeneric, outputGrad: winoOutputGradGeneric,
-	shifted: genericShifted}
+	input4: winoInput4Generic, output4: winoOutput4Generic, outputGrad4: winoOutputGrad4Generic, shifted: genericShifted}
 
 // Interleave is the inverse of Deinterleave: it sets the even elements of
 // dst from even and the odd ones from odd, as col2im of a stride-2
@@ -151,25 +158,30 @@ func Deinterleave(even, odd, src []float32) {
 //
 // ld must be at least 2·tiles+2 and vs at least rows·tiles.
 func WinogradInput(v []float32, vs int, d []float32, ld, tiles, rows int) {
+	winogradInput("WinogradInput", 2, active.conv.input, winoInputGeneric, v, vs, d, ld, tiles, rows)
+}
+
+// winogradInput is WinogradInput (m = 2) and WinogradInput4 (m = 4), as
+// op states them, with kernel the active kernel for whole groups of tiles
+// and generic the generic one for the rest.
+func winogradInput(op string, m int, kernel, generic func(v *float32, vs int, d *float32, ld, n int),
+	v []float32, vs int, d []float32, ld, tiles, rows int) {
 	if tiles <= 0 || rows <= 0 {
 		return
 	}
-	if ld < 2*tiles+2 || len(d) < (2*rows+1)*ld+2*tiles+2 {
-		panic(fmt.Sprintf("asm: WinogradInput: %d values in rows of stride %d for %d×%d tiles, need stride ≥ %d and %d values",
-			len(d), ld, rows, tiles, 2*tiles+2, (2*rows+1)*ld+2*tiles+2))
+	if need := (m*rows+1)*ld + m*tiles + 2; ld < m*tiles+2 || len(d) < need {
+		panic(fmt.Sprintf("asm: %s: %d values in rows of stride %d for %d×%d tiles, need stride ≥ %d and %d values",
+			op, len(d), ld, rows, tiles, m*tiles+2, need))
 	}
-	if n := rows * tiles; vs < n || len(v) < 15*vs+n {
-		panic(fmt.Sprintf("asm: WinogradInput: %d values with stride %d for %d tiles, need stride ≥ tiles and %d values", len(v), vs, n, 15*vs+n))
-	}
-	k := active.conv
-	g := tiles / k.width
+	checkTransform(op, v, vs, rows*tiles, (m+2)*(m+2))
+	g := tiles / active.conv.width
 	for q := range rows {
-		v, d := v[q*tiles:], d[2*q*ld:]
+		v, d := v[q*tiles:], d[m*q*ld:]
 		if g > 0 {
-			k.input(&v[0], vs, &d[0], &d[ld], &d[2*ld], &d[3*ld], g)
+			kernel(&v[0], vs, &d[0], ld, g)
 		}
-		if t := g * k.width; t < tiles {
-			winoInputGeneric(&v[t], vs, &d[2*t], &d[ld+2*t], &d[2*ld+2*t], &d[3*ld+2*t], tiles-t)
+		if t := g * active.conv.width; t < tiles {
+			generic(&v[t], vs, &d[m*t], ld, tiles-t)
 		}
 	}
 }
@@ -219,7 +231,7 @@ func WinogradOutputRows(y []float32, width int, m []float32, ms, tiles, rows int
 		panic(fmt.Sprintf("asm: WinogradOutputRows: %d values for %d tile rows of %d tiles in rows of %d, need rows of %d or %d values, %d or %d of them",
 			len(y), rows, tiles, width, 2*tiles-1, 2*tiles, 2*rows, 2*rows-1))
 	}
-	checkTransform("WinogradOutputRows", m, ms, rows*tiles)
+	checkTransform("WinogradOutputRows", m, ms, rows*tiles, 16)
 	for i := range rows {
 		y0, y1 := y[2*i*width:(2*i+1)*width], []float32(nil)
 		g := 0
@@ -304,18 +316,19 @@ func checkOutputRows(op string, y0, y1, m []float32, ms, tiles int) (groups int)
 		panic(fmt.Sprintf("asm: %s: rows of %d and %d values for %d tiles, need two equal rows of at least %d (or a nil second)",
 			op, len(y0), len(y1), tiles, 2*tiles-1))
 	}
-	checkTransform(op, m, ms, tiles)
+	checkTransform(op, m, ms, tiles, 16)
 	if y1 == nil {
 		return 0
 	}
 	return min(tiles, len(y0)/2) / active.conv.width
 }
 
-// checkTransform panics unless m holds tiles tiles of the 16 rows ms
-// floats apart of the transform domain, as op states them.
-func checkTransform(op string, m []float32, ms, tiles int) {
-	if ms < tiles || len(m) < 15*ms+tiles {
-		panic(fmt.Sprintf("asm: %s: %d values with stride %d for %d tiles, need stride ≥ tiles and %d values", op, len(m), ms, tiles, 15*ms+tiles))
+// checkTransform panics unless m holds tiles tiles of the xis rows ms
+// floats apart of the transform domain (16 for F(2×2, 3×3), 36 for
+// F(4×4, 3×3)), as op states them.
+func checkTransform(op string, m []float32, ms, tiles, xis int) {
+	if ms < tiles || len(m) < (xis-1)*ms+tiles {
+		panic(fmt.Sprintf("asm: %s: %d values with stride %d for %d tiles, need stride ≥ tiles and %d values", op, len(m), ms, tiles, (xis-1)*ms+tiles))
 	}
 }
 
@@ -357,15 +370,15 @@ func winoOutputTile(r *[4]float32, m []float32, ms int, bias float32) {
 	}
 }
 
-// winoInputGeneric is the WinogradInput contract in plain Go, one tile at
-// a time.
-func winoInputGeneric(v *float32, vs int, d0, d1, d2, d3 *float32, tiles int) {
+// winoInputGeneric is the WinogradInput contract in plain Go for one row
+// of tiles, one tile at a time.
+func winoInputGeneric(v *float32, vs int, d *float32, ld, tiles int) {
 	vv := unsafe.Slice(v, 15*vs+tiles)
-	rows := [4][]float32{unsafe.Slice(d0, 2*tiles+2), unsafe.Slice(d1, 2*tiles+2), unsafe.Slice(d2, 2*tiles+2), unsafe.Slice(d3, 2*tiles+2)}
+	dd := unsafe.Slice(d, 3*ld+2*tiles+2)
 	for t := range tiles {
 		var f [4][4]float32
-		for i, d := range rows {
-			c := d[2*t : 2*t+4 : 2*t+4]
+		for i := range 4 {
+			c := dd[i*ld+2*t : i*ld+2*t+4 : i*ld+2*t+4]
 			f[i] = [4]float32{c[0] - c[2], c[1] + c[2], c[2] - c[1], c[1] - c[3]}
 		}
 		for j := range 4 {

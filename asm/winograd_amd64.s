@@ -95,16 +95,18 @@
 	VSUBPS  c3, a3, t; \
 	VMOVUPS t, (DX)(R14*1)
 
-// func winoInputAVX2(v *float32, vs int, d0, d1, d2, d3 *float32, quads int)
-TEXT ·winoInputAVX2(SB), NOSPLIT, $0-56
+// func winoInputAVX2(v *float32, vs int, d *float32, ld, quads int)
+TEXT ·winoInputAVX2(SB), NOSPLIT, $0-40
 	MOVQ v+0(FP), DI
 	MOVQ vs+8(FP), BX
 	SHLQ $2, BX                   // BX = vs in bytes
-	MOVQ d0+16(FP), R8
-	MOVQ d1+24(FP), R9
-	MOVQ d2+32(FP), R10
-	MOVQ d3+40(FP), R11
-	MOVQ quads+48(FP), CX
+	MOVQ d+16(FP), R8             // R8..R11: the four rows d0..d3
+	MOVQ ld+24(FP), AX
+	SHLQ $2, AX                   // AX = ld in bytes
+	LEAQ (R8)(AX*1), R9
+	LEAQ (R8)(AX*2), R10
+	LEAQ (R9)(AX*2), R11
+	MOVQ quads+32(FP), CX
 	LEAQ (BX)(BX*2), R12          // 3·vs
 	LEAQ (BX)(BX*4), R13          // 5·vs
 	LEAQ (R12)(BX*4), R14         // 7·vs

@@ -10,63 +10,79 @@ import (
 
 // winoB, winoA are Bᵀ and Aᵀ of F(2×2, 3×3), for the float64 definitions.
 var (
-	winoBT = [4][4]float64{{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}}
+	winoBT = [][]float64{{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}}
 	winoAT = [2][4]float64{{1, 1, 1, 0}, {0, 1, -1, -1}}
 )
 
-// TestWinogradInput checks every implementation against Bᵀ d B in float64
-// and, bit for bit, against the generic kernel, around the 8-tile groups
-// of the SIMD kernels, at offsets 0..3 inside NaN guards.
+// TestWinogradInput checks WinogradInput and WinogradInput4 on every
+// implementation against Bᵀ d B in float64 and, bit for bit, against the
+// generic kernel, around the groups of the SIMD kernels, at offsets 0..3
+// inside NaN guards.
 func TestWinogradInput(t *testing.T) {
-	forEachImpl(t, func(t *testing.T) {
-		r := rand.New(rand.NewPCG(1, 2))
-		for _, tiles := range []int{0, 1, 2, 4, 7, 8, 9, 12, 15, 16, 17, 33} {
-			for _, rows := range []int{1, 3} {
-				off := (tiles + rows) % 4
-				t.Run(fmt.Sprintf("tiles%d_rows%d", tiles, rows), func(t *testing.T) {
-					ld := 2*tiles + 2 + off
-					d, _ := guarded(t, randSlice(r, (2*rows+1)*ld+2*tiles+2), off)
-					vs := rows*tiles + 3
-					v, checkGuards := guarded(t, make([]float32, 15*vs+rows*tiles), off)
-					for i := range v {
-						v[i] = float32(math.NaN()) // gaps between the ξ rows must stay untouched
-					}
-					WinogradInput(v, vs, d, ld, tiles, rows)
-					checkGuards()
-					want := make([]float32, len(v))
-					for i := range want {
-						want[i] = float32(math.NaN())
-					}
-					for q := range rows {
-						if tiles > 0 {
-							e := d[2*q*ld:]
-							winoInputGeneric(&want[q*tiles], vs, &e[0], &e[ld], &e[2*ld], &e[3*ld], tiles)
-						}
-					}
-					for i := range v {
-						if math.Float32bits(v[i]) != math.Float32bits(want[i]) {
-							t.Fatalf("v[%d] = %v, generic %v", i, v[i], want[i])
-						}
-					}
-					for q := range rows {
-						for tt := range tiles {
-							for xi := range 16 {
-								var s float64
-								for a := range 4 {
-									for b := range 4 {
-										s += winoBT[xi/4][a] * float64(d[(2*q+a)*ld+2*tt+b]) * winoBT[xi%4][b]
-									}
-								}
-								if got := float64(v[xi*vs+q*tiles+tt]); math.Abs(got-s) > 1e-6 {
-									t.Fatalf("tile (%d, %d) ξ %d = %v, Bᵀ d B = %v", q, tt, xi, got, s)
+	for _, f := range []struct {
+		m       int // tile side
+		bt      [][]float64
+		input   func(v []float32, vs int, d []float32, ld, tiles, rows int)
+		generic func(v *float32, vs int, d *float32, ld, tiles int)
+	}{
+		{2, winoBT, WinogradInput, winoInputGeneric},
+		{4, winoBT4, WinogradInput4, winoInput4Generic},
+	} {
+		t.Run(fmt.Sprintf("F%d", f.m), func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T) {
+				r := rand.New(rand.NewPCG(1, uint64(f.m)))
+				a := f.m + 2
+				for _, tiles := range append([]int{0}, winoTileCounts...) {
+					for _, rows := range []int{1, 3} {
+						off := (tiles + rows) % 4
+						t.Run(fmt.Sprintf("tiles%d_rows%d", tiles, rows), func(t *testing.T) {
+							ld := f.m*tiles + 2 + off
+							d, _ := guarded(t, randSlice(r, (f.m*rows+1)*ld+f.m*tiles+2), off)
+							vs := rows*tiles + 3
+							v, checkGuards := guarded(t, nans((a*a-1)*vs+rows*tiles), off) // gaps between the ξ rows must stay NaN
+							f.input(v, vs, d, ld, tiles, rows)
+							checkGuards()
+							want := nans(len(v))
+							for q := range rows {
+								if tiles > 0 {
+									f.generic(&want[q*tiles], vs, &d[f.m*q*ld], ld, tiles)
 								}
 							}
-						}
+							for i := range v {
+								if math.Float32bits(v[i]) != math.Float32bits(want[i]) {
+									t.Fatalf("v[%d] = %v, generic %v", i, v[i], want[i])
+								}
+							}
+							for q := range rows {
+								for tt := range tiles {
+									for xi := range a * a {
+										var s float64
+										for i := range a {
+											for j := range a {
+												s += f.bt[xi/a][i] * float64(d[(f.m*q+i)*ld+f.m*tt+j]) * f.bt[xi%a][j]
+											}
+										}
+										if got := float64(v[xi*vs+q*tiles+tt]); math.Abs(got-s) > 1e-4 {
+											t.Fatalf("tile (%d, %d) ξ %d = %v, Bᵀ d B = %v", q, tt, xi, got, s)
+										}
+									}
+								}
+							}
+						})
 					}
-				})
-			}
-		}
-	})
+				}
+			})
+		})
+	}
+}
+
+// nans returns n NaN values.
+func nans(n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(math.NaN())
+	}
+	return s
 }
 
 // TestWinogradOutput checks every implementation against Aᵀ M A + bias in

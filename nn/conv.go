@@ -226,28 +226,31 @@ func flipKernel(s convShape, w []float32) *scratch {
 	return buf
 }
 
-// convPlan says which passes of a convolution run Winograd F(2×2, 3×3)
-// (winograd.go); the others run im2col + GEMM. It depends on the shape
-// alone, so every call of a layer takes the same path and rounds alike.
+// convPlan says which passes of a convolution run Winograd (winograd.go)
+// and with which tile; the others run im2col + GEMM. It depends on the
+// shape alone, so every call of a layer takes the same path and rounds
+// alike.
 type convPlan struct {
-	forward    bool // y from x and w
-	inputGrad  bool // dx: the forward pass of the transposed convolution
-	weightGrad bool // dw
+	forward    *winoTile // y from x and w; nil for im2col + GEMM
+	inputGrad  *winoTile // dx: the forward pass of the transposed convolution
+	weightGrad *winoTile // dw
 	// The passes that run neither Winograd nor im2col + GEMM but the
 	// direct convolution of conv_shifted.go (planDirect).
 	directForward, directInputGrad, directWeightGrad bool
 }
 
 // convAlgo overrides planConv for every convolution: "gemm" (im2col +
-// GEMM throughout), "winograd" (wherever F(2×2, 3×3) applies, im2col +
-// GEMM elsewhere), "direct" (the direct convolution of conv_shifted.go
-// throughout) or "" (the measured plan). It comes from the environment
-// variable GLMC_CONV, read once at start-up, so that whole programs and
-// the parity tests can run each algorithm; tests also set it directly.
+// GEMM throughout), "winograd" (Winograd wherever it applies, with the
+// plan's tile), "winograd2" or "winograd4" (wherever it applies, F(2×2,
+// 3×3) or F(4×4, 3×3) for the forward pass and the input gradient),
+// "direct" (the direct convolution of conv_shifted.go throughout) or ""
+// (the measured plan). It comes from the environment variable GLMC_CONV,
+// read once at start-up, so that whole programs and the parity tests can
+// run each algorithm; tests also set it directly.
 var convAlgo = func() string {
 	v := os.Getenv("GLMC_CONV")
-	if v != "" && v != "gemm" && v != "winograd" && v != "direct" {
-		panic(fmt.Sprintf("nn: GLMC_CONV=%s: want gemm, winograd, direct or nothing (the per-shape plan)", v))
+	if v != "" && v != "gemm" && v != "winograd" && v != "winograd2" && v != "winograd4" && v != "direct" {
+		panic(fmt.Sprintf("nn: GLMC_CONV=%s: want gemm, winograd, winograd2, winograd4, direct or nothing (the per-shape plan)", v))
 	}
 	return v
 }()
@@ -263,23 +266,30 @@ var convAlgo = func() string {
 // products dU = dM·Vᵀ run on asm's dot-product tiles, 1.4× at 32 and 64
 // channels on 16×16 and 8×8 maps). On maps narrower than 8 (fewer than
 // four tiles per row, the narrowest SIMD transform) the transforms run
-// scalar code, so there it needs 128.
+// scalar code, so there it needs 128. winoTileFor picks the tile.
 func planConv(s convShape) convPlan {
 	t, ok := s.transposed()
+	fwd, in := winogradOK(s), ok && winogradOK(t)
 	switch convAlgo {
 	case "gemm":
 		return convPlan{}
 	case "winograd":
-		return convPlan{forward: winogradOK(s), inputGrad: ok && winogradOK(t), weightGrad: winogradOK(s)}
+		return convPlan{forward: when(fwd, winoTileFor(s)), inputGrad: when(in, winoTileFor(t)), weightGrad: when(fwd, winoTileFor(s))}
+	case "winograd2", "winograd4":
+		tile := winoTile2
+		if convAlgo == "winograd4" {
+			tile = winoTile4
+		}
+		return convPlan{forward: when(fwd, tile), inputGrad: when(in, tile), weightGrad: when(fwd, tile)}
 	case "direct":
 		return convPlan{directForward: true, directInputGrad: true, directWeightGrad: true}
 	}
 	ch := min(s.c, s.oc)
-	enough := func(least int) bool { return ch >= least && (s.ow >= 8 || ch >= 128) }
+	enough := ch >= 16 && (s.ow >= 8 || ch >= 128)
 	return planDirect(s, convPlan{
-		forward:    winogradOK(s) && enough(16),
-		inputGrad:  ok && winogradOK(t) && enough(16),
-		weightGrad: winogradOK(s) && enough(16),
+		forward:    when(fwd && enough, winoTileFor(s)),
+		inputGrad:  when(in && enough, winoTileFor(t)),
+		weightGrad: when(fwd && enough, winoTileFor(s)),
 	})
 }
 
@@ -301,6 +311,29 @@ func planDirect(s convShape, p convPlan) convPlan {
 	strided3 := s.stride == 2 && s.kh == 3 && s.kw == 3 && s.pad == 1
 	p.directInputGrad = strided3 && s.c <= 32
 	return p
+}
+
+// winoTileFor returns the Winograd tile for s: F(4×4, 3×3) where its rows
+// hold at least four tiles (the SIMD transforms' group), F(2×2, 3×3)
+// otherwise. Measured on ResNet-32's layers (2 threads, AVX2, batch 64,
+// the best of 3 or 4 alternating runs), F(4×4) took 1.2–1.4 times less
+// time than F(2×2) in each pass on 32×32 and 16×16 maps at width 16
+// (16 and 32 channels) and 1.2–1.75 times less at width 64 (64 and 128
+// channels), but 2.2 times more on 8×8 maps, where its rows of two tiles
+// run the scalar transforms.
+func winoTileFor(s convShape) *winoTile {
+	if s.ow >= 16 {
+		return winoTile4
+	}
+	return winoTile2
+}
+
+// when returns t if ok, else nil.
+func when(ok bool, t *winoTile) *winoTile {
+	if ok {
+		return t
+	}
+	return nil
 }
 
 // columns returns the (depth, g·OH·OW) columns of the g images at x, built
@@ -329,8 +362,8 @@ func convForward(s convShape, y, x, w, b []float32) { convForwardThen(s, y, x, w
 // soon as the piece is written, while it is in cache.
 func convForwardThen(s convShape, y, x, w, b []float32, ep *epilogue) {
 	switch plan := planConv(s); {
-	case plan.forward:
-		winogradForwardThen(s, y, x, w, b, ep)
+	case plan.forward != nil:
+		winogradForwardThen(s, plan.forward, y, x, w, b, ep)
 	case plan.directForward:
 		groupedConvForward(s, 1, y, x, w, b, ep)
 	default:
@@ -410,14 +443,14 @@ const convSlots = 8
 //	x (N, IC, H, W), w (OC, IC, KH, KW)
 func convBackward(s convShape, dx, dw, db, gy, x, w []float32) {
 	plan := planConv(s)
-	if dw != nil && plan.weightGrad {
-		winogradWeightGrad(s, dw, gy, x)
+	if dw != nil && plan.weightGrad != nil {
+		winogradWeightGrad(s, plan.weightGrad, dw, gy, x)
 		dw = nil
 	}
-	if dx != nil && plan.inputGrad {
+	if dx != nil && plan.inputGrad != nil {
 		t, _ := s.transposed()
 		wt := flipKernel(s, w)
-		winogradForward(t, dx, gy, wt.buf, nil)
+		winogradForward(t, plan.inputGrad, dx, gy, wt.buf, nil)
 		putScratch(wt)
 		dx = nil
 	}

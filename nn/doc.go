@@ -28,15 +28,16 @@
 // of the gradient and one GEMM) instead of a scatter. Strided im2col and
 // its adjoint go through phase planes (one strided pass per input plane,
 // then contiguous shifted copies). The 3×3 stride-1 convolutions with
-// enough channels run Winograd F(2×2, 3×3) instead (winograd.go): 16
-// products over tiles of the whole batch in place of 36 multiply-adds per
-// output tile, for the forward pass, the input gradient and the weight
-// gradient; a per-shape plan (planConv) picks the algorithm of each pass
-// from measurements, and GLMC_CONV=gemm|winograd|direct forces one. A
-// grouped convolution, and the input gradient of the narrow strided 3×3
-// convolutions, run as direct convolutions (conv_shifted.go) whose kernel
-// taps read the padded input planes in place, shifted, split over image
-// blocks and groups. Batch norm, ReLU and
+// enough channels run Winograd instead (winograd.go): F(4×4, 3×3) (36
+// products over tiles of the whole batch in place of 144 multiply-adds per
+// output tile) or F(2×2, 3×3) (16 in place of 36) for the forward pass and
+// the input gradient, F(2×2, 3×3) for the weight gradient; a per-shape
+// plan (planConv) picks the algorithm and tile of each pass from
+// measurements, and GLMC_CONV=gemm|winograd|winograd2|winograd4|direct
+// forces one. A grouped convolution, and the input gradient of the narrow
+// strided 3×3 convolutions, run as direct convolutions (conv_shifted.go)
+// whose kernel taps read the padded input planes in place, shifted, split
+// over image blocks and groups. Batch norm, ReLU and
 // the residual addition run as loops over contiguous channel planes, and a
 // BatchNorm2d followed by ReLU (or by the residual addition and ReLU, at
 // the end of a block) runs as one op.

@@ -2,7 +2,7 @@ package nn
 
 // ConvAlgos are the values of GLMC_CONV: the per-shape plan, then each
 // algorithm forced wherever it applies.
-var ConvAlgos = []string{"", "gemm", "winograd", "direct"}
+var ConvAlgos = []string{"", "gemm", "winograd2", "winograd4", "direct"}
 
 // SetConvAlgo makes planConv behave as with GLMC_CONV=algo and returns the
 // previous setting.

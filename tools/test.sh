@@ -71,9 +71,20 @@ done
 step "parity tests with each convolution algorithm forced"
 # nn's parity tests force each one themselves; the step and model tests of
 # optim and glmc see Winograd only where the per-shape plan picks it.
-for algo in gemm winograd direct; do
+# TestGoldenResNet32SGD is left out of the F(4×4, 3×3) run: its five SGD
+# steps of the width-4 model reach a near-tie (a ReLU kink) at the fourth,
+# where scaling the 32×32 layers' GEMM outputs by 1 ± 3e-7 already moves its
+# final bn1.bias by 3e-5, three times its tolerance; F(4×4)'s rounding
+# (up to 5e-6 of the largest value, half the tenth of the parity tolerance
+# its own tests allow) does the same. The plan gives those 4-channel
+# layers GEMM.
+for algo in gemm winograd2 winograd4 direct; do
 	echo "-- GLMC_CONV=$algo"
-	GLMC_CONV=$algo go test -count=1 -short -run '^TestGolden' ./optim ./glmc
+	skip='^$'
+	if [[ $algo == winograd4 ]]; then
+		skip='^TestGoldenResNet32SGD$'
+	fi
+	GLMC_CONV=$algo go test -count=1 -short -run '^TestGolden' -skip "$skip" ./optim ./glmc
 done
 
 step "purego build tag"
