@@ -30,8 +30,8 @@
 // then contiguous shifted copies). The 3×3 stride-1 convolutions with
 // enough channels run Winograd instead (winograd.go): F(4×4, 3×3) (36
 // products over tiles of the whole batch in place of 144 multiply-adds per
-// output tile) or F(2×2, 3×3) (16 in place of 36) for the forward pass and
-// the input gradient, F(2×2, 3×3) for the weight gradient; a per-shape
+// output tile) or F(2×2, 3×3) (16 in place of 36), for the forward pass,
+// the input gradient and the weight gradient; a per-shape
 // plan (planConv) picks the algorithm and tile of each pass from
 // measurements, and GLMC_CONV=gemm|winograd|winograd2|winograd4|direct
 // forces one. A grouped convolution, and the input gradient of the narrow
