@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/glmc/glmc/internal/par"
 	"github.com/klauspost/cpuid/v2"
 )
 
@@ -158,20 +159,12 @@ func sgemm(threads int, transA, transB bool, m, n, k int, alpha float32, a []flo
 	runParts(g, parts)
 }
 
-// runParts computes each block of parts on a goroutine of its own. It
-// takes g by value, so that only the products split across goroutines
-// move their gemm to the heap: the many small serial ones of a layer
-// allocate nothing.
+// runParts computes each block of parts on a goroutine of its own
+// (par.For). It takes g by value, so that only the products split across
+// goroutines move their gemm to the heap: the many small serial ones of a
+// layer allocate nothing.
 func runParts(g gemm, parts []span) {
-	var wg sync.WaitGroup
-	for _, p := range parts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			g.runPart(p)
-		}()
-	}
-	wg.Wait()
+	par.For(len(parts), len(parts), func(i int) { g.runPart(parts[i]) })
 }
 
 func checkGemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {

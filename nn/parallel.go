@@ -4,34 +4,15 @@ import (
 	"sync"
 
 	"github.com/glmc/glmc/asm"
+	"github.com/glmc/glmc/internal/par"
 	"github.com/glmc/glmc/tensor"
 )
 
 // parallelFor calls fn(i) for every i in [0, n) on up to asm.Threads()
-// goroutines and waits for them. Each goroutine takes a contiguous block
-// of indices; fn must only write outputs owned by its i, so the result
-// never depends on how the indices are divided.
-func parallelFor(n int, fn func(i int)) {
-	t := min(asm.Threads(), n)
-	if t <= 1 {
-		for i := range n {
-			fn(i)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	for w := range t {
-		lo, hi := n*w/t, n*(w+1)/t
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := lo; i < hi; i++ {
-				fn(i)
-			}
-		}()
-	}
-	wg.Wait()
-}
+// goroutines (par.For) and waits for them. Each goroutine takes a
+// contiguous block of indices; fn must only write outputs owned by its i,
+// so the result never depends on how the indices are divided.
+func parallelFor(n int, fn func(i int)) { par.For(asm.Threads(), n, fn) }
 
 // gemmWithin returns the GEMM for the bodies of a parallelFor over n
 // items: asm.SgemmSerial when the items alone keep every thread evenly

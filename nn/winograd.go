@@ -97,11 +97,22 @@ var winoCacheFloats = 1 << 19
 // twentieth at 256.
 const winoMinBlock = 256
 
+// winoBlockQuantum is what the number of blocks of a layer with more
+// than one is rounded up to a multiple of.
+const winoBlockQuantum = 4
+
 func newWino(s convShape, t *winoTile) wino {
 	wg := wino{winoTile: t, s: s, th: (s.oh + t.m - 1) / t.m, tw: (s.ow + t.m - 1) / t.m}
 	wg.rows = s.n * wg.th
 	tiles := max(winoMinBlock, winoCacheFloats/(t.xis*(s.c+s.oc)))
 	wg.blockRows = max(1, min(wg.rows, tiles/wg.tw))
+	if blocks := (wg.rows + wg.blockRows - 1) / wg.blockRows; blocks > 1 {
+		// Evenly sized blocks, a multiple of winoBlockQuantum of them,
+		// so that 2 or 4 goroutines get equal shares: 5 blocks left one
+		// of two threads idle a fifth of the layer's time.
+		blocks = min(wg.rows, (blocks+winoBlockQuantum-1)/winoBlockQuantum*winoBlockQuantum)
+		wg.blockRows = (wg.rows + blocks - 1) / blocks
+	}
 	wg.block = wg.blockRows * wg.tw
 	wg.blocks = (wg.rows + wg.blockRows - 1) / wg.blockRows
 	wg.vs, wg.ms = s.c*wg.block+16, s.oc*wg.block+16
@@ -211,15 +222,16 @@ func winogradWeightGrad(s convShape, t *winoTile, dw, gy, x []float32) {
 }
 
 // winoKernelWork is the number of transform values (kernels times ξ per
-// kernel) that kernels and kernelGrads compute per goroutine, about 0.2 ms
-// of work: narrow layers transform theirs inline, without the goroutines'
-// allocations. (Plane by plane in float32, with asm.Axpy, the F(4×4)
+// kernel) that kernels and kernelGrads compute per goroutine, some 20 µs
+// of work: enough that all but the narrowest layers share theirs among
+// the pool's goroutines (par.For), whose serial share was a tenth of a
+// width-16 step. (Plane by plane in float32, with asm.Axpy, the F(4×4)
 // transforms were 3–7 times faster but rounded U more: F(4×4)'s error rose
 // from 5.4e-6 to 7.4e-6 of the largest value, and under the generic
 // kernels the width-4 golden model's gradients below its layer3.0 moved by
 // 1e-3, past their tolerance, while every convolution still matched GEMM
 // to 1e-6: a near-tie.)
-const winoKernelWork = 1 << 16
+const winoKernelWork = 1 << 12
 
 // chunked runs fn (kernelsIn or kernelGradsIn) over the OC·C kernels of
 // wg, inline for few of them and else by chunks on parallel goroutines.
@@ -255,9 +267,17 @@ func g2(c0, c1, c2 float32) (float32, float32, float32, float32) {
 	return c0, (c0 + c1 + c2) / 2, (c0 - c1 + c2) / 2, c2
 }
 
+// The fifteenths and thirtieths of g4 and gt4, as float64 constants:
+// multiplying by them costs a cycle where dividing cost a dozen, and
+// their float64 rounding is far below the float32 one of the results.
+const (
+	r15 = 1.0 / 15
+	r30 = 1.0 / 30
+)
+
 func g4(c0, c1, c2 float64) (float64, float64, float64, float64, float64, float64) {
-	e := c0/30 + c2*2/15
-	return c0, -(c0*8 + c1*4 + c2*2) / 15, -(c0*8 - c1*4 + c2*2) / 15, e + c1/15, e - c1/15, c2
+	e := c0*r30 + c2*(2*r15)
+	return c0, -(c0*8 + c1*4 + c2*2) * r15, -(c0*8 - c1*4 + c2*2) * r15, e + c1*r15, e - c1*r15, c2
 }
 
 func gt2(c0, c1, c2, c3 float32) (float32, float32, float32) {
@@ -266,7 +286,7 @@ func gt2(c0, c1, c2, c3 float32) (float32, float32, float32) {
 
 func gt4(c0, c1, c2, c3, c4, c5 float64) (float64, float64, float64) {
 	s, t := c1+c2, c3+c4
-	return c0 - s*8/15 + t/30, (c3-c4)/15 - (c1-c2)*4/15, (t-s)*2/15 + c5
+	return c0 - s*(8*r15) + t*r30, (c3-c4)*r15 - (c1-c2)*(4*r15), (t-s)*(2*r15) + c5
 }
 
 // kernel2 is winoTile2's kernel.
