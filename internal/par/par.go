@@ -12,6 +12,7 @@
 package par
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -143,7 +144,15 @@ type signal struct {
 func (s *signal) await(cond func() bool) {
 	start := time.Now()
 	for spin := 1; !cond(); spin++ {
-		if spin%256 != 0 || time.Since(start) < spinTime {
+		if spin%256 != 0 {
+			continue
+		}
+		// Let other goroutines have the processor now and then: with
+		// more goroutines than processors (asm.SetThreads above
+		// GOMAXPROCS), a spinning one would hold up the shares it waits
+		// for until the scheduler preempts it.
+		runtime.Gosched()
+		if time.Since(start) < spinTime {
 			continue
 		}
 		// Announce the sleep before the last check: a notify after the
