@@ -227,7 +227,8 @@ func flipKernel(s convShape, w []float32) *scratch {
 }
 
 // convPlan says which passes of a convolution run Winograd (winograd.go)
-// and with which tile; the others run im2col + GEMM. It depends on the
+// and with which tile, and which the direct convolution
+// (conv_shifted.go); the others run im2col + GEMM. It depends on the
 // shape alone, so every call of a layer takes the same path and rounds
 // alike.
 type convPlan struct {
