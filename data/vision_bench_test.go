@@ -9,10 +9,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/glmc/glmc/internal/cputime"
 	"github.com/glmc/glmc/tensor"
 )
 
@@ -54,28 +53,17 @@ func benchImages(b *testing.B) [][]byte {
 	return out
 }
 
-// cpuTime is the processor time this process has used: on a shared
-// machine it tracks the work done far better than the wall clock, and it
-// is what tools/bench/vision_bench.py measures too (time.process_time).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // BenchmarkVisionDecode decodes images to RGB on one goroutine.
 func BenchmarkVisionDecode(b *testing.B) {
 	files := benchImages(b)
 	b.ResetTimer()
-	start := cpuTime()
+	start := cputime.Used()
 	for i := 0; b.Loop(); i++ {
 		if _, err := DecodeRGB(files[i%len(files)]); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N)/(cpuTime()-start).Seconds(), "img/cpu-s")
+	b.ReportMetric(float64(b.N)/(cputime.Used()-start).Seconds(), "img/cpu-s")
 }
 
 // BenchmarkVisionTrain decodes and makes one official training view
@@ -104,7 +92,7 @@ func benchVision(b *testing.B, tf Transform) {
 	it := st.(imageTransform)
 	dst := make([]float32, 3*224*224)
 	b.ResetTimer()
-	start := cpuTime()
+	start := cputime.Used()
 	for i := 0; b.Loop(); i++ {
 		img, err := DecodeRGB(files[i%len(files)])
 		if err != nil {
@@ -112,5 +100,5 @@ func benchVision(b *testing.B, tf Transform) {
 		}
 		it.view(dst, img, tensor.NewRNG(1, uint64(i)))
 	}
-	b.ReportMetric(float64(b.N)/(cpuTime()-start).Seconds(), "img/cpu-s")
+	b.ReportMetric(float64(b.N)/(cputime.Used()-start).Seconds(), "img/cpu-s")
 }

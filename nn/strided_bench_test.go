@@ -3,11 +3,10 @@ package nn
 import (
 	"fmt"
 	"runtime"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/glmc/glmc/asm"
+	"github.com/glmc/glmc/internal/cputime"
 	"github.com/glmc/glmc/tensor"
 )
 
@@ -57,23 +56,14 @@ func BenchmarkConvAlgos(b *testing.B) {
 					defer func(prev string) { convAlgo = prev }(convAlgo)
 					defer asm.SetThreads(asm.SetThreads(runtime.GOMAXPROCS(0)))
 					convAlgo = algo
-					start := cpuTime()
+					start := cputime.Used()
 					for b.Loop() {
 						pass.call()
 					}
 					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-					b.ReportMetric(flops*float64(b.N)/(cpuTime()-start).Seconds()/1e9, "cpu-GFLOP/s")
+					b.ReportMetric(flops*float64(b.N)/(cputime.Used()-start).Seconds()/1e9, "cpu-GFLOP/s")
 				})
 			}
 		}
 	}
-}
-
-// cpuTime is the processor time this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
