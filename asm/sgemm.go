@@ -159,10 +159,10 @@ func sgemm(threads int, transA, transB bool, m, n, k int, alpha float32, a []flo
 	runParts(g, parts)
 }
 
-// runParts computes each block of parts on a goroutine of its own
-// (par.For). It takes g by value, so that only the products split across
-// goroutines move their gemm to the heap: the many small serial ones of a
-// layer allocate nothing.
+// runParts computes the blocks of parts at once, one per goroutine of
+// par.For (the caller's included). It takes g by value, so that only the
+// products split across goroutines move their gemm to the heap: the many
+// small serial ones of a layer allocate nothing.
 func runParts(g gemm, parts []span) {
 	par.For(len(parts), len(parts), func(i int) { g.runPart(parts[i]) })
 }
